@@ -1,0 +1,57 @@
+"""pingsdk: model, export, send and test telemetry pings for a Mozilla-style data pipeline.
+
+The public API is re-exported here; every other module is private. Subpackages
+``pingsdk.edge`` (a local validating edge server) and ``pingsdk.testing`` (a test kit and pytest
+plugin) are public too.
+"""
+
+from __future__ import annotations
+
+from ._exceptions import (
+    ConfigurationError,
+    EdgeUnavailableError,
+    PayloadTooLargeError,
+    PingDefinitionError,
+    PingExpiredError,
+    PingRejectedError,
+    PingSDKError,
+    QueueCorruptError,
+    QueueError,
+    QueueFullError,
+    SchemaExportError,
+    SubmitError,
+    UploadDisabledError,
+)
+from ._ping import Ping, PingInfo, PingRegistry, default_registry
+from ._review import DataCategory, DataReview
+from ._version import __version__
+
+__all__ = [
+    "ConfigurationError",
+    "DataCategory",
+    "DataReview",
+    "EdgeUnavailableError",
+    "PayloadTooLargeError",
+    "Ping",
+    "PingDefinitionError",
+    "PingExpiredError",
+    "PingInfo",
+    "PingRegistry",
+    "PingRejectedError",
+    "PingSDKError",
+    "QueueCorruptError",
+    "QueueError",
+    "QueueFullError",
+    "SchemaExportError",
+    "SubmitError",
+    "UploadDisabledError",
+    "__version__",
+    "default_registry",
+]
+
+# Public objects say "pingsdk.X" in reprs and docs, not the private module they live in.
+for _name in __all__:
+    _obj = globals()[_name]
+    if isinstance(_obj, type):
+        _obj.__module__ = "pingsdk"
+del _name, _obj

@@ -1,0 +1,5 @@
+"""``python -m pingsdk``."""
+
+from pingsdk._cli import main
+
+raise SystemExit(main())

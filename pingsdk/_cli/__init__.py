@@ -1,0 +1,94 @@
+"""The ``pingsdk`` command line: argparse, ``main(argv) -> int``.
+
+Each subcommand lives in its own module with ``register(commands)``; this module only builds
+the parser, dispatches, and turns user errors into one line on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import importlib
+import logging
+import sys
+from collections.abc import Callable, Sequence
+
+from .._exceptions import PingSDKError
+from .._version import __version__
+
+__all__ = ["Commands", "main"]
+
+Handler = Callable[[argparse.Namespace], int]
+
+# Subcommand modules, in the order their commands appear in --help.
+_MODULES = ("_export", "_bigquery", "_schema_tools", "_review", "_validate", "_send", "_serve")
+
+
+@dataclasses.dataclass
+class Commands:
+    """Where subcommand modules add their parsers.
+
+    Attributes:
+        top: ``pingsdk <command>`` sub-parsers.
+        schema: ``pingsdk schema <command>`` sub-parsers.
+    """
+
+    top: argparse._SubParsersAction[argparse.ArgumentParser]
+    schema: argparse._SubParsersAction[argparse.ArgumentParser]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full ``pingsdk`` parser."""
+    parser = argparse.ArgumentParser(
+        prog="pingsdk",
+        description="Model, export, send and test telemetry pings.",
+    )
+    parser.add_argument("--version", action="version", version=f"pingsdk {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="log more (-vv: debug)")
+    top = parser.add_subparsers(dest="command", metavar="COMMAND")
+    schema_parser = top.add_parser("schema", help="export and inspect schemas")
+    schema = schema_parser.add_subparsers(dest="schema_command", metavar="COMMAND")
+    schema_parser.set_defaults(func=_usage(schema_parser))
+    commands = Commands(top=top, schema=schema)
+    for name in _MODULES:
+        try:
+            module = importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{name}":
+                raise
+            continue
+        module.register(commands)
+    return parser
+
+
+def _usage(parser: argparse.ArgumentParser) -> Handler:
+    def handler(args: argparse.Namespace) -> int:
+        parser.print_help(sys.stderr)
+        return 2
+
+    return handler
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit status (0 ok, 1 a check failed, 2 a usage or user error)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.verbose:
+        logging.basicConfig(
+            level=logging.DEBUG if args.verbose > 1 else logging.INFO,
+            format="%(asctime)s %(name)s %(levelname)s %(message)s",
+        )
+    func: Handler | None = getattr(args, "func", None)
+    if func is None:
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return func(args)
+    except PingSDKError as exc:
+        print(f"pingsdk: error: {exc}", file=sys.stderr)
+        return 2
+    except (OSError, ValueError) as exc:
+        print(f"pingsdk: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,130 @@
+"""The exception hierarchy of pingsdk.
+
+Every error pingsdk raises on purpose derives from :class:`PingSDKError`::
+
+    PingSDKError
+     +-- ConfigurationError (also ValueError)    endpoint, insecure http, header value, bad names
+     +-- PingDefinitionError (also TypeError)    a bad Ping subclass, raised at class creation
+     +-- PingExpiredError                        submit() of a ping past its declared expiry date
+     +-- PayloadTooLargeError                    refused before enqueue (1 MB gzipped / 8 MiB JSON)
+     +-- SchemaExportError                       a field the target draft cannot express
+     +-- UploadDisabledError                     submit() while upload_enabled is False
+     +-- QueueError                              the on-disk queue cannot be used
+     |    +-- QueueFullError                     the disk (or RLIMIT_FSIZE) is full
+     |    +-- QueueCorruptError                  the file is not a usable queue
+     +-- SubmitError                             send_now() / strict flush only
+          +-- PingRejectedError                  the edge answered 4xx; never retried
+          +-- EdgeUnavailableError               retries used up (last status or httpx cause)
+
+``pydantic.ValidationError`` passes through unchanged from model construction.
+Messages never contain payload contents or credentials.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConfigurationError",
+    "EdgeUnavailableError",
+    "PayloadTooLargeError",
+    "PingDefinitionError",
+    "PingExpiredError",
+    "PingRejectedError",
+    "PingSDKError",
+    "QueueCorruptError",
+    "QueueError",
+    "QueueFullError",
+    "SchemaExportError",
+    "SubmitError",
+    "UploadDisabledError",
+]
+
+
+class PingSDKError(Exception):
+    """Base class of every error pingsdk raises on purpose."""
+
+
+class ConfigurationError(PingSDKError, ValueError):
+    """A setting, name, URL or header value is not acceptable.
+
+    The message says which value and what would be accepted.
+    """
+
+
+class PingDefinitionError(PingSDKError, TypeError):
+    """A :class:`pingsdk.Ping` subclass is declared wrongly (raised at class creation)."""
+
+
+class PingExpiredError(PingSDKError):
+    """The ping class is past its declared ``expires`` date; the pipeline would reject it."""
+
+
+class PayloadTooLargeError(PingSDKError):
+    """A ping is larger than the edge accepts; it was not queued.
+
+    Attributes:
+        size: the measured size in bytes.
+        limit: the limit it exceeded in bytes.
+        kind: ``"compressed"`` (the 1 MB wire limit) or ``"json"`` (the 8 MiB decoded limit).
+    """
+
+    def __init__(self, message: str, *, size: int, limit: int, kind: str) -> None:
+        super().__init__(message)
+        self.size = size
+        self.limit = limit
+        self.kind = kind
+
+
+class SchemaExportError(PingSDKError):
+    """A Ping class contains something the target JSON Schema draft cannot express.
+
+    Attributes:
+        ping: the qualified class name.
+        field: the dotted field path, or ``None`` when the problem is the class itself.
+    """
+
+    def __init__(self, message: str, *, ping: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.ping = ping
+        self.field = field
+
+
+class UploadDisabledError(PingSDKError):
+    """``submit()`` was called while uploading is disabled (``upload_enabled=False``)."""
+
+
+class QueueError(PingSDKError):
+    """The durable queue could not store or read pings."""
+
+
+class QueueFullError(QueueError):
+    """The disk holding the queue is full; the ping was not stored, nothing stored was harmed."""
+
+
+class QueueCorruptError(QueueError):
+    """The queue file is not a usable SQLite queue."""
+
+
+class SubmitError(PingSDKError):
+    """A synchronous send did not succeed (only ``send_now()`` and strict flushes raise it).
+
+    Attributes:
+        doc_id: the document id of the ping.
+        url: the URL it was sent to (no credentials).
+        status_code: the last HTTP status, or ``None`` for a network error.
+    """
+
+    def __init__(
+        self, message: str, *, doc_id: str, url: str, status_code: int | None = None
+    ) -> None:
+        super().__init__(message)
+        self.doc_id = doc_id
+        self.url = url
+        self.status_code = status_code
+
+
+class PingRejectedError(SubmitError):
+    """The edge answered 4xx (other than 408/429): resending the same ping cannot succeed."""
+
+
+class EdgeUnavailableError(SubmitError):
+    """Every allowed attempt failed with a retryable outcome (5xx, 408, 429, network error)."""

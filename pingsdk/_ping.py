@@ -1,0 +1,427 @@
+"""The Ping base model: identity class keywords, name rules, registry, payload bytes."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import difflib
+import inspect
+import re
+import threading
+import typing
+from collections.abc import Iterator, Mapping
+from typing import Any, ClassVar, TypeVar
+
+from pydantic import BaseModel, ConfigDict
+from pydantic._internal._model_construction import ModelMetaclass
+
+from ._exceptions import ConfigurationError, PingDefinitionError
+from ._review import DataCategory, DataReview
+
+__all__ = ["Ping", "PingInfo", "PingRegistry", "default_registry", "validate_name"]
+
+NAME_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
+"""Namespaces and doctypes of Ping classes: lowercase kebab-case, no leading or trailing '-'."""
+EXAMPLE_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]+$")
+LEGACY_NAMESPACE = "telemetry"
+
+_PING_KEYWORDS = (
+    "namespace",
+    "doctype",
+    "version",
+    "review",
+    "registry",
+    "legacy_telemetry",
+    "additional_properties",
+    "examples",
+    "fail_examples",
+    "pipeline_metadata",
+)
+
+
+def validate_name(kind: str, value: object) -> str:
+    """Check a namespace or doctype against the schema repository's naming rule.
+
+    Returns the value; raises :class:`ConfigurationError` naming what to fix.
+
+    >>> validate_name("doctype", "search-counts")
+    'search-counts'
+    """
+    if not isinstance(value, str):
+        raise ConfigurationError(f"{kind} must be a str, got {type(value).__name__}")
+    if not NAME_PATTERN.match(value):
+        raise ConfigurationError(
+            f"{kind} {value!r} is not lowercase kebab-case: use only a-z, 0-9 and '-', "
+            "not starting or ending with '-'"
+        )
+    return value
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PingInfo:
+    """Everything a Ping class declares besides its fields.
+
+    Read it with ``MyPing.ping_info()``.
+
+    Attributes:
+        namespace: document namespace (``/submit/<namespace>/...``).
+        doctype: document type.
+        version: positive document version.
+        review: the data-review facts; ``review.questions`` defaults to the class docstring.
+        legacy_telemetry: ``True`` for pings in the reserved ``telemetry`` namespace, sent with the
+            legacy Firefox URL form.
+        additional_properties: whether the exported schema (and the model) accept unknown keys.
+        examples: named payloads that must validate (written as ``*.pass.json``).
+        fail_examples: named payloads that must not validate (written as ``*.fail.json``).
+        pipeline_metadata: extra ``mozPipelineMetadata`` keys merged over the derived ones.
+        field_categories: data category per dotted field path, where a field declares one.
+    """
+
+    namespace: str
+    doctype: str
+    version: int
+    review: DataReview
+    legacy_telemetry: bool = False
+    additional_properties: bool = False
+    examples: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
+    fail_examples: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
+    pipeline_metadata: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    field_categories: Mapping[str, DataCategory] = dataclasses.field(default_factory=dict)
+
+    @property
+    def key(self) -> tuple[str, str, int]:
+        """``(namespace, doctype, version)``."""
+        return (self.namespace, self.doctype, self.version)
+
+    @property
+    def category(self) -> DataCategory | None:
+        """The highest data category among the ping and its fields (``None`` if none declared)."""
+        found = [c for c in (self.review.category, *self.field_categories.values()) if c]
+        return max(found) if found else None
+
+
+class PingRegistry:
+    """A set of Ping classes, unique by ``(namespace, doctype, version)``.
+
+    Every Ping class registers in :data:`default_registry` unless declared with ``registry=``.
+    Redefining a class with the same module and qualified name (a reload) replaces it.
+
+    Added in 0.1.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._classes: dict[tuple[str, str, int], type[Ping]] = {}
+
+    def register(self, cls: type[Ping]) -> None:
+        """Add ``cls``; raise :class:`PingDefinitionError` if its identity is taken."""
+        info = cls.ping_info()
+        with self._lock:
+            other = self._classes.get(info.key)
+            if other is not None and (other.__module__, other.__qualname__) != (
+                cls.__module__,
+                cls.__qualname__,
+            ):
+                raise PingDefinitionError(
+                    f"{cls.__qualname__}: namespace={info.namespace!r} doctype={info.doctype!r} "
+                    f"version={info.version} is already declared by "
+                    f"{other.__module__}.{other.__qualname__}; bump the version or use another "
+                    "doctype"
+                )
+            self._classes[info.key] = cls
+
+    def get(self, namespace: str, doctype: str, version: int) -> type[Ping] | None:
+        """The class declared for this identity (``-`` and ``_`` compare equal), or ``None``."""
+        with self._lock:
+            for (ns, dt, v), cls in self._classes.items():
+                if (_norm(ns), _norm(dt), v) == (_norm(namespace), _norm(doctype), version):
+                    return cls
+        return None
+
+    def __iter__(self) -> Iterator[type[Ping]]:
+        with self._lock:
+            return iter(sorted(self._classes.values(), key=lambda c: c.ping_info().key))
+
+    def __len__(self) -> int:
+        return len(self._classes)
+
+    def __contains__(self, cls: object) -> bool:
+        return cls in self._classes.values()
+
+
+def _norm(name: str) -> str:
+    return name.replace("-", "_")
+
+
+default_registry = PingRegistry()
+"""The registry Ping classes join unless they pass ``registry=``."""
+
+
+class _PingMeta(ModelMetaclass):
+    """Takes the ping's class keywords before pydantic's metaclass sees them.
+
+    ``namespace`` is also the name of the metaclass's own third parameter, so it is taken from
+    ``**kwargs`` with the class namespace passed positionally.
+    """
+
+    def __new__(
+        mcs,
+        cls_name: str,
+        bases: tuple[type[Any], ...],
+        class_dict: dict[str, Any],
+        /,
+        **kwargs: Any,
+    ) -> type:
+        ours = {k: kwargs.pop(k) for k in _PING_KEYWORDS if k in kwargs}
+        unknown = [
+            k for k in kwargs if k not in ConfigDict.__annotations__ and not k.startswith("__")
+        ]
+        if unknown:
+            hints = []
+            for key in unknown:
+                close = difflib.get_close_matches(key, _PING_KEYWORDS, n=1)
+                hints.append(f"{key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+            raise PingDefinitionError(
+                f"{cls_name}: unknown class keyword {', '.join(hints)}; "
+                f"a Ping accepts {', '.join(_PING_KEYWORDS)}"
+            )
+        cls = super().__new__(mcs, cls_name, bases, class_dict, **kwargs)
+        if class_dict.get("__module__") == __name__ and cls_name == "Ping":
+            return cls
+        info = _resolve_info(typing.cast("type[Ping]", cls), ours)
+        cls.__ping_info__ = info  # type: ignore[attr-defined]
+        if info is not None:
+            registry = ours.get("registry", default_registry)
+            if not isinstance(registry, PingRegistry):
+                raise PingDefinitionError(f"{cls_name}: registry must be a pingsdk.PingRegistry")
+            _check_examples(typing.cast("type[Ping]", cls), info)
+            registry.register(typing.cast("type[Ping]", cls))
+        return cls
+
+
+def _parent_info(cls: type[Ping]) -> dict[str, Any]:
+    for base in cls.__mro__[1:]:
+        raw = base.__dict__.get("__ping_raw__")
+        if raw is not None:
+            return dict(raw)
+    return {}
+
+
+def _resolve_info(cls: type[Ping], ours: dict[str, Any]) -> PingInfo | None:
+    name = cls.__qualname__
+    raw = _parent_info(cls)
+    # A subclass inherits namespace, review and options, never doctype/version implicitly
+    # redeclared: a child of a concrete ping must say which version it is.
+    inherited_identity = raw.pop("doctype", None), raw.pop("version", None)
+    raw.update({k: v for k, v in ours.items() if k != "registry"})
+    if "doctype" not in raw and inherited_identity[0] is not None and "version" in ours:
+        raw["doctype"] = inherited_identity[0]
+    cls.__ping_raw__ = dict(raw)  # type: ignore[attr-defined]
+    identity = [k for k in ("namespace", "doctype", "version") if k in raw]
+    if "doctype" not in raw and "version" not in raw:
+        return None  # an abstract base, e.g. shared fields or a shared namespace
+    missing = [k for k in ("namespace", "doctype", "version") if k not in identity]
+    if missing:
+        raise PingDefinitionError(
+            f"{name}: missing class keyword {', '.join(missing)}; a ping is declared as "
+            f'class {name}(pingsdk.Ping, namespace="my-app", doctype="my-ping", version=1)'
+        )
+    try:
+        namespace = validate_name("namespace", raw["namespace"])
+        doctype = validate_name("doctype", raw["doctype"])
+    except ConfigurationError as exc:
+        raise PingDefinitionError(f"{name}: {exc}") from None
+    version = raw["version"]
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise PingDefinitionError(f"{name}: version must be a positive int, got {version!r}")
+    legacy = raw.get("legacy_telemetry", False)
+    if not isinstance(legacy, bool):
+        raise PingDefinitionError(f"{name}: legacy_telemetry must be True or False")
+    if namespace == LEGACY_NAMESPACE and not legacy:
+        raise PingDefinitionError(
+            f"{name}: the 'telemetry' namespace is reserved for Firefox desktop's legacy URL form; "
+            "pass legacy_telemetry=True if this really is a legacy telemetry ping, or choose "
+            "your application's own namespace"
+        )
+    if legacy and namespace != LEGACY_NAMESPACE:
+        raise PingDefinitionError(
+            f"{name}: legacy_telemetry=True needs namespace='telemetry', got {namespace!r}"
+        )
+    review = raw.get("review", DataReview())
+    if not isinstance(review, DataReview):
+        raise PingDefinitionError(f"{name}: review must be a pingsdk.DataReview")
+    doc = _own_docstring(cls)
+    if review.questions is None and doc:
+        review = dataclasses.replace(review, questions=doc)
+    additional = raw.get("additional_properties", False)
+    if not isinstance(additional, bool):
+        raise PingDefinitionError(f"{name}: additional_properties must be True or False")
+    if additional != (cls.model_config.get("extra") == "allow"):
+        raise PingDefinitionError(
+            f"{name}: additional_properties={additional} needs model_config extra="
+            f"{'allow' if additional else 'forbid'!r} so the model accepts what the schema does"
+        )
+    examples = _examples(name, "examples", raw.get("examples", {}))
+    fail_examples = _examples(name, "fail_examples", raw.get("fail_examples", {}))
+    metadata = raw.get("pipeline_metadata", {})
+    if not isinstance(metadata, Mapping):
+        raise PingDefinitionError(f"{name}: pipeline_metadata must be a mapping")
+    return PingInfo(
+        namespace=namespace,
+        doctype=doctype,
+        version=version,
+        review=review,
+        legacy_telemetry=legacy,
+        additional_properties=additional,
+        examples=examples,
+        fail_examples=fail_examples,
+        pipeline_metadata=dict(metadata),
+        field_categories=_field_categories(cls),
+    )
+
+
+def _own_docstring(cls: type[Ping]) -> str | None:
+    """The nearest docstring written on a user's class (never Ping's or BaseModel's)."""
+    for klass in cls.__mro__:
+        if klass is Ping or klass is BaseModel:
+            return None
+        doc = klass.__dict__.get("__doc__")
+        if doc:
+            return inspect.cleandoc(doc)
+    return None
+
+
+def _examples(name: str, kind: str, value: object) -> dict[str, dict[str, Any]]:
+    if not isinstance(value, Mapping):
+        raise PingDefinitionError(f"{name}: {kind} must map a test name to a payload dict")
+    out: dict[str, dict[str, Any]] = {}
+    for key, payload in value.items():
+        if not isinstance(key, str) or not EXAMPLE_NAME_PATTERN.match(key):
+            raise PingDefinitionError(
+                f"{name}: {kind} name {key!r} must use only letters, digits, '_' and '-' "
+                "(it becomes part of a validation file name)"
+            )
+        if not isinstance(payload, Mapping):
+            raise PingDefinitionError(f"{name}: {kind}[{key!r}] must be a dict payload")
+        out[key] = dict(payload)
+    return out
+
+
+def _check_examples(cls: type[Ping], info: PingInfo) -> None:
+    from pydantic import ValidationError
+
+    for key, payload in info.examples.items():
+        try:
+            cls.model_validate(payload)
+        except ValidationError as exc:
+            raise PingDefinitionError(
+                f"{cls.__qualname__}: examples[{key!r}] is not a valid {cls.__qualname__}: "
+                f"{exc.error_count()} error(s), first: {exc.errors()[0]['msg']} at "
+                f"{'.'.join(str(p) for p in exc.errors()[0]['loc'])}"
+            ) from None
+
+
+def _field_categories(cls: type[BaseModel], prefix: str = "") -> dict[str, DataCategory]:
+    found: dict[str, DataCategory] = {}
+    for field_name, field in cls.model_fields.items():
+        path = prefix + (field.serialization_alias or field.alias or field_name)
+        for meta in field.metadata:
+            if isinstance(meta, DataCategory):
+                found[path] = meta
+        for arg in _model_args(field.annotation):
+            for sub, cat in _field_categories(arg, path + ".").items():
+                found.setdefault(sub, cat)
+    return found
+
+
+def _model_args(annotation: object) -> Iterator[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        yield annotation
+        return
+    for arg in typing.get_args(annotation):
+        yield from _model_args(arg)
+
+
+_P = TypeVar("_P", bound="Ping")
+
+
+class Ping(BaseModel, metaclass=_PingMeta):
+    """Base class of every ping: a Pydantic model with a pipeline identity.
+
+    Declare a ping with class keywords::
+
+        from pydantic import Field
+        import pingsdk
+
+        class SearchCounts(pingsdk.Ping, namespace="my-app", doctype="search-counts", version=1):
+            \"\"\"Daily search counts per engine, to learn which engines people actually use.\"\"\"
+
+            engine: str = Field(description="Search engine identifier.")
+            count: int = Field(ge=0, description="Searches in the period.")
+
+        ping = SearchCounts(engine="ddg", count=3)
+        assert ping.to_json_bytes() == b'{"engine":"ddg","count":3}'
+
+    Class keywords:
+        namespace, doctype: lowercase kebab-case (``[a-z0-9-]``, no leading/trailing ``-``).
+        version: a positive int.
+        review: a :class:`DataReview` with the data-review facts.
+        examples / fail_examples: ``{"test-name": {payload}}`` written as validation examples.
+        additional_properties: open the schema (and the model) to unknown keys; default closed.
+        legacy_telemetry: required to use the reserved ``telemetry`` namespace.
+        pipeline_metadata: extra ``mozPipelineMetadata`` keys, e.g.
+            ``{"submission_timestamp_granularity": "seconds"}``.
+        registry: a :class:`PingRegistry` other than :data:`default_registry`.
+
+    Construction validates (``pydantic.ValidationError`` on bad values). Serialization
+    (:meth:`to_json_bytes`) is compact UTF-8 JSON using aliases, with every field present:
+    defaults are written out and ``None`` is written as ``null`` (the exported schema allows
+    ``null`` exactly for ``Optional`` fields), so a payload means the same to every reader.
+
+    Added in 0.1.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+        allow_inf_nan=False,
+        serialize_by_alias=True,
+        validate_by_alias=True,
+        validate_by_name=True,
+        ser_json_bytes="base64",
+    )
+
+    __ping_info__: ClassVar[PingInfo | None] = None
+
+    @classmethod
+    def ping_info(cls) -> PingInfo:
+        """The ping's identity and declared facts; raises for an abstract base class."""
+        info = cls.__dict__.get("__ping_info__")
+        if info is None:
+            raise PingDefinitionError(
+                f"{cls.__qualname__} is an abstract ping base (no doctype/version declared)"
+            )
+        return typing.cast(PingInfo, info)
+
+    @classmethod
+    def is_abstract(cls) -> bool:
+        """``True`` for a base class without a full identity (not sendable, not exported)."""
+        return cls.__dict__.get("__ping_info__") is None
+
+    def to_json_bytes(self) -> bytes:
+        """The exact JSON bytes that are sent: compact, UTF-8, aliases, every field present."""
+        return self.__pydantic_serializer__.to_json(self, by_alias=True)
+
+    def to_payload(self) -> dict[str, Any]:
+        """The payload as a JSON-compatible dict (what :meth:`to_json_bytes` encodes)."""
+        return self.model_dump(mode="json", by_alias=True)
+
+    @classmethod
+    def from_json_bytes(cls: type[_P], data: bytes | str) -> _P:
+        """Parse a payload back into this class (validates)."""
+        return cls.model_validate_json(data)
+
+    @classmethod
+    def is_expired(cls, today: datetime.date | None = None) -> bool:
+        """``True`` once the declared ``review.expires`` date has passed."""
+        expires = cls.ping_info().review.expires
+        return expires is not None and (today or datetime.date.today()) > expires
