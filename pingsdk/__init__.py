@@ -22,18 +22,10 @@ from ._exceptions import (
     SubmitError,
     UploadDisabledError,
 )
-from ._export import export_repository, export_schema, render_schema, schema_path
 from ._ping import Ping, PingInfo, PingRegistry, default_registry
 from ._retry import RetryPolicy
 from ._review import DataCategory, DataReview
 from ._urls import AppInfo, build_submit_url, legacy_submit_path, submit_path
-from ._validation import (
-    ExampleResult,
-    RepositoryReport,
-    ValidationIssue,
-    validate_payload,
-    validate_repository,
-)
 from ._version import __version__
 
 __all__ = [
@@ -42,7 +34,6 @@ __all__ = [
     "DataCategory",
     "DataReview",
     "EdgeUnavailableError",
-    "ExampleResult",
     "PayloadTooLargeError",
     "Ping",
     "PingDefinitionError",
@@ -54,23 +45,15 @@ __all__ = [
     "QueueCorruptError",
     "QueueError",
     "QueueFullError",
-    "RepositoryReport",
     "RetryPolicy",
     "SchemaExportError",
     "SubmitError",
     "UploadDisabledError",
-    "ValidationIssue",
     "__version__",
     "build_submit_url",
     "default_registry",
-    "export_repository",
-    "export_schema",
     "legacy_submit_path",
-    "render_schema",
-    "schema_path",
     "submit_path",
-    "validate_payload",
-    "validate_repository",
 ]
 
 # Public objects say "pingsdk.X" in reprs and docs, not the private module they live in.
