@@ -1,0 +1,24 @@
+"""A local edge server for testing telemetry clients: pingsdk's validating, recording edge.
+
+It answers like the HTTP edge contract (200/400/404/405/411/413/431, heartbeats), validates
+what arrives against a schema-repository tree, stores every request, reports like Mozilla's
+docType monitor, shows a viewer page, and injects faults on demand.
+
+Example:
+    >>> import httpx
+    >>> from pingsdk.edge import EdgeServer
+    >>> with EdgeServer() as edge:
+    ...     url = f"{edge.url}/submit/my-app/events/1/0b5c3f5e-8a32-4a0e-9c4e-3d5bd0c5f3a1"
+    ...     httpx.post(url, json={"n": 1}).status_code
+    200
+"""
+
+from __future__ import annotations
+
+from .._validation import ValidationIssue
+from ._faults import FaultPlan
+from ._monitor import format_report
+from ._server import EdgeServer
+from ._store import ReceivedPing
+
+__all__ = ["EdgeServer", "FaultPlan", "ReceivedPing", "ValidationIssue", "format_report"]

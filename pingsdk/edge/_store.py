@@ -1,0 +1,262 @@
+"""What the edge received, kept in SQLite (a file, or memory), safe across handler threads."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Any
+
+from .._exceptions import ConfigurationError
+from .._validation import ValidationIssue
+
+__all__ = ["ReceivedPing", "Store", "open_readonly"]
+
+_COLUMNS = (
+    "id",
+    "received_at",
+    "method",
+    "path",
+    "query",
+    "namespace",
+    "doctype",
+    "version",
+    "doc_id",
+    "legacy",
+    "headers",
+    "wire_size",
+    "decoded_size",
+    "payload",
+    "status",
+    "valid",
+    "errors",
+    "decode_error",
+    "duplicate",
+    "client_date",
+    "clock_skew",
+)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS requests (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    received_at REAL NOT NULL,
+    method TEXT NOT NULL,
+    path TEXT NOT NULL,
+    query TEXT NOT NULL,
+    namespace TEXT,
+    doctype TEXT,
+    version INTEGER,
+    doc_id TEXT,
+    legacy TEXT,
+    headers TEXT NOT NULL,
+    wire_size INTEGER NOT NULL,
+    decoded_size INTEGER,
+    payload TEXT,
+    status INTEGER NOT NULL,
+    valid INTEGER,
+    errors TEXT NOT NULL,
+    decode_error TEXT,
+    duplicate INTEGER NOT NULL,
+    client_date TEXT,
+    clock_skew REAL
+);
+CREATE TABLE IF NOT EXISTS faults (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    received_at REAL NOT NULL,
+    kind TEXT NOT NULL,
+    path TEXT NOT NULL
+);
+"""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ReceivedPing:
+    """One request the edge stored (accepted or rejected; faulted requests are not stored).
+
+    Attributes:
+        id: storage order, from 1.
+        received_at: server time (seconds since the epoch).
+        method, path, query: the request line (query without ``?``).
+        namespace, doctype, version, doc_id: URL parts (``None`` when the path did not parse;
+            for legacy telemetry URLs ``version`` comes from the payload).
+        legacy: ``(appName, appVersion, appUpdateChannel, appBuildID)`` for legacy URLs.
+        headers: the kept headers (contract set plus Content-Type and Content-Encoding).
+        wire_size: body bytes as sent; decoded_size: after decompression (``None`` if unread).
+        payload: the decoded JSON object, or ``None``.
+        status: the HTTP status answered.
+        valid: schema outcome, ``None`` when nothing was validated.
+        errors: every schema error (JSON path, message, keyword), sorted by path.
+        decode_error: why the body or docId could not be decoded, or ``None``.
+        duplicate: this docId had already been accepted (2xx) before.
+        client_date: the ``Date`` header; clock_skew: server time minus that date (seconds).
+    """
+
+    id: int
+    received_at: float
+    method: str
+    path: str
+    query: str
+    namespace: str | None
+    doctype: str | None
+    version: int | None
+    doc_id: str | None
+    legacy: tuple[str, ...] | None
+    headers: dict[str, str]
+    wire_size: int
+    decoded_size: int | None
+    payload: dict[str, Any] | None
+    status: int
+    valid: bool | None
+    errors: tuple[ValidationIssue, ...]
+    decode_error: str | None
+    duplicate: bool
+    client_date: str | None
+    clock_skew: float | None
+
+    @property
+    def accepted(self) -> bool:
+        """True when the edge answered 2xx."""
+        return 200 <= self.status < 300
+
+    @property
+    def debug_id(self) -> str | None:
+        """The ``X-Debug-ID`` header, if sent."""
+        return self.headers.get("X-Debug-ID")
+
+
+def _row_to_ping(row: tuple[Any, ...]) -> ReceivedPing:
+    values = dict(zip(_COLUMNS, row, strict=True))
+    values["legacy"] = tuple(json.loads(values["legacy"])) if values["legacy"] else None
+    values["headers"] = json.loads(values["headers"])
+    values["payload"] = json.loads(values["payload"]) if values["payload"] is not None else None
+    values["valid"] = None if values["valid"] is None else bool(values["valid"])
+    values["errors"] = tuple(ValidationIssue(**e) for e in json.loads(values["errors"]))
+    values["duplicate"] = bool(values["duplicate"])
+    return ReceivedPing(**values)
+
+
+class Store:
+    """One SQLite connection behind a lock; ``path=None`` keeps everything in memory."""
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        target = ":memory:" if path is None else str(path)
+        self._db = sqlite3.connect(target, check_same_thread=False, isolation_level=None)
+        self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
+        with self._lock:
+            if path is not None:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA)
+            self._accepted_ids: set[str] = {
+                r[0]
+                for r in self._db.execute(
+                    "SELECT doc_id FROM requests WHERE status BETWEEN 200 AND 299"
+                    " AND doc_id IS NOT NULL"
+                )
+            }
+            self._accepted = self._db.execute(
+                "SELECT COUNT(*) FROM requests WHERE status BETWEEN 200 AND 299"
+            ).fetchone()[0]
+
+    def close(self) -> None:
+        """Close the connection (idempotent)."""
+        with self._lock:
+            self._db.close()
+
+    def add(self, record: dict[str, Any]) -> bool:
+        """Store one request; returns whether its docId had been accepted before."""
+        accepted = 200 <= int(record["status"]) < 300
+        doc_id = record.get("doc_id")
+        with self._lock:
+            duplicate = doc_id is not None and doc_id in self._accepted_ids
+            row = dict(record, duplicate=int(duplicate))
+            names = [c for c in _COLUMNS if c != "id"]
+            self._db.execute(
+                f"INSERT INTO requests ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
+                [row.get(name) for name in names],
+            )
+            if accepted:
+                if doc_id is not None:
+                    self._accepted_ids.add(doc_id)
+                self._accepted += 1
+                self._changed.notify_all()
+        return duplicate
+
+    def add_fault(self, received_at: float, kind: str, path: str) -> None:
+        """Count one faulted request (kept apart from received pings)."""
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO faults (received_at, kind, path) VALUES (?, ?, ?)",
+                (received_at, kind, path),
+            )
+
+    def wait_accepted(self, count: int, timeout: float) -> bool:
+        """Block until at least ``count`` requests were accepted, or ``timeout`` passes."""
+        with self._changed:
+            return bool(self._changed.wait_for(lambda: self._accepted >= count, timeout))
+
+    def pings(
+        self,
+        limit: int | None = None,
+        newest_first: bool = False,
+        *,
+        doctype: str = "",
+        debug_id: str = "",
+    ) -> list[ReceivedPing]:
+        """Stored requests, oldest first (or the newest ``limit`` ones, newest first).
+
+        ``doctype`` compares with ``-`` and ``_`` alike; ``debug_id`` matches ``X-Debug-ID``.
+        """
+        where, args = [], []
+        if doctype:
+            where.append("REPLACE(doctype, '-', '_') = ?")
+            args.append(doctype.replace("-", "_"))
+        if debug_id:
+            where.append("json_extract(headers, '$.\"X-Debug-ID\"') = ?")
+            args.append(debug_id)
+        sql = f"SELECT {', '.join(_COLUMNS)} FROM requests"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += f" ORDER BY id {'DESC' if newest_first else 'ASC'}"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        with self._lock:
+            rows = self._db.execute(sql, args).fetchall()
+        return [_row_to_ping(r) for r in rows]
+
+    def count(self) -> int:
+        """How many requests are stored."""
+        with self._lock:
+            return int(self._db.execute("SELECT COUNT(*) FROM requests").fetchone()[0])
+
+    def summary_rows(self) -> list[tuple[Any, ...]]:
+        """Columns the monitor needs, for every stored request."""
+        with self._lock:
+            return self._db.execute(
+                "SELECT namespace, doctype, version, status, valid, errors, decode_error,"
+                " duplicate, wire_size, decoded_size, clock_skew FROM requests ORDER BY id"
+            ).fetchall()
+
+    def fault_counts(self) -> dict[str, int]:
+        """Faulted requests by kind."""
+        with self._lock:
+            rows = self._db.execute("SELECT kind, COUNT(*) FROM faults GROUP BY kind").fetchall()
+        return {str(kind): int(n) for kind, n in sorted(rows)}
+
+    def clear(self) -> None:
+        """Forget every stored request and fault."""
+        with self._lock:
+            self._db.execute("DELETE FROM requests")
+            self._db.execute("DELETE FROM faults")
+            self._accepted_ids.clear()
+            self._accepted = 0
+
+
+def open_readonly(path: str | Path) -> Store:
+    """A :class:`Store` on an existing database file, for reporting."""
+    if not Path(path).is_file():
+        raise ConfigurationError(f"{path}: no such edge database (written by pingsdk serve --db)")
+    return Store(path)

@@ -1,0 +1,44 @@
+"""Helpers for the edge tests: a tiny schema tree, doc ids, where the mps sample is."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+
+MPS = Path(__file__).resolve().parents[2] / ".." / "shared" / "mps-sample"
+
+EVENT_SCHEMA = {
+    "$schema": "http://json-schema.org/draft-04/schema#",
+    "type": "object",
+    "properties": {
+        "name": {"type": "string", "description": "what happened"},
+        "count": {"type": "integer", "minimum": 0, "description": "how often"},
+    },
+    "required": ["name", "count"],
+    "additionalProperties": False,
+}
+
+LEGACY_SCHEMA = {
+    "$schema": "http://json-schema.org/draft-04/schema#",
+    "type": "object",
+    "properties": {"version": {"type": "integer"}, "payload": {"type": "object"}},
+    "required": ["version", "payload"],
+}
+
+
+def write_tree(root: Path) -> Path:
+    """schemas/my-app/app-event/app-event.1.schema.json and telemetry/thing/thing.4."""
+    files = {
+        "my-app/app-event/app-event.1.schema.json": EVENT_SCHEMA,
+        "telemetry/thing/thing.4.schema.json": LEGACY_SCHEMA,
+    }
+    for rel, schema in files.items():
+        path = root / "schemas" / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(schema), encoding="utf-8")
+    return root
+
+
+def doc_id() -> str:
+    return str(uuid.uuid4())
