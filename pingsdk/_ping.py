@@ -24,6 +24,26 @@ NAME_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
 """Namespaces and doctypes of Ping classes: lowercase kebab-case, no leading or trailing '-'."""
 EXAMPLE_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]+$")
 LEGACY_NAMESPACE = "telemetry"
+PIPELINE_METADATA_KEYS = frozenset(
+    {
+        "$comment",
+        "bq_dataset_family",
+        "bq_metadata_format",
+        "bq_table",
+        "geoip_skip_entries",
+        "include_client_id",
+        "include_info_sections",
+        "json_object_path_regex",
+        "jwe_mappings",
+        "override_attributes",
+        "sample_id_source_uuid_attribute",
+        "sample_id_source_uuid_payload_path",
+        "split_config",
+        "submission_timestamp_granularity",
+    }
+)
+"""``mozPipelineMetadata`` keys a ping may set with ``pipeline_metadata=`` (the repository's
+metaschema; ``expiration_policy`` comes from ``review=``)."""
 
 _PING_KEYWORDS = (
     "namespace",
@@ -266,6 +286,17 @@ def _resolve_info(cls: type[Ping], ours: dict[str, Any]) -> PingInfo | None:
     metadata = raw.get("pipeline_metadata", {})
     if not isinstance(metadata, Mapping):
         raise PingDefinitionError(f"{name}: pipeline_metadata must be a mapping")
+    if "expiration_policy" in metadata:
+        raise PingDefinitionError(
+            f"{name}: pipeline_metadata must not set expiration_policy; declare "
+            "review=pingsdk.DataReview(expires=..., delete_after_days=...) instead"
+        )
+    unknown_meta = sorted(set(metadata) - PIPELINE_METADATA_KEYS)
+    if unknown_meta:
+        raise PingDefinitionError(
+            f"{name}: unknown pipeline_metadata key {', '.join(map(repr, unknown_meta))}; "
+            f"the schema repository accepts {', '.join(sorted(PIPELINE_METADATA_KEYS))}"
+        )
     return PingInfo(
         namespace=namespace,
         doctype=doctype,

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import json
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import jsonschema
 import jsonschema.protocols
@@ -14,7 +16,16 @@ import jsonschema.validators
 
 from ._exceptions import ConfigurationError
 
-__all__ = ["ValidationIssue", "load_schema", "schema_validator", "validate_payload"]
+__all__ = [
+    "ExampleResult",
+    "RepositoryReport",
+    "ValidationIssue",
+    "find_schema",
+    "load_schema",
+    "schema_validator",
+    "validate_payload",
+    "validate_repository",
+]
 
 _DRAFTS: dict[str, type[jsonschema.protocols.Validator]] = {
     "http://json-schema.org/draft-04/schema#": jsonschema.Draft4Validator,
@@ -67,8 +78,39 @@ def schema_validator(
     cls = _DRAFTS.get(declared) if isinstance(declared, str) else None
     if cls is None:
         cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft4Validator)
-    checker = cls.FORMAT_CHECKER if format_check else None
+    checker = _format_checker(cls) if format_check else None
     return cls(schema, format_checker=checker)
+
+
+_RFC3339 = re.compile(r"^(\d{4}-\d{2}-\d{2})[Tt](\d{2}:\d{2}:\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
+
+
+def _is_rfc3339(value: object) -> bool:
+    """RFC 3339 ``date-time`` (an offset is required), without the optional extra package."""
+    if not isinstance(value, str):
+        return True  # formats only constrain strings
+    match = _RFC3339.match(value)
+    if match is None:
+        return False
+    date, time, _, offset = match.groups()
+    offset = "+00:00" if offset in ("Z", "z") else offset
+    try:
+        # Seconds may be 60 in a leap second; fromisoformat does not know them.
+        datetime.datetime.fromisoformat(f"{date}T{time.replace(':60', ':59')}{offset}")
+    except ValueError:
+        return False
+    return True
+
+
+def _format_checker(cls: type[jsonschema.protocols.Validator]) -> jsonschema.FormatChecker:
+    """The draft's format checker, plus ``date-time`` when jsonschema lacks its optional
+    ``rfc3339-validator`` dependency (otherwise ``date-time`` would silently go unchecked)."""
+    base = cls.FORMAT_CHECKER
+    checker = jsonschema.FormatChecker(formats=())
+    checker.checkers = dict(base.checkers)
+    if "date-time" not in checker.checkers:
+        checker.checkers["date-time"] = (_is_rfc3339, ())
+    return checker
 
 
 def json_path(parts: Sequence[str | int]) -> str:
@@ -105,3 +147,203 @@ def validate_payload(
         for err in validator.iter_errors(payload)
     ]
     return sorted(issues, key=lambda i: (i.path, i.keyword, i.message))
+
+
+# -- the schema repository's own test: validation/ examples against schemas/ ------------------
+
+_SCHEMA_NAME = re.compile(r"^(?P<doctype>[^.]+)\.(?P<version>[0-9]+)\.schema\.json$")
+_EXAMPLE_NAME = re.compile(
+    r"^(?P<doctype>[^.]+)\.(?P<version>[0-9]+)\.(?P<name>[^.]+)\.(?P<expect>pass|fail)\.json$"
+)
+
+
+def _norm(name: str) -> str:
+    # The pipeline compares namespaces and doctypes after turning '-' into '_'.
+    return name.replace("-", "_")
+
+
+def _schema_index(root: Path) -> dict[tuple[str, str, int], Path]:
+    index: dict[tuple[str, str, int], Path] = {}
+    for path in sorted((root / "schemas").glob("*/*/*.schema.json")):
+        match = _SCHEMA_NAME.match(path.name)
+        if match is None:
+            continue
+        namespace = path.relative_to(root).parts[1]
+        key = (_norm(namespace), _norm(match["doctype"]), int(match["version"]))
+        index.setdefault(key, path)
+    return index
+
+
+def find_schema(root: str | Path, namespace: str, doctype: str, version: int) -> Path | None:
+    """The schema file for a ping in a schema-repository tree, or ``None``.
+
+    Looks for ``schemas/<namespace>/<doctype>/<doctype>.<version>.schema.json``, comparing
+    namespace and doctype with ``-`` and ``_`` treated alike, as the pipeline does.
+
+    Args:
+        root: the repository root (holding ``schemas/``).
+        namespace, doctype, version: the ping's identity.
+    """
+    root = Path(root)
+    direct = root / "schemas" / namespace / doctype / f"{doctype}.{version}.schema.json"
+    if direct.is_file():
+        return direct
+    return _schema_index(root).get((_norm(namespace), _norm(doctype), version))
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ExampleResult:
+    """The outcome of one validation example of a schema repository.
+
+    Attributes:
+        path: the example file (``validation/<ns>/<doctype>.<v>.<name>.<pass|fail>.json``).
+        expect: ``"pass"`` or ``"fail"``, from the file name (``None`` if the name is malformed).
+        schema: the schema it was checked against, or ``None`` when none was found.
+        ok: whether the example behaved as its name says.
+        reason: why it did not (empty when ``ok``).
+        issues: the validation issues found (for a ``.pass.json`` that failed).
+    """
+
+    path: Path
+    expect: Literal["pass", "fail"] | None
+    schema: Path | None
+    ok: bool
+    reason: str = ""
+    issues: tuple[ValidationIssue, ...] = ()
+
+    def __str__(self) -> str:
+        return f"{'ok' if self.ok else 'FAIL'} {self.path}" + (
+            f": {self.reason}" if self.reason else ""
+        )
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RepositoryReport:
+    """What :func:`validate_repository` found.
+
+    Attributes:
+        root: the repository root.
+        results: one :class:`ExampleResult` per validation file, sorted by path.
+    """
+
+    root: Path
+    results: tuple[ExampleResult, ...]
+
+    @property
+    def passed(self) -> int:
+        """How many examples behaved as their name says."""
+        return sum(r.ok for r in self.results)
+
+    @property
+    def failed(self) -> int:
+        """How many did not (including malformed names and missing schemas)."""
+        return len(self.results) - self.passed
+
+    @property
+    def failures(self) -> list[ExampleResult]:
+        """The results that are not ok."""
+        return [r for r in self.results if not r.ok]
+
+    @property
+    def ok(self) -> bool:
+        """``True`` when nothing failed."""
+        return self.failed == 0
+
+    def summary(self) -> str:
+        """``"N passed, N failed"``."""
+        return f"{self.passed} passed, {self.failed} failed"
+
+
+def validate_repository(root: str | Path, *, format_check: bool = False) -> RepositoryReport:
+    """Run the schema repository's validation test over a tree, as its own test suite does.
+
+    Every ``validation/<ns>/<doctype>.<v>.<name>.<pass|fail>.json`` is validated against
+    ``schemas/<ns>/<doctype>/<doctype>.<v>.schema.json`` (``-`` and ``_`` compared alike) with the
+    schema's declared draft and, by default, no format assertion. A ``.pass.json`` must validate,
+    a ``.fail.json`` must not. A missing schema, a schema that is itself invalid, a malformed file
+    name or a file that is not JSON counts as a failure with its reason.
+
+    Args:
+        root: the repository root, holding ``schemas/`` and ``validation/``.
+        format_check: also assert ``format`` keywords.
+
+    Returns:
+        A :class:`RepositoryReport`; ``report.summary()`` is ``"N passed, N failed"``.
+
+    Raises:
+        ConfigurationError: ``root`` has no ``validation/`` directory.
+
+    Example::
+
+        report = pingsdk.validate_repository("mozilla-pipeline-schemas")
+        for failure in report.failures:
+            print(failure)
+        print(report.summary())
+    """
+    root = Path(root)
+    if not (root / "validation").is_dir():
+        raise ConfigurationError(f"{root}: no validation/ directory (is it a schema repository?)")
+    index = _schema_index(root)
+    validators: dict[Path, jsonschema.protocols.Validator | str] = {}
+    results = [
+        _check_example(root, path, index, validators, format_check)
+        for path in sorted((root / "validation").rglob("*.json"))
+    ]
+    return RepositoryReport(root=root, results=tuple(results))
+
+
+def _check_example(
+    root: Path,
+    path: Path,
+    index: Mapping[tuple[str, str, int], Path],
+    validators: dict[Path, jsonschema.protocols.Validator | str],
+    format_check: bool,
+) -> ExampleResult:
+    parts = path.relative_to(root).parts
+    match = _EXAMPLE_NAME.match(path.name)
+    if len(parts) != 3 or match is None:
+        return ExampleResult(
+            path,
+            None,
+            None,
+            ok=False,
+            reason="not named validation/<namespace>/<doctype>.<version>.<name>.<pass|fail>.json",
+        )
+    expect: Literal["pass", "fail"] = "pass" if match["expect"] == "pass" else "fail"
+    namespace, doctype, version = parts[1], match["doctype"], int(match["version"])
+    schema_path = index.get((_norm(namespace), _norm(doctype), version))
+    if schema_path is None:
+        wanted = f"schemas/{namespace}/{doctype}/{doctype}.{version}.schema.json"
+        return ExampleResult(path, expect, None, ok=False, reason=f"schema missing: {wanted}")
+    validator = validators.get(schema_path)
+    if validator is None:
+        validator = validators[schema_path] = _validator_or_reason(schema_path, format_check)
+    if isinstance(validator, str):
+        return ExampleResult(path, expect, schema_path, ok=False, reason=validator)
+    try:
+        payload = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        return ExampleResult(path, expect, schema_path, ok=False, reason=f"not JSON ({exc})")
+    issues = tuple(validate_payload(validator, payload))
+    if expect == "pass" and issues:
+        reason = f"does not validate: {issues[0]}" + (
+            f" (and {len(issues) - 1} more)" if len(issues) > 1 else ""
+        )
+        return ExampleResult(path, expect, schema_path, ok=False, reason=reason, issues=issues)
+    if expect == "fail" and not issues:
+        return ExampleResult(
+            path, expect, schema_path, ok=False, reason="validates, expected not to"
+        )
+    return ExampleResult(path, expect, schema_path, ok=True, issues=issues)
+
+
+def _validator_or_reason(path: Path, format_check: bool) -> jsonschema.protocols.Validator | str:
+    try:
+        schema = load_schema(path)
+        validator = schema_validator(schema, format_check=format_check)
+        type(validator).check_schema(schema)
+    except ConfigurationError as exc:
+        return f"schema unreadable: {exc}"
+    except jsonschema.SchemaError as exc:
+        return f"schema {path.name} is invalid under its draft: {exc.message}"
+    return validator

@@ -1,0 +1,49 @@
+"""``pingsdk schema export``: write a schema-repository tree from Ping classes."""
+
+from __future__ import annotations
+
+import argparse
+
+from .._export import export_repository
+from .._loader import load_pings
+from .._ping import Ping
+from .._schema import DRAFTS
+from . import Commands
+
+__all__ = ["register"]
+
+
+def register(commands: Commands) -> None:
+    """Add ``pingsdk schema export``."""
+    parser = commands.schema.add_parser(
+        "export",
+        help="export ping schemas and validation examples into a schema-repository tree",
+        description=(
+            "Write schemas/<ns>/<doctype>/<doctype>.<v>.schema.json and "
+            "validation/<ns>/<doctype>.<v>.<name>.<pass|fail>.json for every Ping class in "
+            "each TARGET. Prints each file written."
+        ),
+    )
+    parser.add_argument(
+        "targets",
+        nargs="+",
+        metavar="TARGET",
+        help="a module path (myapp.pings), a .py file, or module:Class",
+    )
+    parser.add_argument("--out", required=True, metavar="DIR", help="the repository root")
+    parser.add_argument(
+        "--draft",
+        choices=sorted(DRAFTS),
+        default="draft-04",
+        help="JSON Schema draft (default: draft-04)",
+    )
+    parser.set_defaults(func=_export)
+
+
+def _export(args: argparse.Namespace) -> int:
+    classes: list[type[Ping]] = []
+    for target in args.targets:
+        classes.extend(c for c in load_pings(target) if c not in classes)
+    for path in export_repository(classes, args.out, draft=args.draft):
+        print(path)
+    return 0

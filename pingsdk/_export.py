@@ -1,0 +1,212 @@
+"""Export Ping classes into a schema-repository tree: schemas and validation examples.
+
+The layout is the schema repository's (``docs/exporting.md``)::
+
+    schemas/<ns>/<doctype>/<doctype>.<v>.schema.json
+    validation/<ns>/<doctype>.<v>.<name>.pass.json
+    validation/<ns>/<doctype>.<v>.<name>.fail.json
+
+Each file comes from a *writer*: a function ``(ping class, exported schema) -> artifacts``.
+Adding another artifact per schema (say a BigQuery ``.bq`` file) is one more entry in
+:data:`ARTIFACT_WRITERS`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from ._exceptions import SchemaExportError
+from ._ping import Ping, PingInfo
+from ._schema import model_schema, sort_keys
+from ._validation import schema_validator, validate_payload
+
+__all__ = [
+    "ARTIFACT_WRITERS",
+    "Artifact",
+    "ArtifactWriter",
+    "export_repository",
+    "export_schema",
+    "pipeline_metadata",
+    "render_schema",
+    "schema_path",
+    "validation_path",
+]
+
+Artifact = tuple[PurePosixPath, str]
+"""A file to write: its path relative to the repository root, and its text."""
+
+ArtifactWriter = Callable[[type[Ping], Mapping[str, Any]], list[Artifact]]
+"""Makes the files for one ping from its class and its exported schema."""
+
+
+def export_schema(ping_cls: type[Ping], *, draft: str = "draft-04") -> dict[str, Any]:
+    """The complete schema-repository schema of a ping, as a dict.
+
+    It is the JSON Schema of what :meth:`Ping.to_json_bytes` sends (see ``pingsdk._schema`` for
+    the dialect rules), with the root ``description`` taken from ``review.questions`` (the class
+    docstring by default) and a ``mozPipelineMetadata`` block (:func:`pipeline_metadata`).
+
+    Args:
+        ping_cls: a concrete Ping class.
+        draft: ``"draft-04"`` (default) or ``"draft-06"``.
+
+    Returns:
+        The schema, keys sorted.
+
+    Raises:
+        SchemaExportError: a field the draft cannot express (the message names the class and the
+            dotted field path), or an unknown draft.
+        PingDefinitionError: ``ping_cls`` is an abstract base without an identity.
+
+    Example::
+
+        schema = pingsdk.export_schema(SearchCounts)
+        assert schema["$schema"] == "http://json-schema.org/draft-04/schema#"
+    """
+    info = ping_cls.ping_info()
+    schema = model_schema(ping_cls, draft=draft)
+    schema.pop("description", None)
+    if info.review.questions:
+        schema["description"] = info.review.questions
+    schema["mozPipelineMetadata"] = pipeline_metadata(info)
+    return dict(sort_keys(schema))
+
+
+def pipeline_metadata(info: PingInfo) -> dict[str, Any]:
+    """The ``mozPipelineMetadata`` block for a ping.
+
+    The repository's defaults (``bq_dataset_family`` = namespace with ``-`` -> ``_``,
+    ``bq_table`` = ``<doctype with - -> _>_v<version>``, ``bq_metadata_format`` = ``structured``,
+    or ``telemetry`` for legacy telemetry pings), an ``expiration_policy`` from
+    ``review.expires`` (``collect_through_date``) and ``review.delete_after_days``, then the
+    class's ``pipeline_metadata`` keyword on top.
+    """
+    metadata: dict[str, Any] = {
+        "bq_dataset_family": info.namespace.replace("-", "_"),
+        "bq_table": f"{info.doctype.replace('-', '_')}_v{info.version}",
+        "bq_metadata_format": "telemetry" if info.legacy_telemetry else "structured",
+    }
+    policy: dict[str, Any] = {}
+    if info.review.expires is not None:
+        policy["collect_through_date"] = info.review.expires.isoformat()
+    if info.review.delete_after_days is not None:
+        policy["delete_after_days"] = info.review.delete_after_days
+    if policy:
+        metadata["expiration_policy"] = policy
+    metadata.update(info.pipeline_metadata)
+    return metadata
+
+
+def render_schema(schema: Mapping[str, Any]) -> str:
+    """Render a schema (or any JSON document) the way the repository stores it.
+
+    Sorted keys, 2-space indent, ``ensure_ascii=False``, a trailing newline: re-rendering an
+    unchanged schema gives identical text.
+    """
+    return json.dumps(schema, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+
+
+def schema_path(info: PingInfo) -> PurePosixPath:
+    """``schemas/<ns>/<doctype>/<doctype>.<v>.schema.json`` for a ping (``MyPing.ping_info()``)."""
+    return PurePosixPath(
+        "schemas", info.namespace, info.doctype, f"{info.doctype}.{info.version}.schema.json"
+    )
+
+
+def validation_path(info: PingInfo, name: str, expect: str) -> PurePosixPath:
+    """``validation/<ns>/<doctype>.<v>.<name>.<pass|fail>.json``."""
+    return PurePosixPath(
+        "validation", info.namespace, f"{info.doctype}.{info.version}.{name}.{expect}.json"
+    )
+
+
+def _schema_artifacts(ping_cls: type[Ping], schema: Mapping[str, Any]) -> list[Artifact]:
+    return [(schema_path(ping_cls.ping_info()), render_schema(schema))]
+
+
+def _example_artifacts(ping_cls: type[Ping], schema: Mapping[str, Any]) -> list[Artifact]:
+    info = ping_cls.ping_info()
+    name = ping_cls.__qualname__
+    strict = schema_validator(schema, format_check=True)
+    lenient = schema_validator(schema)
+    out: list[Artifact] = []
+    for key, example in sorted(info.examples.items()):
+        # Written as what would be sent: the validated instance's serialization.
+        payload = ping_cls.model_validate(example).to_payload()
+        issues = validate_payload(strict, payload)
+        if issues:
+            raise SchemaExportError(
+                f"{name}: examples[{key!r}] serializes to a payload that does not validate "
+                f"against the exported schema ({len(issues)} issue(s), first at "
+                f"{issues[0].path}: {issues[0].keyword}); this is a pingsdk bug or a "
+                "serializer that changes the type, please report it",
+                ping=name,
+            )
+        out.append((validation_path(info, key, "pass"), render_schema(payload)))
+    for key, example in sorted(info.fail_examples.items()):
+        if not validate_payload(lenient, example):
+            raise SchemaExportError(
+                f"{name}: fail_examples[{key!r}] validates against the exported schema; a "
+                ".fail.json must not (make it break a rule the schema states)",
+                ping=name,
+            )
+        out.append((validation_path(info, key, "fail"), render_schema(example)))
+    return out
+
+
+ARTIFACT_WRITERS: list[ArtifactWriter] = [_schema_artifacts, _example_artifacts]
+"""The per-schema writers :func:`export_repository` runs, in order."""
+
+
+def export_repository(
+    classes: Iterable[type[Ping]], out_dir: str | Path, *, draft: str = "draft-04"
+) -> list[Path]:
+    """Write the schema-repository files of every ping in ``classes`` under ``out_dir``.
+
+    For each ping: its schema (:func:`schema_path`) and one validation file per declared
+    example (``.pass.json`` holds the serialized payload of the validated example instance;
+    ``.fail.json`` holds the declared payload as given). Everything is generated and checked
+    before anything is written, so a failing class leaves the tree untouched. Files whose
+    content is unchanged are not rewritten; stale files of removed examples are not deleted.
+
+    Args:
+        classes: concrete Ping classes (e.g. ``pingsdk._loader.load_pings(...)``).
+        out_dir: the repository root; created if missing.
+        draft: ``"draft-04"`` (default) or ``"draft-06"``.
+
+    Returns:
+        Every file of the export, in order (schema first, then its examples), whether or not
+        its content changed.
+
+    Raises:
+        SchemaExportError: a field the draft cannot express, a pass example that does not
+            validate, a fail example that does, or two classes with the same identity.
+    """
+    artifacts: dict[PurePosixPath, str] = {}
+    owners: dict[tuple[str, str, int], str] = {}
+    for cls in classes:
+        info = cls.ping_info()
+        other = owners.setdefault(info.key, cls.__qualname__)
+        if other != cls.__qualname__:
+            raise SchemaExportError(
+                f"{cls.__qualname__} and {other} both declare namespace={info.namespace!r} "
+                f"doctype={info.doctype!r} version={info.version}; export one of them",
+                ping=cls.__qualname__,
+            )
+        schema = export_schema(cls, draft=draft)
+        for writer in ARTIFACT_WRITERS:
+            for path, text in writer(cls, schema):
+                artifacts[path] = text
+    root = Path(out_dir)
+    written: list[Path] = []
+    for relative, text in artifacts.items():
+        target = root.joinpath(*relative.parts)
+        data = text.encode("utf-8")
+        if not (target.is_file() and target.read_bytes() == data):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        written.append(target)
+    return written
