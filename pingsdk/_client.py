@@ -1,0 +1,405 @@
+"""PingClient: the synchronous client, a thin shell over the shared upload engine.
+
+``submit()`` stores the ping in the caller's thread (durable on return) and wakes the engine,
+which runs on one private daemon thread with its own asyncio loop. Settings, preparation, the
+queue, outcomes and retries live in the shared modules; this file only owns the thread, the
+deadlines, fork safety and the exit hook.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import concurrent.futures
+import contextlib
+import os
+import threading
+import time
+import weakref
+from collections.abc import Callable, Mapping, Sequence
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from ._config import (
+    DEFAULT_ATEXIT_TIMEOUT,
+    DEFAULT_MAX_IN_FLIGHT,
+    DEFAULT_MAX_QUEUE_BYTES,
+    DEFAULT_MAX_QUEUE_COUNT,
+    DEFAULT_TIMEOUT,
+    ClientConfig,
+    Durability,
+    build_config,
+)
+from ._log import logger
+from ._ping import Ping
+from ._prepare import prepare_ping
+from ._queue import QueuedPing
+from ._retry import RetryPolicy
+from ._stats import ClientStats, Counters, DeliveryReport
+from ._uploader import Engine, open_queue
+from ._urls import AppInfo
+
+__all__ = ["BaseClient", "PingClient"]
+
+_STOP_RESERVE = 0.5
+"""Seconds of a close() timeout kept for stopping the uploader after the final flush."""
+
+
+class BaseClient:
+    """What both clients share: settings, queue, counters and the upload switch.
+
+    See :class:`PingClient` for the keywords.
+    """
+
+    def __init__(
+        self,
+        endpoint: str,
+        *,
+        queue_path: str | os.PathLike[str] | None = None,
+        retry: RetryPolicy | None = None,
+        max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+        compress: bool = True,
+        timeout: float = DEFAULT_TIMEOUT,
+        debug_id: str | None = None,
+        source_tags: Sequence[str] = (),
+        headers: Mapping[str, str] | None = None,
+        app: AppInfo | None = None,
+        upload_enabled: bool = True,
+        rate_limit: tuple[int, float] | None = None,
+        max_queue_count: int = DEFAULT_MAX_QUEUE_COUNT,
+        max_queue_bytes: int = DEFAULT_MAX_QUEUE_BYTES,
+        durability: Durability = "process",
+        allow_insecure: bool = False,
+        log_pings: bool = False,
+        on_sent: Callable[[DeliveryReport], None] | None = None,
+        on_dropped: Callable[[DeliveryReport], None] | None = None,
+        atexit_timeout: float = DEFAULT_ATEXIT_TIMEOUT,
+        transport: httpx.AsyncBaseTransport | None = None,
+        verify: bool | str = True,
+    ) -> None:
+        self._config = build_config(
+            endpoint,
+            queue_path=queue_path,
+            retry=retry,
+            max_in_flight=max_in_flight,
+            compress=compress,
+            timeout=timeout,
+            debug_id=debug_id,
+            source_tags=source_tags,
+            headers=headers,
+            app=app,
+            upload_enabled=upload_enabled,
+            rate_limit=rate_limit,
+            max_queue_count=max_queue_count,
+            max_queue_bytes=max_queue_bytes,
+            durability=durability,
+            allow_insecure=allow_insecure,
+            log_pings=log_pings,
+            on_sent=on_sent,
+            on_dropped=on_dropped,
+            atexit_timeout=atexit_timeout,
+            transport=transport,
+            verify=verify,
+        )
+        self._counters = Counters()
+        self._upload_enabled = self._config.upload_enabled
+        self._closed = False
+        self._engine = Engine(self._config, open_queue(self._config), self._counters)
+        if not self._upload_enabled:
+            # Pings stored while uploading was allowed must not leave after the user opted out.
+            self._engine.purge_now()
+        self._init_runtime()
+
+    def _init_runtime(self) -> None:
+        """Set up what the concrete client runs on (thread or task); called by ``__init__``."""
+
+    @property
+    def config(self) -> ClientConfig:
+        """The validated, frozen settings."""
+        return self._config
+
+    @property
+    def upload_enabled(self) -> bool:
+        """Whether pings are accepted and sent. Setting ``False`` purges the queue."""
+        return self._upload_enabled
+
+    def stats(self) -> ClientStats:
+        """Delivery counters since this client was created, and the queue's pending count."""
+        return self._engine.stats()
+
+    def _prepare_deletion(self, ping: Ping | None) -> QueuedPing | None:
+        # The deletion request is the one ping sent after the switch goes off.
+        return None if ping is None else prepare_ping(ping, self._config, upload_enabled=True)
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError("this pingsdk client is closed; create a new one")
+
+
+_live: weakref.WeakSet[PingClient] = weakref.WeakSet()
+_abandoned: list[object] = []
+"""A forked child's copies of the parent's engine, loop and queue: kept alive so that nothing in
+the child ever closes (or finalizes) the parent's connections and SQLite handles."""
+
+
+def _after_fork_in_child() -> None:
+    for client in list(_live):
+        client._forget_parent()
+
+
+def _close_all_at_exit() -> None:
+    for client in list(_live):
+        client._close_at_exit()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+atexit.register(_close_all_at_exit)
+
+
+class PingClient(BaseClient):
+    """Send pings to an edge server, reliably, from any thread.
+
+    ``submit()`` stores the ping in a durable on-disk queue and returns its document id; a
+    background uploader (one thread running an asyncio loop, started on first use) sends it with
+    retries, through outages, restarts and crashes. Every ping is sent with the URL and body it
+    was given at submit, so the pipeline can deduplicate retries.
+
+    Args:
+        endpoint: the edge's base URL, e.g. ``"https://incoming.telemetry.mozilla.org"``.
+            ``https://`` is required unless the host is loopback or ``allow_insecure=True``.
+        queue_path: the SQLite queue file; ``None`` for the per-user default, ``":memory:"``
+            for tests (single process, nothing survives).
+        retry: the :class:`RetryPolicy` (backoff, max attempts, max age 14 days by default).
+        max_in_flight: concurrent requests (default 8).
+        compress: gzip bodies (default ``True``).
+        timeout: seconds for one request (connect, write, read; default 10).
+        debug_id: ``X-Debug-ID`` header (routes pings to the Debug Ping Viewer).
+        source_tags: ``X-Source-Tags`` (at most 5; use ``("automation",)`` for test traffic).
+        headers: extra request headers (never the infrastructure or pingsdk's own headers).
+        app: an :class:`AppInfo`, needed for legacy ``telemetry`` pings.
+        upload_enabled: ``False`` purges the queue now and refuses pings.
+        rate_limit: ``(pings, per_seconds)``, e.g. ``(15, 60.0)`` as Glean; ``None`` = no limit.
+        max_queue_count, max_queue_bytes: queue bounds (10,000 pings, 50 MiB); when full the
+            oldest pings are evicted, counted and logged at ERROR.
+        durability: ``"process"`` (safe against a crash of the process when ``submit()``
+            returns) or ``"power"`` (fsync: also safe against power loss, ~ms per submit).
+        allow_insecure: allow ``http://`` to non-loopback hosts (and ``verify=False``).
+        log_pings: log payloads at DEBUG (off by default: payloads are user data).
+        on_sent, on_dropped: callables receiving a :class:`DeliveryReport`; run on the uploader
+            thread, so keep them quick.
+        atexit_timeout: seconds the exit hook spends flushing (default 2).
+        transport: an ``httpx.AsyncBaseTransport`` (tests: ``httpx.MockTransport``).
+        verify: TLS verification (``True``, or a CA bundle path).
+
+    Raises:
+        ConfigurationError: a bad setting (the message says which and what is accepted).
+        QueueError: the queue file cannot be opened.
+
+    Example::
+
+        with pingsdk.PingClient("https://incoming.example.com", queue_path="pings.db") as client:
+            doc_id = client.submit(SearchCounts(engine="ddg", count=3))
+            client.flush(timeout=5.0)
+
+    Added in 0.1.
+    """
+
+    def _init_runtime(self) -> None:
+        self._lock = threading.Lock()
+        self._pid = os.getpid()
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        _live.add(self)
+        if self._upload_enabled and self._engine.queue.stats().pending:
+            self._start()  # pings left by an earlier run go out without waiting for a submit
+
+    def submit(self, ping: Ping) -> str:
+        """Store ``ping`` for sending and return its document id.
+
+        Durable when it returns (see ``durability``); never waits for the network.
+
+        Raises:
+            UploadDisabledError: uploading is switched off.
+            PingExpiredError: the ping class is past its ``review.expires`` date.
+            PayloadTooLargeError: larger than the edge accepts; nothing was stored.
+            QueueFullError: the disk is full; nothing stored was harmed.
+            ConfigurationError: not a concrete Ping, or a legacy ping without ``app=``.
+        """
+        if self._pid != os.getpid():
+            self._after_fork()
+        self._check_open()
+        doc_id = self._engine.accept(ping, upload_enabled=self._upload_enabled)
+        if self._thread is None:
+            self._start()
+        return doc_id
+
+    def flush(self, timeout: float = 5.0) -> bool:
+        """Send what is due, waiting at most ``timeout`` seconds.
+
+        Returns:
+            ``True`` when nothing due is left unsent (pings waiting for a scheduled retry after
+            the deadline are not due; ``stats().pending`` counts them).
+        """
+        if self._pid != os.getpid():
+            self._after_fork()
+        if self._closed:
+            return False
+        self._start()
+        return bool(self._call(self._engine.flush(timeout), timeout))
+
+    def close(self, timeout: float = 2.0) -> None:
+        """Flush for most of ``timeout`` seconds, then stop the uploader.
+
+        Requests still running are cancelled and their pings released: they stay on disk and the
+        next client on this queue sends them, with the same URL and body. Never blocks longer
+        than ``timeout`` (plus a few milliseconds). Idempotent.
+        """
+        if self._pid != os.getpid():
+            self._after_fork()
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        _live.discard(self)
+        deadline = time.monotonic() + timeout
+        thread, loop = self._thread, self._loop
+        if thread is not None and loop is not None:
+            flush_time = timeout - min(_STOP_RESERVE, timeout / 4)
+            if self._upload_enabled and flush_time > 0:
+                self._call(self._engine.flush(flush_time), flush_time)
+            with contextlib.suppress(RuntimeError):  # the loop already ended
+                loop.call_soon_threadsafe(self._engine.stop)
+            thread.join(max(0.0, deadline - time.monotonic()))
+            if thread.is_alive():
+                logger.warning(
+                    "the uploader did not stop within %.1f s; pings it holds are released when "
+                    "their lease expires",
+                    timeout,
+                )
+                return
+        pending = self._engine.queue.stats().pending
+        if pending:
+            logger.info("%d ping(s) stay queued for the next start", pending)
+        self._engine.queue.close()
+
+    def set_upload_enabled(self, enabled: bool, *, deletion_request: Ping | None = None) -> None:
+        """Switch uploading on or off.
+
+        Switching off refuses new pings, cancels running requests and deletes every queued ping;
+        ``deletion_request`` (e.g. a ``deletion-request`` ping) is then the only ping sent.
+
+        Raises:
+            PingExpiredError, PayloadTooLargeError, ConfigurationError: for ``deletion_request``.
+        """
+        if self._pid != os.getpid():
+            self._after_fork()
+        self._check_open()
+        if enabled:
+            self._upload_enabled = True
+            return
+        keep = self._prepare_deletion(deletion_request)
+        self._upload_enabled = False
+        if self._thread is not None:
+            self._call(self._engine.purge(keep), 5.0)
+        else:
+            self._engine.purge_now(keep)
+        if keep is not None:
+            self._start()
+
+    @property
+    def upload_enabled(self) -> bool:
+        """Whether pings are accepted and sent; assigning is ``set_upload_enabled(value)``."""
+        return self._upload_enabled
+
+    @upload_enabled.setter
+    def upload_enabled(self, enabled: bool) -> None:
+        self.set_upload_enabled(enabled)
+
+    def __enter__(self) -> PingClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- internals --------------------------------------------------------------------------
+
+    def _start(self) -> None:
+        if self._thread is not None:
+            return
+        with self._lock:
+            if self._thread is not None or self._closed:
+                return
+            loop = asyncio.new_event_loop()
+            thread = threading.Thread(
+                target=_run_engine, args=(loop, self._engine), name="pingsdk-uploader", daemon=True
+            )
+            self._loop = loop
+            thread.start()
+            self._thread = thread
+
+    def _call(self, coro: Any, timeout: float) -> Any:
+        """Run ``coro`` on the uploader loop; ``False`` if it misses ``timeout`` (+ a margin)."""
+        loop = self._loop
+        if loop is None:
+            coro.close()
+            return False
+        try:
+            future = asyncio.run_coroutine_threadsafe(coro, loop)
+        except RuntimeError:  # the loop is closed
+            coro.close()
+            return False
+        try:
+            return future.result(max(0.0, timeout) + 0.25)
+        except concurrent.futures.TimeoutError:
+            future.cancel()
+            return False
+
+    def _close_at_exit(self) -> None:
+        if self._pid != os.getpid():
+            return  # a forked child's copy: the child's own exit handling is not ours to run
+        pending_before = self._thread is not None
+        self.close(self._config.atexit_timeout)
+        if pending_before:
+            left = self._counters.snapshot(pending=0, in_flight=0)
+            logger.debug("pingsdk exit: %d sent, %d submitted", left.sent, left.submitted)
+
+    def _forget_parent(self) -> None:
+        """In a fork child: drop every reference to the parent's uploader without touching it."""
+        self._lock = threading.Lock()
+        self._counters.after_fork()
+
+    def _after_fork(self) -> None:
+        # The parent's thread does not exist here and its loop and connections are the parent's:
+        # abandon them untouched and start a new engine. The queue reconnects by itself in a
+        # child, under a new lease owner, so rows the parent holds are never sent twice.
+        with self._lock:
+            if self._pid == os.getpid():
+                return
+            _abandoned.append((self._engine, self._loop, self._thread))
+            self._thread = None
+            self._loop = None
+            self._engine = Engine(self._config, self._engine.queue, self._counters)
+            self._pid = os.getpid()
+            if not self._closed:
+                _live.add(self)
+
+
+def _run_engine(loop: asyncio.AbstractEventLoop, engine: Engine) -> None:
+    asyncio.set_event_loop(loop)
+    try:
+        loop.run_until_complete(engine.run())
+    except BaseException:
+        logger.exception("the pingsdk uploader stopped unexpectedly; queued pings stay on disk")
+    finally:
+        try:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+        finally:
+            loop.close()

@@ -1,0 +1,173 @@
+"""ClientConfig: every client setting, validated once, frozen. Shared by both clients."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Literal
+
+import httpx
+
+from ._exceptions import ConfigurationError
+from ._headers import build_headers
+from ._retry import RetryPolicy
+from ._urls import AppInfo, check_endpoint
+
+if TYPE_CHECKING:
+    from ._stats import DeliveryReport
+
+__all__ = ["ClientConfig", "Durability", "build_config"]
+
+Durability = Literal["process", "power"]
+
+DEFAULT_MAX_IN_FLIGHT = 8
+DEFAULT_TIMEOUT = 10.0
+DEFAULT_ATEXIT_TIMEOUT = 2.0
+DEFAULT_MAX_QUEUE_COUNT = 10_000
+DEFAULT_MAX_QUEUE_BYTES = 50 * 1024 * 1024
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class ClientConfig:
+    """The validated settings of a :class:`PingClient` / :class:`AsyncPingClient`.
+
+    Built by :func:`build_config` from the constructor's keywords; see ``PingClient`` for the
+    meaning of each. ``endpoint`` is normalised (no trailing ``/``).
+    """
+
+    endpoint: str
+    queue_path: str | os.PathLike[str] | None
+    retry: RetryPolicy
+    max_in_flight: int
+    compress: bool
+    timeout: float
+    debug_id: str | None
+    source_tags: tuple[str, ...]
+    headers: Mapping[str, str]
+    app: AppInfo | None
+    upload_enabled: bool
+    rate_limit: tuple[int, float] | None
+    max_queue_count: int
+    max_queue_bytes: int
+    durability: Durability
+    allow_insecure: bool
+    log_pings: bool
+    on_sent: Callable[[DeliveryReport], None] | None
+    on_dropped: Callable[[DeliveryReport], None] | None
+    atexit_timeout: float
+    transport: httpx.AsyncBaseTransport | None
+    verify: bool | str
+    lease_seconds: float
+
+
+def _positive(name: str, value: object, *, allow_zero: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigurationError(f"{name} must be a number of seconds, got {value!r}")
+    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        raise ConfigurationError(f"{name} must be a finite number > 0, got {value!r}")
+    return float(value)
+
+
+def _count(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigurationError(f"{name} must be a positive int, got {value!r}")
+    return value
+
+
+def build_config(
+    endpoint: str,
+    *,
+    queue_path: str | os.PathLike[str] | None = None,
+    retry: RetryPolicy | None = None,
+    max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+    compress: bool = True,
+    timeout: float = DEFAULT_TIMEOUT,
+    debug_id: str | None = None,
+    source_tags: Sequence[str] = (),
+    headers: Mapping[str, str] | None = None,
+    app: AppInfo | None = None,
+    upload_enabled: bool = True,
+    rate_limit: tuple[int, float] | None = None,
+    max_queue_count: int = DEFAULT_MAX_QUEUE_COUNT,
+    max_queue_bytes: int = DEFAULT_MAX_QUEUE_BYTES,
+    durability: Durability = "process",
+    allow_insecure: bool = False,
+    log_pings: bool = False,
+    on_sent: Callable[[DeliveryReport], None] | None = None,
+    on_dropped: Callable[[DeliveryReport], None] | None = None,
+    atexit_timeout: float = DEFAULT_ATEXIT_TIMEOUT,
+    transport: httpx.AsyncBaseTransport | None = None,
+    verify: bool | str = True,
+) -> ClientConfig:
+    """Validate the client keywords and freeze them.
+
+    Raises:
+        ConfigurationError: naming the first bad setting and what would be accepted.
+    """
+    if not isinstance(endpoint, str):
+        raise ConfigurationError(f"endpoint must be a URL string, got {type(endpoint).__name__}")
+    endpoint = check_endpoint(endpoint, allow_insecure=allow_insecure).rstrip("/")
+    if retry is None:
+        retry = RetryPolicy()
+    elif not isinstance(retry, RetryPolicy):
+        raise ConfigurationError("retry must be a pingsdk.RetryPolicy")
+    if isinstance(source_tags, str):
+        raise ConfigurationError("source_tags must be a sequence of tags, not one string")
+    tags = tuple(source_tags)
+    extra = dict(headers or {})
+    # build_headers validates debug_id, tags and extra headers (charset, length, forbidden names).
+    build_headers(
+        compressed=compress, content_length=0, debug_id=debug_id, source_tags=tags, extra=extra
+    )
+    if app is not None and not isinstance(app, AppInfo):
+        raise ConfigurationError("app must be a pingsdk.AppInfo")
+    if rate_limit is not None:
+        if not (isinstance(rate_limit, tuple) and len(rate_limit) == 2):
+            raise ConfigurationError(
+                f"rate_limit must be (pings, per_seconds), e.g. (15, 60.0), got {rate_limit!r}"
+            )
+        rate_limit = (
+            _count("rate_limit pings", rate_limit[0]),
+            _positive("rate_limit", rate_limit[1]),
+        )
+    if durability not in ("process", "power"):
+        raise ConfigurationError(f"durability must be 'process' or 'power', got {durability!r}")
+    for name, callback in (("on_sent", on_sent), ("on_dropped", on_dropped)):
+        if callback is not None and not callable(callback):
+            raise ConfigurationError(f"{name} must be a callable taking a DeliveryReport")
+    if transport is not None and not isinstance(transport, httpx.AsyncBaseTransport):
+        raise ConfigurationError("transport must be an httpx.AsyncBaseTransport")
+    if verify is False and not allow_insecure:
+        raise ConfigurationError(
+            "verify=False turns off TLS certificate checks; pass allow_insecure=True as well "
+            "if you really mean it"
+        )
+    timeout = _positive("timeout", timeout)
+    return ClientConfig(
+        endpoint=endpoint,
+        queue_path=queue_path,
+        retry=retry,
+        max_in_flight=_count("max_in_flight", max_in_flight),
+        compress=bool(compress),
+        timeout=timeout,
+        debug_id=debug_id,
+        source_tags=tags,
+        headers=extra,
+        app=app,
+        upload_enabled=bool(upload_enabled),
+        rate_limit=rate_limit,
+        max_queue_count=_count("max_queue_count", max_queue_count),
+        max_queue_bytes=_count("max_queue_bytes", max_queue_bytes),
+        durability=durability,
+        allow_insecure=bool(allow_insecure),
+        log_pings=bool(log_pings),
+        on_sent=on_sent,
+        on_dropped=on_dropped,
+        atexit_timeout=_positive("atexit_timeout", atexit_timeout, allow_zero=True),
+        transport=transport,
+        verify=verify,
+        # A lease must outlive one request, or a slow send could be claimed by another sender.
+        lease_seconds=max(60.0, 3 * timeout),
+    )
