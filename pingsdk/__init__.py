@@ -7,6 +7,7 @@ plugin) are public too.
 
 from __future__ import annotations
 
+from ._compat import SchemaChange, compare_schemas
 from ._exceptions import (
     ConfigurationError,
     EdgeUnavailableError,
@@ -22,9 +23,11 @@ from ._exceptions import (
     SubmitError,
     UploadDisabledError,
 )
+from ._parquet import parquet_schema, parquet_schema_notes
 from ._ping import Ping, PingInfo, PingRegistry, default_registry
 from ._retry import RetryPolicy
 from ._review import DataCategory, DataReview
+from ._review_text import missing_review_facts, review_request
 from ._urls import AppInfo, build_submit_url, legacy_submit_path, submit_path
 from ._version import __version__
 
@@ -46,13 +49,19 @@ __all__ = [
     "QueueError",
     "QueueFullError",
     "RetryPolicy",
+    "SchemaChange",
     "SchemaExportError",
     "SubmitError",
     "UploadDisabledError",
     "__version__",
     "build_submit_url",
+    "compare_schemas",
     "default_registry",
     "legacy_submit_path",
+    "missing_review_facts",
+    "parquet_schema",
+    "parquet_schema_notes",
+    "review_request",
     "submit_path",
 ]
 
