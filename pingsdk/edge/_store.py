@@ -140,16 +140,21 @@ def _row_to_ping(row: tuple[Any, ...]) -> ReceivedPing:
 class Store:
     """One SQLite connection behind a lock; ``path=None`` keeps everything in memory."""
 
-    def __init__(self, path: str | Path | None = None) -> None:
-        target = ":memory:" if path is None else str(path)
-        self._db = sqlite3.connect(target, check_same_thread=False, isolation_level=None)
+    def __init__(self, path: str | Path | None = None, *, readonly: bool = False) -> None:
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
+        if readonly:
+            uri = Path(path or "").resolve().as_uri() + "?mode=ro"
+            self._db = sqlite3.connect(uri, uri=True, check_same_thread=False)
+        else:
+            target = ":memory:" if path is None else str(path)
+            self._db = sqlite3.connect(target, check_same_thread=False, isolation_level=None)
         with self._lock:
-            if path is not None:
+            if path is not None and not readonly:
                 self._db.execute("PRAGMA journal_mode=WAL")
                 self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(_SCHEMA)
+            if not readonly:
+                self._db.executescript(_SCHEMA)
             self._accepted_ids: set[str] = {
                 r[0]
                 for r in self._db.execute(
@@ -256,7 +261,16 @@ class Store:
 
 
 def open_readonly(path: str | Path) -> Store:
-    """A :class:`Store` on an existing database file, for reporting."""
+    """A read-only :class:`Store` on an existing edge database, for reporting.
+
+    Raises:
+        ConfigurationError: the file is missing or is not an edge database.
+    """
     if not Path(path).is_file():
         raise ConfigurationError(f"{path}: no such edge database (written by pingsdk serve --db)")
-    return Store(path)
+    try:
+        return Store(path, readonly=True)
+    except sqlite3.DatabaseError as exc:
+        raise ConfigurationError(
+            f"{path}: not an edge database written by pingsdk serve --db ({exc})"
+        ) from None

@@ -1,0 +1,121 @@
+"""``pingsdk serve`` (the local edge) and ``pingsdk monitor`` (its docType report as a table)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+import types
+from typing import Any
+
+import httpx
+
+from .._exceptions import ConfigurationError
+from ..edge import EdgeServer, FaultPlan, format_report
+from ..edge._monitor import build_report
+from ..edge._store import open_readonly
+from . import Commands
+
+__all__ = ["register"]
+
+
+def register(commands: Commands) -> None:
+    """Add ``serve`` and ``monitor`` to the top-level commands."""
+    serve = commands.top.add_parser(
+        "serve",
+        help="run a local validating edge server",
+        description="Run a local edge that answers like the HTTP edge contract, validates "
+        "pings against a schema-repository tree, stores them and reports on them. Prints the "
+        "URL it serves on the first line and runs until SIGINT or SIGTERM.",
+    )
+    serve.add_argument("--schemas", metavar="DIR", help="schema-repository tree (schemas/<ns>/...)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback)")
+    serve.add_argument("--port", type=int, default=0, help="port (default: a free one)")
+    serve.add_argument("--db", metavar="FILE", help="SQLite file to store requests in")
+    serve.add_argument(
+        "--strict", action="store_true", help="answer 400 for invalid or undecodable pings"
+    )
+    serve.add_argument("--fault-rate", type=float, default=0.0, metavar="R", help="0.0 to 1.0")
+    serve.add_argument(
+        "--fault-kinds",
+        default="500,503,429,reset,timeout",
+        metavar="KINDS",
+        help="comma-separated: 4xx/5xx statuses, reset, timeout",
+    )
+    serve.add_argument("--latency", type=float, default=0.0, metavar="SECONDS")
+    serve.add_argument("--retry-after", type=int, default=1, metavar="SECONDS")
+    serve.add_argument("--seed", type=int, default=None, help="seed of the fault draw")
+    serve.set_defaults(func=_serve)
+
+    monitor = commands.top.add_parser(
+        "monitor",
+        help="print what a local edge received, per doctype",
+        description="Print the docType monitor of a local edge as a table.",
+    )
+    source = monitor.add_mutually_exclusive_group(required=True)
+    source.add_argument("--db", metavar="FILE", help="the database of `pingsdk serve --db`")
+    source.add_argument("--url", help="a running edge, e.g. http://127.0.0.1:8000")
+    monitor.add_argument("--json", action="store_true", help="print the JSON document instead")
+    monitor.set_defaults(func=_monitor)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    kinds = tuple(k for k in args.fault_kinds.split(",") if k.strip())
+    plan = FaultPlan(
+        rate=args.fault_rate,
+        kinds=kinds,
+        latency=args.latency,
+        retry_after=args.retry_after,
+        seed=args.seed,
+    )
+    done = threading.Event()
+
+    def on_signal(signum: int, frame: types.FrameType | None) -> None:
+        done.set()
+
+    edge = EdgeServer(
+        schemas=args.schemas,
+        db=args.db,
+        strict=args.strict,
+        host=args.host,
+        port=args.port,
+        faults=plan,
+    )
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with edge:
+            print(f"pingsdk edge serving on {edge.url}", flush=True)
+            schemas = len(edge.schemas) if edge.schemas is not None else 0
+            mode = "strict" if args.strict else "lenient"
+            print(f"{schemas} schemas, {mode} mode, store: {args.db or 'memory'}", flush=True)
+            while not done.wait(0.5):
+                pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    print("pingsdk edge stopped", flush=True)
+    return 0
+
+
+def _monitor(args: argparse.Namespace) -> int:
+    report: dict[str, Any]
+    if args.url:
+        try:
+            response = httpx.get(args.url.rstrip("/") + "/__monitor__", timeout=10.0)
+            response.raise_for_status()
+            report = response.json()
+        except (httpx.HTTPError, ValueError) as exc:
+            raise ConfigurationError(f"{args.url}: no edge monitor there ({exc})") from None
+    else:
+        store = open_readonly(args.db)
+        try:
+            report = build_report(store.summary_rows(), store.fault_counts())
+        finally:
+            store.close()
+    if args.json:
+        print(json.dumps(report, indent=2, ensure_ascii=False))
+    else:
+        sys.stdout.write(format_report(report))
+    return 0
