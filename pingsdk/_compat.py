@@ -213,25 +213,30 @@ def _enum(schema: Mapping[str, Any]) -> list[Any] | None:
     return list(values) if isinstance(values, list) else None
 
 
-def _lower_bound(schema: Mapping[str, Any]) -> tuple[float, bool] | None:
-    """The effective lower bound as ``(value, strict)``: draft-04 boolean or draft-06 numeric."""
+def _bound_candidates(schema: Mapping[str, Any], key: str) -> list[tuple[float, bool]]:
+    """``(value, strict)`` pairs from ``minimum``/``maximum`` and their exclusive keyword.
+
+    Draft-04 writes ``exclusiveMinimum: true`` beside ``minimum``; draft-06 gives the exclusive
+    bound its own number.
+    """
     found: list[tuple[float, bool]] = []
-    excl = schema.get("exclusiveMinimum")
-    if isinstance(schema.get("minimum"), (int, float)):
-        found.append((schema["minimum"], excl is True))
+    excl = schema.get("exclusive" + key[0].upper() + key[1:])
+    if isinstance(schema.get(key), (int, float)):
+        found.append((schema[key], excl is True))
     if isinstance(excl, (int, float)) and not isinstance(excl, bool):
         found.append((excl, True))
+    return found
+
+
+def _lower_bound(schema: Mapping[str, Any]) -> tuple[float, bool] | None:
+    """The effective lower bound as ``(value, strict)``; larger is stricter."""
+    found = _bound_candidates(schema, "minimum")
     return max(found) if found else None
 
 
 def _upper_bound(schema: Mapping[str, Any]) -> tuple[float, bool] | None:
-    """The effective upper bound as ``(value, strict)``; compares so that smaller is stricter."""
-    found: list[tuple[float, bool]] = []
-    excl = schema.get("exclusiveMaximum")
-    if isinstance(schema.get("maximum"), (int, float)):
-        found.append((schema["maximum"], excl is True))
-    if isinstance(excl, (int, float)) and not isinstance(excl, bool):
-        found.append((excl, True))
+    """The effective upper bound as ``(value, strict)``; smaller is stricter."""
+    found = _bound_candidates(schema, "maximum")
     return min(found, key=lambda b: (b[0], not b[1])) if found else None
 
 
