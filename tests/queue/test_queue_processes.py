@@ -1,0 +1,204 @@
+"""Several processes and threads on one queue file; SIGKILL crashes; fork."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+import warnings
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from queue_helpers import worker_cmd, worker_env
+
+from pingsdk._queue import PingQueue, QueuedPing
+
+Factory = Callable[..., QueuedPing]
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals and fork")
+
+
+def _integrity(path: Path) -> str:
+    conn = sqlite3.connect(path)
+    try:
+        return str(conn.execute("PRAGMA integrity_check").fetchone()[0])
+    finally:
+        conn.close()
+
+
+def test_two_processes_and_threads_claim_each_row_once(tmp_path: Path, ping: Factory) -> None:
+    path = tmp_path / "q.db"
+    stop = tmp_path / "stop"
+    q = PingQueue(path)
+    ids = []
+    for _ in range(300):
+        p = ping()
+        q.put(p)
+        ids.append(p.doc_id)
+    procs = [
+        subprocess.Popen(
+            worker_cmd("claim", str(path), "3", str(stop)),
+            env=worker_env(),
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    # Keep producing while they claim (the parent is a third writer).
+    for _ in range(300):
+        p = ping()
+        q.put(p)
+        ids.append(p.doc_id)
+    stop.touch()
+    outputs = [proc.communicate(timeout=60)[0] for proc in procs]
+    assert [proc.returncode for proc in procs] == [0, 0]
+    claims = [line.split() for out in outputs for line in out.splitlines() if line.strip()]
+    counts = Counter(doc_id for doc_id, _ in claims)
+    assert sorted(counts) == sorted(ids), "every row claimed"
+    assert max(counts.values()) == 1, "no row leased to two owners"
+    acked = {doc_id for doc_id, flag in claims if flag == "1"}
+    stats = q.stats()
+    assert stats.pending == len(ids) - len(acked)
+    assert stats.leased == stats.pending  # the rest is still leased (120 s)
+    q.close()
+    assert _integrity(path) == "ok"
+
+
+def test_killed_lease_holder_rows_claimable_after_expiry_only(
+    tmp_path: Path, ping: Factory
+) -> None:
+    path = tmp_path / "q.db"
+    lease = 2.0
+    with PingQueue(path) as q:
+        ids = set()
+        for _ in range(20):
+            p = ping()
+            q.put(p)
+            ids.add(p.doc_id)
+        proc = subprocess.Popen(
+            worker_cmd("hold", str(path), str(lease)),
+            env=worker_env(),
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert proc.stdout is not None
+        _, n, t = proc.stdout.readline().split()
+        assert int(n) == 20
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+        proc.stdout.close()
+        expiry = float(t) + lease
+        got = q.claim(100)
+        if time.time() < expiry - 0.2:  # still within the dead holder's lease
+            assert got == []
+        assert q.claim(100, now=expiry - 0.01) == []
+        time.sleep(max(0.0, expiry - time.time()) + 0.05)
+        assert {p.doc_id for p in q.claim(100)} == ids
+
+
+@pytest.mark.slow
+def test_sigkill_during_put_loses_no_reported_ping(tmp_path: Path) -> None:
+    path = tmp_path / "q.db"
+    rng = random.Random(1234)
+    reported: list[str] = []
+    for _ in range(10):
+        proc = subprocess.Popen(
+            worker_cmd("put", str(path)), env=worker_env(), stdout=subprocess.PIPE
+        )
+        assert proc.stdout is not None
+        assert proc.stdout.readline() == b"ready\n"
+        time.sleep(rng.uniform(0.02, 0.3))
+        proc.send_signal(signal.SIGKILL)
+        out = proc.stdout.read()
+        proc.wait(timeout=10)
+        proc.stdout.close()
+        # Only complete lines: the child printed them after put() returned.
+        lines = out.split(b"\n")[:-1]
+        reported += [line.decode() for line in lines]
+    assert len(reported) > 100
+    assert _integrity(path) == "ok"
+    with PingQueue(path) as q:
+        pending = q.stats().pending
+        assert len(q.claim(100)) == min(100, pending)  # usable
+    conn = sqlite3.connect(path)
+    stored = {doc_id for (doc_id,) in conn.execute("SELECT doc_id FROM pings")}
+    conn.close()
+    assert pending == len(stored)
+    missing = set(reported) - stored
+    assert not missing, f"{len(missing)} acknowledged pings lost"
+
+
+def _fork() -> int:
+    with warnings.catch_warnings():
+        # Python >= 3.12 warns about fork() with threads; this test forks on purpose.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return os.fork()
+
+
+def test_fork_child_reopens_with_new_owner(tmp_path: Path, ping: Factory) -> None:
+    path = tmp_path / "q.db"
+    q = PingQueue(path)
+    parent_ping = ping()
+    q.put(parent_ping)
+    q.claim(1)  # the parent holds a lease
+    parent_owner = q.owner
+    stop = threading.Event()
+
+    def busy() -> None:  # another parent thread writing through the fork
+        while not stop.is_set():
+            q.put(ping())
+
+    thread = threading.Thread(target=busy)
+    thread.start()
+    try:
+        read_fd, write_fd = os.pipe()
+        pid = _fork()
+        if pid == 0:  # child
+            code = 1
+            try:
+                os.close(read_fd)
+                child_ping = ping()
+                q.put(child_ping)
+                claimed = q.claim(1_000_000)
+                ok = (
+                    q.owner != parent_owner
+                    and parent_ping.doc_id not in {p.doc_id for p in claimed}
+                    and child_ping.doc_id in {p.doc_id for p in claimed}
+                )
+                os.write(write_fd, f"{q.owner} {child_ping.doc_id} {int(ok)}".encode())
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(write_fd)
+        with os.fdopen(read_fd, "rb") as pipe:
+            child_owner, child_doc, ok = pipe.read().decode().split()
+        _, status = os.waitpid(pid, 0)
+    finally:
+        stop.set()
+        thread.join()
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert ok == "1"
+    assert child_owner != parent_owner
+    assert q.owner == parent_owner  # the parent keeps its owner and its lease
+    assert q.ack(parent_ping.doc_id)
+    assert q.ack(child_doc) is False  # leased by the child's owner id
+    q.put(ping())
+    assert q.stats().pending > 0
+    q.close()
+    assert _integrity(path) == "ok"
+
+
+def test_pid_change_without_hooks_abandons_connection(tmp_path: Path, ping: Factory) -> None:
+    with PingQueue(tmp_path / "q.db") as q:
+        q.put(ping())
+        owner = q.owner
+        q._pid = -1  # as if forked by something that skipped os.register_at_fork
+        assert q.stats().pending == 1
+        assert q.owner != owner
