@@ -20,6 +20,7 @@ from ._casing import column_name
 from ._exceptions import ConfigurationError
 
 __all__ = [
+    "COMMON_PING_DOCTYPES",
     "BigQueryResult",
     "DroppedField",
     "bigquery_schema",
