@@ -13,7 +13,8 @@ from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict
-from pydantic._internal._model_construction import ModelMetaclass
+from pydantic._internal._model_construction import ModelMetaclass, build_lenient_weakvaluedict
+from pydantic._internal._typing_extra import parent_frame_namespace
 
 from ._exceptions import ConfigurationError, PingDefinitionError
 from ._review import DataCategory, DataReview
@@ -205,6 +206,14 @@ class _PingMeta(ModelMetaclass):
                 f"{cls_name}: unknown class keyword {', '.join(hints)}; "
                 f"a Ping accepts {', '.join(_PING_KEYWORDS)}"
             )
+        if kwargs.pop("__pydantic_reset_parent_namespace__", True):
+            # Pydantic reads the namespace of the frame that called its metaclass to resolve
+            # annotations naming local classes; with this metaclass in between, that frame
+            # would be ours, so hand it the class statement's frame instead.
+            class_dict["__pydantic_parent_namespace__"] = build_lenient_weakvaluedict(
+                parent_frame_namespace()
+            )
+        kwargs["__pydantic_reset_parent_namespace__"] = False
         cls = super().__new__(mcs, cls_name, bases, class_dict, **kwargs)
         if class_dict.get("__module__") == __name__ and cls_name == "Ping":
             return cls
@@ -352,7 +361,9 @@ def _check_examples(cls: type[Ping], info: PingInfo) -> None:
             ) from None
 
 
-def _field_categories(cls: type[BaseModel], prefix: str = "") -> dict[str, DataCategory]:
+def _field_categories(
+    cls: type[BaseModel], prefix: str = "", seen: tuple[type[BaseModel], ...] = ()
+) -> dict[str, DataCategory]:
     found: dict[str, DataCategory] = {}
     for field_name, field in cls.model_fields.items():
         path = prefix + (field.serialization_alias or field.alias or field_name)
@@ -360,7 +371,9 @@ def _field_categories(cls: type[BaseModel], prefix: str = "") -> dict[str, DataC
             if isinstance(meta, DataCategory):
                 found[path] = meta
         for arg in _model_args(field.annotation):
-            for sub, cat in _field_categories(arg, path + ".").items():
+            if arg in seen or arg is cls:
+                continue  # a recursive model: its categories are already collected once
+            for sub, cat in _field_categories(arg, path + ".", (*seen, cls)).items():
                 found.setdefault(sub, cat)
     return found
 

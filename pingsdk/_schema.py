@@ -174,6 +174,13 @@ class _PingJsonSchema(GenerateJsonSchema):
     def generate_inner(self, schema: CoreSchemaOrField) -> JsonSchemaValue:
         name = self._field_names.get(id(schema))
         try:
+            if schema.get("type") == "function-plain":
+                # A plain validator replaces type checking: what is stored, and so sent,
+                # need not be the type the serializer's schema describes.
+                raise _UnsupportedError(
+                    "a PlainValidator accepts anything, so what is sent is unknown; use an "
+                    "AfterValidator or BeforeValidator that keeps the annotated type"
+                )
             return super().generate_inner(schema)
         except PydanticInvalidForJsonSchema as exc:
             error = _UnsupportedError(f"no JSON Schema exists for it ({exc.message})")
