@@ -342,7 +342,6 @@ def test_tuples_maps_lists_nested() -> None:
         "type": "array",
     }
     assert p["tags"] == {
-        "default": [],
         "items": {"type": "string"},
         "type": "array",
         "uniqueItems": True,
