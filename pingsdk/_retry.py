@@ -306,10 +306,8 @@ class RetryPolicy:
 
         Example::
 
-            for attempt in policy.retrying(stop=tenacity.stop_after_delay(30)):
-                with attempt:
-                    outcome = send_once()
-                    ...
+            outcome = policy.retrying(stop=tenacity.stop_after_delay(30))(send_once)
+            # send_once() returns an Outcome or raises httpx errors; outcome is the last one.
         """
         return tenacity.Retrying(sleep=sleep, **self._retrying_kwargs(retry, stop, before_sleep))
 
