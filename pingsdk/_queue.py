@@ -384,15 +384,7 @@ class PingQueue:
                 operation.
             QueueError: the doc_id is already queued, or another storage failure.
         """
-        headers = dict(ping.headers)
-        for name, value in headers.items():
-            if not isinstance(name, str) or not isinstance(value, str):
-                raise ConfigurationError("queued header names and values must be str")
-            if name.lower() == "date":
-                raise ConfigurationError(
-                    "queued headers must not contain Date: it is set at send time"
-                )
-        headers_json = json.dumps(headers, ensure_ascii=False, separators=(",", ":"))
+        headers_json = _headers_json(tuple(ping.headers.items()))
         body = bytes(ping.body)
         size = len(body) + len(ping.path.encode()) + len(headers_json.encode())
         if size > self.max_bytes:
@@ -670,12 +662,16 @@ class PingQueue:
             self._owner = _new_owner()
 
     def _connection(self) -> sqlite3.Connection:
-        self._check_pid()
+        conn = self._conn
+        if conn is not None:
+            # os.fork() closed it beforehand (at-fork hook), so a cached connection is this
+            # process's; the PID is checked whenever one is opened (getpid() is a syscall).
+            return conn
         if self._closed:
             raise QueueError("the queue is closed")
-        if self._conn is None:
-            self._conn = self._open()
-            self._verify = False
+        self._check_pid()
+        self._conn = self._open()
+        self._verify = False
         return self._conn
 
     def _drop_connection(self) -> None:
@@ -841,6 +837,28 @@ class PingQueue:
         )
 
 
+_encode_headers = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+# A client sends the same few header sets over and over: check and encode each once.
+_HEADERS_CACHE: dict[tuple[tuple[str, str], ...], str] = {}
+_HEADERS_CACHE_SIZE = 256
+
+
+def _headers_json(items: tuple[tuple[str, str], ...]) -> str:
+    cached = _HEADERS_CACHE.get(items)
+    if cached is not None:
+        return cached
+    for name, value in items:
+        if not isinstance(name, str) or not isinstance(value, str):
+            raise ConfigurationError("queued header names and values must be str")
+        if name.lower() == "date":
+            raise ConfigurationError("queued headers must not contain Date: it is set at send time")
+    encoded = _encode_headers(dict(items))
+    if len(_HEADERS_CACHE) >= _HEADERS_CACHE_SIZE:
+        _HEADERS_CACHE.clear()
+    _HEADERS_CACHE[items] = encoded
+    return encoded
+
+
 def _disk_full(path: Path | None) -> bool:
     """After an I/O error: is the queue's filesystem, or the file size limit, out of room?
 
@@ -891,7 +909,9 @@ def _before_fork() -> None:
     for queue in list(_LIVE):
         queue._lock.acquire()
         _FORK_HELD.append(queue)
-        queue._drop_connection()
+        if queue._path is not None:
+            queue._drop_connection()
+        # ":memory:" has no file and no file locks: the child keeps a private copy of it.
 
 
 def _after_fork_parent() -> None:

@@ -199,6 +199,33 @@ def test_pid_change_without_hooks_abandons_connection(tmp_path: Path, ping: Fact
     with PingQueue(tmp_path / "q.db") as q:
         q.put(ping())
         owner = q.owner
-        q._pid = -1  # as if forked by something that skipped os.register_at_fork
+        # As if forked by something that skipped os.register_at_fork: the PID is checked when
+        # a connection is (re)opened.
+        q._pid = -1
+        q._drop_connection()
         assert q.stats().pending == 1
         assert q.owner != owner
+
+
+def test_fork_memory_queue_child_gets_a_copy(ping: Factory) -> None:
+    q = PingQueue(":memory:")
+    p = ping()
+    q.put(p)
+    read_fd, write_fd = os.pipe()
+    pid = _fork()
+    if pid == 0:
+        code = 1
+        try:
+            os.close(read_fd)
+            q.put(ping())
+            os.write(write_fd, str(q.stats().pending).encode())
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write_fd)
+    with os.fdopen(read_fd, "rb") as pipe:
+        assert pipe.read() == b"2"
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert [x.doc_id for x in q.claim(5)] == [p.doc_id]  # the parent's queue is unchanged
+    q.close()
