@@ -126,4 +126,4 @@ def test_ten_thousand_pings_in_a_row(tmp_path: object) -> None:
         report = edge.monitor()
     assert report["accepted"] == 10_000
     assert report["doctypes"][0]["duplicates"] == 0
-    assert elapsed < 90, f"10,000 pings took {elapsed:.1f} s"
+    assert elapsed < 100, f"10,000 pings took {elapsed:.1f} s"
