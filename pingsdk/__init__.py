@@ -7,6 +7,9 @@ plugin) are public too.
 
 from __future__ import annotations
 
+from ._async_client import AsyncPingClient
+from ._bigquery import BigQueryResult, DroppedField, bigquery_schema, render_bq
+from ._client import PingClient
 from ._compat import SchemaChange, compare_schemas
 from ._exceptions import (
     ConfigurationError,
@@ -23,22 +26,38 @@ from ._exceptions import (
     SubmitError,
     UploadDisabledError,
 )
+from ._export import export_repository, export_schema, render_schema, schema_path
 from ._parquet import parquet_schema, parquet_schema_notes
 from ._ping import Ping, PingInfo, PingRegistry, default_registry
 from ._retry import RetryPolicy
 from ._review import DataCategory, DataReview
 from ._review_text import missing_review_facts, review_request
+from ._stats import ClientStats, DeliveryReport
 from ._urls import AppInfo, build_submit_url, legacy_submit_path, submit_path
+from ._validation import (
+    ExampleResult,
+    RepositoryReport,
+    ValidationIssue,
+    validate_payload,
+    validate_repository,
+)
 from ._version import __version__
 
 __all__ = [
     "AppInfo",
+    "AsyncPingClient",
+    "BigQueryResult",
+    "ClientStats",
     "ConfigurationError",
     "DataCategory",
     "DataReview",
+    "DeliveryReport",
+    "DroppedField",
     "EdgeUnavailableError",
+    "ExampleResult",
     "PayloadTooLargeError",
     "Ping",
+    "PingClient",
     "PingDefinitionError",
     "PingExpiredError",
     "PingInfo",
@@ -48,21 +67,31 @@ __all__ = [
     "QueueCorruptError",
     "QueueError",
     "QueueFullError",
+    "RepositoryReport",
     "RetryPolicy",
     "SchemaChange",
     "SchemaExportError",
     "SubmitError",
     "UploadDisabledError",
+    "ValidationIssue",
     "__version__",
+    "bigquery_schema",
     "build_submit_url",
     "compare_schemas",
     "default_registry",
+    "export_repository",
+    "export_schema",
     "legacy_submit_path",
     "missing_review_facts",
     "parquet_schema",
     "parquet_schema_notes",
+    "render_bq",
+    "render_schema",
     "review_request",
+    "schema_path",
     "submit_path",
+    "validate_payload",
+    "validate_repository",
 ]
 
 # Public objects say "pingsdk.X" in reprs and docs, not the private module they live in.
