@@ -2,11 +2,13 @@
 
 Nothing in :mod:`pingsdk` imports this package at runtime. The pytest plugin
 (:mod:`pingsdk.testing.plugin`, registered by entry point) provides the fixtures
-``pingsdk_capture``, ``pingsdk_client`` and ``pingsdk_edge``; see docs/testing.md.
+``pingsdk_capture``, ``pingsdk_client``, ``pingsdk_edge`` and ``pingsdk_edge_client``;
+see docs/testing.md.
 """
 
 from __future__ import annotations
 
-from ._capture import CapturedPing, CapturingTransport, LegacyParts
+from ._assertions import assert_valid
+from ._capture import CapturedPing, CapturingTransport
 
-__all__ = ["CapturedPing", "CapturingTransport", "LegacyParts"]
+__all__ = ["CapturedPing", "CapturingTransport", "assert_valid"]

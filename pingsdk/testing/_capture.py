@@ -9,39 +9,23 @@ import json
 import threading
 import time
 import typing
-import urllib.parse
 from collections.abc import Iterable, Iterator
 from typing import Any, TypeAlias, TypeVar
 
 import httpx
 
+from .._exceptions import ConfigurationError
 from .._ping import Ping, PingRegistry, default_registry
+from .._urls import AppInfo, SubmitPath, parse_submit_path
 
-__all__ = ["CapturedPing", "CapturingTransport", "LegacyParts"]
+__all__ = ["CapturedPing", "CapturingTransport"]
 
 _P = TypeVar("_P", bound=Ping)
 
 _GZIP_MAGIC = b"\x1f\x8b"
-_GENERIC_PARTS = 4
-_LEGACY_PARTS = 6
 
 Reply: TypeAlias = int | httpx.Response | BaseException
 """What the transport answers one request with: a status, a full response, or an exception."""
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class LegacyParts:
-    """The application parts of a legacy telemetry URL (``/submit/telemetry/<docId>/...``).
-
-    Attributes:
-        app_name, app_version, app_update_channel, app_build_id: the four path segments after
-            the doctype, URL-decoded.
-    """
-
-    app_name: str
-    app_version: str
-    app_update_channel: str
-    app_build_id: str
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,7 +40,7 @@ class CapturedPing:
         namespace, doctype: from the path (``namespace == "telemetry"`` for legacy pings).
         version: the document version, or ``None`` for a legacy ping (its URL has none).
         doc_id: the document id from the path.
-        legacy: the application parts of a legacy URL, else ``None``.
+        app: the application parts of a legacy telemetry URL, else ``None``.
         headers: the request headers (case-insensitive lookup).
         body: the raw request body, exactly as sent (usually gzip).
         status: the status the transport answered, or ``None`` when it raised an error.
@@ -79,7 +63,7 @@ class CapturedPing:
     doctype: str | None
     version: int | None
     doc_id: str | None
-    legacy: LegacyParts | None
+    app: AppInfo | None
     headers: httpx.Headers
     body: bytes
     status: int | None
@@ -173,21 +157,12 @@ def _norm(name: str) -> str:
     return name.replace("-", "_")
 
 
-def _url_parts(
-    path: str,
-) -> tuple[str | None, str | None, int | None, str | None, LegacyParts | None]:
-    """``(namespace, doctype, version, doc_id, legacy)`` from a submission path; Nones otherwise."""
-    segments = [urllib.parse.unquote(s) for s in path.split("/")]
-    if len(segments) < 2 or segments[:2] != ["", "submit"]:
-        return None, None, None, None, None
-    rest = segments[2:]
-    if rest and rest[0] == "telemetry" and len(rest) == 1 + _LEGACY_PARTS:
-        _, doc_id, doctype, *app = rest
-        return "telemetry", doctype, None, doc_id, LegacyParts(*app)
-    if len(rest) == _GENERIC_PARTS:
-        namespace, doctype, version, doc_id = rest
-        return namespace, doctype, int(version) if version.isdigit() else None, doc_id, None
-    return None, None, None, None, None
+def _submit_path(raw_path: str) -> SubmitPath | None:
+    """The parts of a canonical submit path, else ``None`` (health checks, malformed paths)."""
+    try:
+        return parse_submit_path(raw_path)
+    except ConfigurationError:
+        return None
 
 
 class CapturingTransport(httpx.AsyncBaseTransport, httpx.BaseTransport):
@@ -304,19 +279,17 @@ class CapturingTransport(httpx.AsyncBaseTransport, httpx.BaseTransport):
 
     def _record(self, request: httpx.Request, body: bytes, status: int | None) -> None:
         path = request.url.path
-        namespace, doctype, version, doc_id, legacy = _url_parts(
-            request.url.raw_path.split(b"?")[0].decode("ascii")
-        )
+        parts = _submit_path(request.url.raw_path.decode("ascii"))
         captured = CapturedPing(
             method=request.method,
             url=str(request.url),
             path=path,
             query=request.url.query.decode("ascii"),
-            namespace=namespace,
-            doctype=doctype,
-            version=version,
-            doc_id=doc_id,
-            legacy=legacy,
+            namespace=parts.namespace if parts else None,
+            doctype=parts.doctype if parts else None,
+            version=parts.version if parts else None,
+            doc_id=parts.doc_id if parts else None,
+            app=parts.app if parts else None,
             headers=httpx.Headers(request.headers),
             body=body,
             status=status,

@@ -13,7 +13,8 @@ import pytest
 from pydantic import ValidationError
 
 import pingsdk
-from pingsdk.testing import CapturedPing, CapturingTransport, LegacyParts
+from pingsdk._urls import AppInfo
+from pingsdk.testing import CapturedPing, CapturingTransport
 
 REG = pingsdk.PingRegistry()
 
@@ -38,7 +39,7 @@ class Legacy(
     n: int
 
 
-DOC_ID = str(uuid.uuid4())
+DOC_ID = str(uuid.uuid4())  # canonical lowercase, as the client sends
 
 
 def _post(transport: httpx.BaseTransport, path: str, payload: object, *, gz: bool = True) -> int:
@@ -67,7 +68,7 @@ def test_generic_ping_decoded_and_parsed() -> None:
         DOC_ID,
     )
     assert ping.url == f"https://edge.test/submit/kit-app/button-clicks/2/{DOC_ID}"
-    assert ping.legacy is None and ping.query == ""
+    assert ping.app is None and ping.query == ""
     assert ping.compressed and ping.body[:2] == b"\x1f\x8b"
     assert ping.headers["x-debug-id"] == "kit-1"
     assert ping.payload == {"button": "ok", "count": 3}
@@ -100,7 +101,9 @@ def test_legacy_url_parts() -> None:
     ping = transport.pings[0]
     assert ping.namespace == "telemetry" and ping.doctype == "kit-legacy" and ping.version is None
     assert ping.query == "v=4"
-    assert ping.legacy == LegacyParts("Firefox", "130.0", "release", "20240101")
+    assert ping.app == AppInfo(
+        name="Firefox", version="130.0", channel="release", build_id="20240101"
+    )
     assert ping.ping == Legacy(n=1)
     assert ping.identity == "telemetry/kit-legacy"
 
