@@ -1,0 +1,119 @@
+"""validate_payload and validate_repository: the schema repository's own test, reusable."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import pingsdk
+from pingsdk._validation import find_schema
+
+SCHEMA = {
+    "$schema": "http://json-schema.org/draft-04/schema#",
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["a"],
+    "properties": {
+        "a": {
+            "type": "array",
+            "items": {"type": "object", "properties": {"b": {"type": "integer"}}},
+        },
+        "when": {"type": "string", "format": "date-time"},
+        "odd key": {"type": "string"},
+    },
+}
+
+
+def test_issues_carry_json_paths() -> None:
+    issues = pingsdk.validate_payload(SCHEMA, {"a": [{"b": 1}, {"b": "x"}], "odd key": 3, "z": 1})
+    assert [(i.path, i.keyword) for i in issues] == [
+        ("$", "additionalProperties"),
+        ("$.a[1].b", "type"),
+        ('$["odd key"]', "type"),
+    ]
+    assert str(issues[1]) == "$.a[1].b: 'x' is not of type 'integer'"
+    assert pingsdk.validate_payload(SCHEMA, {}) == [
+        pingsdk.ValidationIssue("$", "'a' is a required property", "required")
+    ]
+
+
+def test_formats_only_when_asked() -> None:
+    naive = {"a": [], "when": "2025-03-01T09:30:00"}
+    assert pingsdk.validate_payload(SCHEMA, naive) == []
+    issues = pingsdk.validate_payload(SCHEMA, naive, format_check=True)
+    assert [(i.path, i.keyword) for i in issues] == [("$.when", "format")]
+    aware = {"a": [], "when": "2025-03-01T09:30:00.5+05:30"}
+    assert pingsdk.validate_payload(SCHEMA, aware, format_check=True) == []
+
+
+def write(root: Path, relative: str, content: object) -> None:
+    path = root / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(content if isinstance(content, str) else json.dumps(content))
+
+
+def test_repository_semantics(tmp_path: Path) -> None:
+    write(tmp_path, "schemas/my-app/my-ping/my-ping.1.schema.json", SCHEMA)
+    write(tmp_path, "validation/my-app/my-ping.1.ok.pass.json", {"a": []})
+    write(tmp_path, "validation/my-app/my-ping.1.bad.fail.json", {})
+    # '-' and '_' compare alike, as in the pipeline.
+    write(tmp_path, "validation/my_app/my_ping.1.underscored.pass.json", {"a": []})
+    # Failures, each with its reason:
+    write(tmp_path, "validation/my-app/my-ping.1.wrong.pass.json", {"a": 1})
+    write(tmp_path, "validation/my-app/my-ping.1.lenient.fail.json", {"a": []})
+    write(tmp_path, "validation/my-app/my-ping.2.nosuch.pass.json", {"a": []})
+    write(tmp_path, "validation/my-app/my-ping.1.broken.pass.json", "{not json")
+    write(tmp_path, "validation/my-app/badname.pass.json", {})
+    write(tmp_path, "schemas/my-app/bad/bad.1.schema.json", {"type": 12})
+    write(tmp_path, "validation/my-app/bad.1.x.pass.json", {})
+
+    report = pingsdk.validate_repository(tmp_path)
+    reasons = {r.path.relative_to(tmp_path).as_posix(): r.reason for r in report.failures}
+    assert reasons == {
+        "validation/my-app/bad.1.x.pass.json": (
+            "schema bad.1.schema.json is invalid under its draft: 12 is not valid under any of "
+            "the given schemas"
+        ),
+        "validation/my-app/badname.pass.json": (
+            "not named validation/<namespace>/<doctype>.<version>.<name>.<pass|fail>.json"
+        ),
+        "validation/my-app/my-ping.1.broken.pass.json": reasons[
+            "validation/my-app/my-ping.1.broken.pass.json"
+        ],
+        "validation/my-app/my-ping.1.lenient.fail.json": "validates, expected not to",
+        "validation/my-app/my-ping.1.wrong.pass.json": (
+            "does not validate: $.a: 1 is not of type 'array'"
+        ),
+        "validation/my-app/my-ping.2.nosuch.pass.json": (
+            "schema missing: schemas/my-app/my-ping/my-ping.2.schema.json"
+        ),
+    }
+    assert reasons["validation/my-app/my-ping.1.broken.pass.json"].startswith("not JSON")
+    assert (report.passed, report.failed) == (3, 6)
+    assert report.summary() == "3 passed, 6 failed"
+    assert not report.ok
+
+
+def test_find_schema(tmp_path: Path) -> None:
+    write(tmp_path, "schemas/my-app/my-ping/my-ping.1.schema.json", SCHEMA)
+    expected = tmp_path / "schemas/my-app/my-ping/my-ping.1.schema.json"
+    assert find_schema(tmp_path, "my-app", "my-ping", 1) == expected
+    assert find_schema(tmp_path, "my_app", "my_ping", 1) == expected
+    assert find_schema(tmp_path, "my-app", "my-ping", 2) is None
+
+
+def test_not_a_repository(tmp_path: Path) -> None:
+    with pytest.raises(pingsdk.ConfigurationError, match="no validation/ directory"):
+        pingsdk.validate_repository(tmp_path)
+
+
+def test_mps_sample_passes(mps_sample: Path) -> None:
+    report = pingsdk.validate_repository(mps_sample)
+    assert [str(f) for f in report.failures] == []
+    files = sorted((mps_sample / "validation").rglob("*.json"))
+    assert report.passed == len(files) > 100
+    assert {r.expect for r in report.results} == {"pass", "fail"}
+    # Every example found its schema (none is reported missing).
+    assert all(r.schema is not None for r in report.results)
