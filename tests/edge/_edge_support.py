@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import uuid
 from pathlib import Path
 
@@ -42,3 +43,18 @@ def write_tree(root: Path) -> Path:
 
 def doc_id() -> str:
     return str(uuid.uuid4())
+
+
+def exchange(port: int, data: bytes, *, until_headers: bool = False) -> bytes:
+    """Send raw bytes; return what the server answers until it closes (or headers end)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=3) as sock:
+        sock.sendall(data)
+        chunks: list[bytes] = []
+        try:
+            while chunk := sock.recv(65536):
+                chunks.append(chunk)
+                if until_headers and b"\r\n\r\n" in b"".join(chunks):
+                    break
+        except (TimeoutError, ConnectionResetError):
+            pass
+    return b"".join(chunks)

@@ -7,7 +7,7 @@ import json
 import socket
 
 import httpx
-from _edge_support import doc_id
+from _edge_support import doc_id, exchange
 
 from pingsdk.edge import EdgeServer
 
@@ -19,18 +19,7 @@ def submit(edge: EdgeServer, ns: str = "my-app", dt: str = "app-event", v: str =
 
 
 def raw(edge: EdgeServer, data: bytes) -> bytes:
-    """Send raw bytes, return everything the server answers until it closes or goes quiet."""
-    with socket.create_connection(("127.0.0.1", edge.port), timeout=3) as sock:
-        sock.sendall(data)
-        chunks = []
-        try:
-            while chunk := sock.recv(65536):
-                chunks.append(chunk)
-                if b"\r\n\r\n" in b"".join(chunks):
-                    break
-        except TimeoutError:
-            pass
-    return b"".join(chunks)
+    return exchange(edge.port, data, until_headers=True)
 
 
 def test_valid_ping_plain_and_gzip(edge: EdgeServer, client: httpx.Client) -> None:

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from _edge_support import doc_id
+from _edge_support import doc_id, exchange
 
 from pingsdk.edge import EdgeServer
 
@@ -24,18 +24,6 @@ def quick_edge(schema_tree: object) -> Iterator[EdgeServer]:
 
 def url(edge: EdgeServer) -> str:
     return f"{edge.url}/submit/my-app/app-event/1/{doc_id()}"
-
-
-def exchange(edge: EdgeServer, data: bytes) -> bytes:
-    with socket.create_connection(("127.0.0.1", edge.port), timeout=3) as sock:
-        sock.sendall(data)
-        chunks = []
-        try:
-            while chunk := sock.recv(65536):
-                chunks.append(chunk)
-        except (TimeoutError, ConnectionResetError):
-            pass
-    return b"".join(chunks)
 
 
 def still_serving(edge: EdgeServer) -> None:
@@ -58,18 +46,18 @@ def test_slowloris_is_cut_off_and_others_are_served(quick_edge: EdgeServer) -> N
             sock.close()
     # A body that never finishes arriving is dropped too, and is not stored.
     head = b"POST /submit/my-app/app-event/1/x HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"
-    assert exchange(quick_edge, head) == b""
+    assert exchange(quick_edge.port, head) == b""
     still_serving(quick_edge)
     assert len(quick_edge.received()) == 2
 
 
 def test_huge_headers_and_malformed_requests(quick_edge: EdgeServer) -> None:
     huge_line = b"POST / HTTP/1.1\r\nX-Big: " + b"a" * 70000 + b"\r\n\r\n"
-    assert exchange(quick_edge, huge_line).startswith(b"HTTP/1.1 431")
+    assert exchange(quick_edge.port, huge_line).startswith(b"HTTP/1.1 431")
     many = b"POST / HTTP/1.1\r\n" + b"".join(b"X-%d: 1\r\n" % i for i in range(200)) + b"\r\n"
-    assert exchange(quick_edge, many).startswith(b"HTTP/1.1 431")
+    assert exchange(quick_edge.port, many).startswith(b"HTTP/1.1 431")
     long_url = b"POST /" + b"a" * 70000 + b" HTTP/1.1\r\n\r\n"
-    assert exchange(quick_edge, long_url).startswith(b"HTTP/1.1 414")
+    assert exchange(quick_edge.port, long_url).startswith(b"HTTP/1.1 414")
     for junk in (
         b"GARBAGE\r\n\r\n",
         b"\x00\xff\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n",  # a TLS hello
@@ -79,7 +67,7 @@ def test_huge_headers_and_malformed_requests(quick_edge: EdgeServer) -> None:
         b"POST /submit/my-app/app-event/1/x HTTP/1.1\r\nContent-Length: abc\r\n\r\n",
         b"\r\n",
     ):
-        answer = exchange(quick_edge, junk)
+        answer = exchange(quick_edge.port, junk)
         assert answer == b"" or answer.startswith(b"HTTP/1."), junk
     still_serving(quick_edge)
 
