@@ -10,6 +10,7 @@ depend on it anyway: the encoded body is stored in the queue once and re-sent as
 from __future__ import annotations
 
 import struct
+import sys
 import zlib
 
 from ._exceptions import PayloadTooLargeError
@@ -31,6 +32,20 @@ COMPRESSION_LEVEL = 6
 
 # magic, method=deflate, flags=0, mtime=0, xfl=0, os=255 (unknown)
 _GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
+
+
+if sys.version_info >= (3, 11):
+
+    def _deflate(data: bytes) -> bytes:
+        """Raw deflate in one call (zlib.compress takes wbits since 3.11)."""
+        return zlib.compress(data, COMPRESSION_LEVEL, -zlib.MAX_WBITS)
+
+else:  # pragma: no cover - Python 3.10
+
+    def _deflate(data: bytes) -> bytes:
+        """Raw deflate (a compressobj: zlib.compress has no wbits before 3.11)."""
+        deflate = zlib.compressobj(COMPRESSION_LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS)
+        return deflate.compress(data) + deflate.flush()
 
 
 def _fmt(n: int) -> str:
@@ -69,12 +84,10 @@ def encode_body(json_bytes: bytes, *, compress: bool = True) -> bytes:
             kind="json",
         )
     if compress:
-        deflate = zlib.compressobj(COMPRESSION_LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS)
         body = b"".join(
             (
                 _GZIP_HEADER,
-                deflate.compress(json_bytes),
-                deflate.flush(),
+                _deflate(json_bytes),
                 struct.pack("<II", zlib.crc32(json_bytes), size & 0xFFFFFFFF),
             )
         )

@@ -92,6 +92,14 @@ def check_header_value(name: str, value: str) -> str:
     """
     if not isinstance(value, str):
         raise ConfigurationError(f"header {name}: value must be a str, got {type(value).__name__}")
+    if (
+        value.isascii()
+        and value.isprintable()  # False for CR, LF, TAB, NUL... and DEL
+        and len(value) <= MAX_HEADER_BYTES
+        and not value.startswith(" ")
+        and not value.endswith(" ")
+    ):
+        return value  # the common case, without a Python-level loop over the characters
     for position, char in enumerate(value):
         if char in "\r\n":
             raise ConfigurationError(
@@ -126,7 +134,10 @@ def telemetry_agent() -> str:
     True
     """
     system = re.sub(r"[^A-Za-z0-9._-]", "", platform.system()) or "unknown"
-    return f"pingsdk/{__version__} (Python {sys.version_info[0]}.{sys.version_info[1]} on {system})"
+    agent = (
+        f"pingsdk/{__version__} (Python {sys.version_info[0]}.{sys.version_info[1]} on {system})"
+    )
+    return check_header_value("X-Telemetry-Agent", agent)
 
 
 def _check_debug_id(debug_id: str) -> str:
@@ -144,7 +155,12 @@ def _check_source_tags(source_tags: Sequence[str]) -> str:
             "source_tags must be a sequence of tags, not a single string: "
             "write source_tags=('automation',)"
         )
-    tags = list(source_tags)
+    try:
+        tags = list(source_tags)
+    except TypeError:
+        raise ConfigurationError(
+            f"source_tags must be a sequence of tags, got {type(source_tags).__name__}"
+        ) from None
     if len(tags) > MAX_SOURCE_TAGS:
         raise ConfigurationError(
             f"source_tags has {len(tags)} tags; at most {MAX_SOURCE_TAGS} are allowed"
@@ -194,37 +210,60 @@ def build_headers(
         )
     if content_length < 0:
         raise ConfigurationError(f"content_length must be >= 0, got {content_length}")
-    headers = {"Content-Type": _CONTENT_TYPE}
+    if extra is not None and not isinstance(extra, Mapping):
+        raise ConfigurationError(
+            f"headers must be a mapping of name to value, got {type(extra).__name__}"
+        )
+    if isinstance(source_tags, (str, bytes)):
+        _check_source_tags(source_tags)  # raises with the fix in the message
+    try:
+        key = (bool(compressed), debug_id, tuple(source_tags), tuple((extra or {}).items()))
+        before, after = _fixed_headers(*key)
+    except TypeError:  # something unhashable: check it uncached (raises ConfigurationError)
+        before, after = _fixed_headers.__wrapped__(
+            bool(compressed), debug_id, source_tags, tuple((extra or {}).items())
+        )
+    return {**before, "Content-Length": str(content_length), **after}
+
+
+# submit() builds the same headers for every ping but Content-Length: check them once.
+@functools.lru_cache(maxsize=64)
+def _fixed_headers(
+    compressed: bool,
+    debug_id: str | None,
+    source_tags: Sequence[str],
+    extra: tuple[tuple[str, str], ...],
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The headers before and after Content-Length; cached, so callers must not mutate them."""
+    before = {"Content-Type": _CONTENT_TYPE}
     if compressed:
-        headers["Content-Encoding"] = "gzip"
-    headers["Content-Length"] = str(content_length)
-    headers["X-Telemetry-Agent"] = check_header_value("X-Telemetry-Agent", telemetry_agent())
+        before["Content-Encoding"] = "gzip"
+    after = {"X-Telemetry-Agent": telemetry_agent()}
     if debug_id is not None:
-        headers["X-Debug-ID"] = _check_debug_id(debug_id)
-    if source_tags:
-        headers["X-Source-Tags"] = _check_source_tags(source_tags)
-    elif isinstance(source_tags, str):
-        _check_source_tags(source_tags)
+        after["X-Debug-ID"] = _check_debug_id(debug_id)
+    tags = _check_source_tags(source_tags)
+    if tags:
+        after["X-Source-Tags"] = tags
     seen: set[str] = set()
-    for name, value in (extra or {}).items():
+    for name, value in extra:
         check_header_name(name)
-        key = name.lower()
-        if key in FORBIDDEN_HEADERS:
+        lowered = name.lower()
+        if lowered in FORBIDDEN_HEADERS:
             raise ConfigurationError(
                 f"header {name} is an infrastructure header set by the edge's load balancer; "
                 "a client must never send it: remove it from headers="
             )
-        if key in _OWN_HEADERS:
+        if lowered in _OWN_HEADERS:
             raise ConfigurationError(
-                f"header {name} cannot be set through headers=: {_OWN_HEADERS[key]}"
+                f"header {name} cannot be set through headers=: {_OWN_HEADERS[lowered]}"
             )
-        if key in seen:
+        if lowered in seen:
             raise ConfigurationError(
                 f"header {name} is given twice (header names are case-insensitive)"
             )
-        seen.add(key)
-        headers[name] = check_header_value(name, value)
-    return headers
+        seen.add(lowered)
+        after[name] = check_header_value(name, value)
+    return before, after
 
 
 def http_date(now: float) -> str:

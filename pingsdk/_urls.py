@@ -9,6 +9,7 @@ dot segments or whitespace.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import ipaddress
 import re
 import urllib.parse
@@ -49,10 +50,15 @@ _HOSTNAME = re.compile(
 _LOOPBACK_V4 = ipaddress.ip_network("127.0.0.0/8")
 
 
+@functools.lru_cache(maxsize=256)  # submit() checks the same few names again and again
+def _is_name(value: str) -> bool:
+    return _NAME.fullmatch(value) is not None
+
+
 def _check_name(kind: str, value: object) -> str:
     if not isinstance(value, str):
         raise ConfigurationError(f"{kind} must be a str, got {type(value).__name__}")
-    if not _NAME.fullmatch(value):
+    if not _is_name(value):
         raise ConfigurationError(
             f"{kind} {value[:100]!r} is not a valid URL name: use lowercase a-z, 0-9, '-' and '_', "
             "starting and ending with a letter or digit"

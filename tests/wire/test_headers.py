@@ -258,3 +258,31 @@ def test_fuzz_check_header_value(value: str) -> None:
         headers=[("Host", "x"), ("X-A", checked), ("Content-Length", "0")],
     )
     assert dict(request.headers)[b"x-a"] == checked.encode()
+
+
+def test_wrong_container_types() -> None:
+    with pytest.raises(
+        ConfigurationError, match="headers must be a mapping of name to value, got list"
+    ):
+        build_headers(compressed=True, content_length=1, extra=[("DNT", "1")])  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match="source_tags must be a sequence of tags, got int"):
+        build_headers(compressed=True, content_length=1, source_tags=5)  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match="header X-A: value must be a str, got list"):
+        build_headers(compressed=True, content_length=1, extra={"X-A": ["unhashable"]})  # type: ignore[dict-item]
+    with pytest.raises(ConfigurationError, match="debug_id must be 1-20 characters"):
+        build_headers(compressed=True, content_length=1, debug_id=["x"])  # type: ignore[arg-type]
+
+
+def test_results_are_independent_copies() -> None:
+    first = build_headers(compressed=True, content_length=1, extra={"DNT": "1"})
+    first["DNT"] = "changed"
+    first["X-New"] = "y"
+    second = build_headers(compressed=True, content_length=2, extra={"DNT": "1"})
+    assert second["DNT"] == "1" and "X-New" not in second
+    assert list(second) == [
+        "Content-Type",
+        "Content-Encoding",
+        "Content-Length",
+        "X-Telemetry-Agent",
+        "DNT",
+    ]
