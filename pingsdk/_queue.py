@@ -34,7 +34,7 @@ import threading
 import time
 import uuid
 import weakref
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Literal, TypeVar
@@ -69,6 +69,7 @@ DEFAULT_LEASE_SECONDS = 60.0
 _SCHEMA_VERSION = 1
 _APPLICATION_ID = 0x50494E47  # "PING": marks the file as ours in its header
 _BUSY_TIMEOUT = 10.0
+_CHECKPOINT_INTERVAL = 0.2
 _MEMORY = ":memory:"
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
@@ -349,6 +350,9 @@ class PingQueue:
         self._pid = os.getpid()
         self._owner = _new_owner()
         self._closed = False
+        self._file_id: tuple[int, int] | None = None
+        self._checkpoint_lock = threading.Lock()
+        self._last_checkpoint = 0.0
         # Full check (quick_check) at the first open and after corruption was seen.
         self._verify = True
         _LIVE.add(self)
@@ -470,7 +474,11 @@ class PingQueue:
             conn.executemany(_LEASE, [(owner, until, row[0]) for row in rows])
             return [_row_to_ping(row) for row in rows]
 
-        return self._write(claim)
+        # The sender's path (not put()'s) also notices a file replaced by another process and
+        # keeps the WAL short.
+        claimed = self._transact(claim, "BEGIN IMMEDIATE", reopen_if_replaced=True)
+        self._maybe_checkpoint()
+        return claimed
 
     def ack(self, doc_id: str) -> bool:
         """Delete a sent (or dropped) ping. Only the lease owner's ack counts.
@@ -523,6 +531,37 @@ class PingQueue:
             return sum(conn.execute(sql, (*row, owner)).rowcount for row in rows)
 
         return self._write(update)
+
+    def checkpoint(self) -> bool:
+        """Copy committed pings from the WAL into the database file (a passive checkpoint).
+
+        It runs on a separate, short-lived connection without the queue's lock, so puts go on
+        meanwhile; :meth:`claim` calls it at most every 0.2 s, which keeps SQLite's automatic
+        checkpoint (and its fsyncs) out of :meth:`put`. Returns False when it could not run
+        (the queue is in memory or closed, or the file is busy); it never raises.
+        """
+        if self._path is None or self._closed:
+            return False
+        with self._checkpoint_lock:
+            try:
+                conn = sqlite3.connect(self._path, timeout=0.5, isolation_level=None)
+            except sqlite3.Error:
+                return False
+            try:
+                busy, _, _ = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            except sqlite3.Error as exc:
+                logger.debug("pingsdk queue checkpoint failed: %s", exc)
+                return False
+            finally:
+                conn.close()
+            return not busy
+
+    def _maybe_checkpoint(self) -> None:
+        now = time.monotonic()
+        if self._path is None or now - self._last_checkpoint < _CHECKPOINT_INTERVAL:
+            return
+        self._last_checkpoint = now
+        self.checkpoint()
 
     def next_due(self) -> float | None:
         """Unix time at which :meth:`claim` can next return something, or None when empty.
@@ -593,10 +632,25 @@ class PingQueue:
     def _read(self, fn: Callable[[sqlite3.Connection], _T]) -> _T:
         return self._transact(fn, "BEGIN")
 
-    def _transact(self, fn: Callable[[sqlite3.Connection], _T], begin: str) -> _T:
+    def _transact(
+        self,
+        fn: Callable[[sqlite3.Connection], _T],
+        begin: str,
+        *,
+        reopen_if_replaced: bool = False,
+    ) -> _T:
         deadline = 0.0
         delay = 0.001
         with self._lock:
+            if (
+                reopen_if_replaced
+                and self._conn is not None
+                and self._path is not None
+                and _file_id(self._path) != self._file_id
+            ):
+                # Moved aside (corrupt) or deleted by someone else: follow the path.
+                logger.warning("pingsdk queue file %s was replaced; reopening", self._path)
+                self._drop_connection()
             while True:
                 conn = self._connection()
                 try:
@@ -685,19 +739,26 @@ class PingQueue:
             conn = self._connect(_MEMORY)
             self._check_schema(conn)
             return conn
-        self._prepare_file(self._path)
-        try:
-            return self._open_file(self._path)
-        except _UnusableError as problem:
-            self._move_aside(self._path, str(problem))
-        self._prepare_file(self._path)
-        try:
-            return self._open_file(self._path)
-        except _UnusableError as problem:
-            raise QueueCorruptError(
-                f"queue file {self._path} is still unusable after moving the old one aside "
-                f"({problem})"
-            ) from None
+        path = self._path
+        _make_dirs(path.parent)
+        # One process at a time checks, creates or moves the file aside: two processes finding
+        # the same corrupt file must not move each other's fresh queue aside.
+        with _open_lock(path):
+            _create_file(path)
+            try:
+                conn = self._open_file(path)
+            except _UnusableError as problem:
+                self._move_aside(path, str(problem))
+                _create_file(path)
+                try:
+                    conn = self._open_file(path)
+                except _UnusableError as again:
+                    raise QueueCorruptError(
+                        f"queue file {path} is still unusable after moving the old one aside "
+                        f"({again})"
+                    ) from None
+        self._file_id = _file_id(path)
+        return conn
 
     def _connect(self, target: str) -> sqlite3.Connection:
         conn = sqlite3.connect(
@@ -725,38 +786,21 @@ class PingQueue:
             raise
         return conn
 
-    @staticmethod
-    def _prepare_file(path: Path) -> None:
-        parent = path.parent
-        missing: list[Path] = []
-        while not parent.exists():
-            missing.append(parent)
-            parent = parent.parent
-        for directory in reversed(missing):
-            try:
-                directory.mkdir(mode=0o700)
-            except FileExistsError:
-                pass
-            except OSError as exc:
-                raise QueueError(f"cannot create the queue directory {directory}: {exc}") from exc
-        try:
-            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-        except FileExistsError:
-            return
-        except OSError as exc:
-            raise QueueError(f"cannot create the queue file {path}: {exc}") from exc
-        os.close(fd)
-
     def _open_file(self, path: Path) -> sqlite3.Connection:
-        try:
-            with path.open("rb") as fh:
-                head = fh.read(len(_SQLITE_MAGIC))
-        except OSError as exc:
-            raise QueueError(f"cannot read the queue file {path}: {exc}") from exc
-        if head and head != _SQLITE_MAGIC[: len(head)]:
-            raise _UnusableError("not an SQLite file")
-        if head and len(head) < len(_SQLITE_MAGIC):
-            raise _UnusableError("truncated SQLite header")
+        # Check the header before SQLite touches the file, so a foreign file and its -wal are
+        # moved aside as they were. But closing any descriptor of a file drops every POSIX lock
+        # this process holds on it, SQLite's included: skip the raw read when another queue of
+        # this process has the file open (SQLite then reports SQLITE_NOTADB itself).
+        if not _open_elsewhere(self, path):
+            try:
+                with path.open("rb") as fh:
+                    head = fh.read(len(_SQLITE_MAGIC))
+            except OSError as exc:
+                raise QueueError(f"cannot read the queue file {path}: {exc}") from exc
+            if head and not (head == _SQLITE_MAGIC or _SQLITE_MAGIC.startswith(head)):
+                raise _UnusableError("not an SQLite file")
+            if head and len(head) < len(_SQLITE_MAGIC):
+                raise _UnusableError("truncated SQLite header")
         try:
             conn = self._connect(str(path))
         except sqlite3.Error as exc:
@@ -837,6 +881,66 @@ class PingQueue:
         )
 
 
+def _make_dirs(directory: Path) -> None:
+    missing: list[Path] = []
+    while not directory.exists():
+        missing.append(directory)
+        directory = directory.parent
+    for new in reversed(missing):
+        try:
+            new.mkdir(mode=0o700)
+        except FileExistsError:
+            pass
+        except OSError as exc:
+            raise QueueError(f"cannot create the queue directory {new}: {exc}") from exc
+
+
+def _create_file(path: Path) -> None:
+    """Create the database file owner-only; SQLite gives -wal and -shm the same mode."""
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        return
+    except OSError as exc:
+        raise QueueError(f"cannot create the queue file {path}: {exc}") from exc
+    os.close(fd)
+
+
+def _open_elsewhere(me: PingQueue, path: Path) -> bool:
+    here = _file_id(path)
+    return here is not None and any(
+        q is not me and q._conn is not None and q._file_id == here for q in list(_LIVE)
+    )
+
+
+def _file_id(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
+
+
+@contextlib.contextmanager
+def _open_lock(path: Path) -> Iterator[None]:
+    """An exclusive lock on ``<path>.lock`` between processes (POSIX; nothing on Windows)."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no flock; opening there is not raced by forked workers
+        yield
+        return
+    lock_path = path.with_name(path.name + ".lock")
+    try:
+        fd = os.open(lock_path, os.O_CREAT | os.O_RDWR, 0o600)
+    except OSError as exc:
+        raise QueueError(f"cannot create the queue lock file {lock_path}: {exc}") from exc
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the flock
+
+
 _encode_headers = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 # A client sends the same few header sets over and over: check and encode each once.
 _HEADERS_CACHE: dict[tuple[tuple[str, str], ...], str] = {}
@@ -908,6 +1012,7 @@ def _before_fork() -> None:
     # lazily at their next operation.
     for queue in list(_LIVE):
         queue._lock.acquire()
+        queue._checkpoint_lock.acquire()
         _FORK_HELD.append(queue)
         if queue._path is not None:
             queue._drop_connection()
@@ -916,7 +1021,9 @@ def _before_fork() -> None:
 
 def _after_fork_parent() -> None:
     while _FORK_HELD:
-        _FORK_HELD.pop()._lock.release()
+        queue = _FORK_HELD.pop()
+        queue._checkpoint_lock.release()
+        queue._lock.release()
 
 
 def _after_fork_child() -> None:
@@ -924,6 +1031,7 @@ def _after_fork_child() -> None:
         queue = _FORK_HELD.pop()
         queue._pid = os.getpid()
         queue._owner = _new_owner()
+        queue._checkpoint_lock.release()
         queue._lock.release()
 
 

@@ -218,3 +218,32 @@ def test_disk_full_tmpfs(tiny_fs: Path, tmp_path: Path, ping: Factory) -> None:
     src.close()
     dst.close()
     _check_after_full(copy, stored, ping)
+
+
+def test_sender_follows_a_file_moved_aside_elsewhere(
+    tmp_path: Path, ping: Factory, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "q.db"
+    sender = PingQueue(path)
+    sender.put(ping())
+    # Another process moved the file aside (say it found it corrupt) and started afresh.
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").replace(f"{path}.corrupt-x{suffix}")
+    fresh = PingQueue(path)
+    p = ping()
+    fresh.put(p)
+    assert [x.doc_id for x in sender.claim(10)] == [p.doc_id]
+    assert any("was replaced" in r.getMessage() for r in caplog.records)
+    sender.close()
+    fresh.close()
+
+
+def test_checkpoint_moves_wal_into_database(tmp_path: Path, ping: Factory) -> None:
+    path = tmp_path / "q.db"
+    with PingQueue(path) as q:
+        for _ in range(50):
+            q.put(ping(body=os.urandom(3000)))
+        before = path.stat().st_size
+        assert q.checkpoint() is True
+        assert path.stat().st_size > before + 50 * 3000 // 2
+    assert PingQueue(":memory:").checkpoint() is False
