@@ -7,10 +7,11 @@ import os
 import subprocess
 import sys
 import zlib
+from pathlib import Path
 
 import pytest
 
-from pingsdk import PayloadTooLargeError
+from pingsdk import PayloadTooLargeError, _encoding
 from pingsdk._encoding import (
     MAX_COMPRESSED_BYTES,
     MAX_JSON_BYTES,
@@ -36,8 +37,13 @@ def test_gzip_round_trip_and_header() -> None:
 def test_same_bytes_every_time_and_in_another_process() -> None:
     first = encode_body(PAYLOAD)
     assert all(encode_body(PAYLOAD) == first for _ in range(20))
+    # The child loads pingsdk._encoding under a bare package object, without pingsdk/__init__:
+    # nothing but this module decides the bytes.
+    package_dir = str(Path(_encoding.__file__).parent)
     code = (
-        "import sys; from pingsdk._encoding import encode_body; "
+        "import sys, types; pkg = types.ModuleType('pingsdk'); "
+        f"pkg.__path__ = [{package_dir!r}]; sys.modules['pingsdk'] = pkg; "
+        "from pingsdk._encoding import encode_body; "
         "sys.stdout.buffer.write(encode_body(sys.stdin.buffer.read()))"
     )
     other = subprocess.run(
