@@ -1,0 +1,255 @@
+"""``pingsdk send`` and ``pingsdk queue status|flush|purge`` against a real local edge."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import pingsdk
+from pingsdk._cli import main
+from pingsdk._config import build_config
+from pingsdk._prepare import prepare_ping
+from pingsdk._queue import PingQueue
+from pingsdk.edge import EdgeServer
+
+REG = pingsdk.PingRegistry()
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class Clicks(pingsdk.Ping, namespace="cli-app", doctype="clicks", version=1, registry=REG):
+    """Clicks per button."""
+
+    button: str
+    count: int
+
+
+SEND = ["--namespace", "cli-app", "--doctype", "clicks", "--version", "1"]
+
+
+@pytest.fixture(scope="module")
+def schemas(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("schemas")
+    pingsdk.export_repository([Clicks], out)
+    return out
+
+
+@pytest.fixture
+def edge(schemas: Path) -> Iterator[EdgeServer]:
+    with EdgeServer(schemas, strict=True) as server:
+        yield server
+
+
+@pytest.fixture
+def payload(tmp_path: Path) -> Path:
+    path = tmp_path / "ping.json"
+    # Whitespace and key order kept: the file's bytes are the payload, as they are.
+    path.write_bytes(b'{"count": 3,  "button": "ok"}\n')
+    return path
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _fill(queue: Path, count: int) -> list[str]:
+    """Store ``count`` due pings in ``queue`` as a client would (without sending them)."""
+    config = build_config("http://127.0.0.1:1")
+    with PingQueue(queue) as q:
+        rows = [
+            prepare_ping(Clicks(button="b", count=i), config, upload_enabled=True)
+            for i in range(count)
+        ]
+        for row in rows:
+            q.put(row)
+    return [row.doc_id for row in rows]
+
+
+def test_send_delivers_the_file_bytes(
+    edge: EdgeServer, payload: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    queue = tmp_path / "q.db"
+    argv = ["send", str(payload), *SEND, "--endpoint", edge.url, "--queue", str(queue)]
+    argv += ["--debug-id", "cli-test", "--source-tags", "automation, cli"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    [got] = edge.received()
+    assert (
+        out == f"sent {got.doc_id} to {edge.url}/submit/cli-app/clicks/1/{got.doc_id} (HTTP 200)\n"
+    )
+    assert (got.status, got.valid) == (200, True)
+    assert got.payload == {"count": 3, "button": "ok"}
+    assert got.headers["X-Debug-ID"] == "cli-test"
+    assert got.headers["X-Source-Tags"] == "automation,cli"
+    assert PingQueue(queue).stats().pending == 0
+
+
+def test_send_rejected_is_dropped(
+    edge: EdgeServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"button": "ok", "count": "many"}))
+    queue = tmp_path / "q.db"
+    assert main(["send", str(bad), *SEND, "--endpoint", edge.url, "--queue", str(queue)]) == 1
+    err = capsys.readouterr().err
+    assert "was rejected and dropped (HTTP 400, after 1 attempt(s))" in err
+    assert "Traceback" not in err
+    assert PingQueue(queue).stats().pending == 0
+
+
+def test_send_undelivered_stays_queued_then_status_flush_purge(
+    edge: EdgeServer, payload: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    queue = tmp_path / "q.db"
+    down = f"http://127.0.0.1:{_free_port()}"
+    argv = ["send", str(payload), *SEND, "--endpoint", down, "--queue", str(queue)]
+    assert main([*argv, "--timeout", "2"]) == 1
+    err = capsys.readouterr().err
+    assert "was not delivered within 2 s; it stays queued in" in err
+    assert f"pingsdk queue flush --queue {queue} --endpoint {down}" in err
+
+    assert main(["queue", "status", "--queue", str(queue)]) == 0
+    out = capsys.readouterr().out
+    assert f"queue:    {queue}\n" in out
+    assert "pending:  1 ping(s), " in out and "(0 in flight)" in out
+    assert "ago)" in out  # oldest
+    assert "next due: " in out
+
+    assert main(["queue", "purge", "--queue", str(queue)]) == 0
+    assert capsys.readouterr().out == f"removed 1 ping(s) from {queue}\n"
+    assert PingQueue(queue).stats().pending == 0
+
+
+def test_flush_leaves_pings_not_due_yet(
+    edge: EdgeServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    queue = tmp_path / "q.db"
+    [doc_id] = _fill(queue, 1)
+    with PingQueue(queue) as q:
+        q.claim(1)
+        q.defer(doc_id, next_attempt_at=time.time() + 600, attempts=1)
+    assert main(["queue", "status", "--queue", str(queue)]) == 0
+    assert "(in 9m 5" in capsys.readouterr().out
+    assert main(["queue", "flush", "--queue", str(queue), "--endpoint", edge.url]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"sent 0 ping(s); 1 left in {queue}, next due ") and "(in 9m 5" in out
+    assert edge.received() == []
+
+
+def test_flush_sends_due_pings(
+    edge: EdgeServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    queue = tmp_path / "q.db"
+    ids = _fill(queue, 3)
+    assert main(["queue", "status", "--queue", str(queue)]) == 0
+    assert "next due: now" in capsys.readouterr().out
+    assert main(["queue", "flush", "--queue", str(queue), "--endpoint", edge.url]) == 0
+    assert capsys.readouterr().out == f"sent 3 ping(s); 0 left in {queue}\n"
+    assert sorted(p.doc_id for p in edge.received()) == sorted(ids)
+
+
+def test_flush_reports_drops_and_retries_within_the_timeout(
+    edge: EdgeServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    queue = tmp_path / "q.db"
+    _fill(queue, 2)
+    edge.script(["503", "400"])  # 503 carries Retry-After: 1, so the retry fits in the flush
+    assert main(["queue", "flush", "--queue", str(queue), "--endpoint", edge.url]) == 0
+    assert capsys.readouterr().out == f"sent 1 ping(s), dropped 1 (1 http_400); 0 left in {queue}\n"
+
+
+def test_flush_fails_when_a_retry_is_scheduled_later(
+    edge: EdgeServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    queue = tmp_path / "q.db"
+    _fill(queue, 1)
+    edge.script([("429", 120)])
+    assert main(["queue", "flush", "--queue", str(queue), "--endpoint", edge.url]) == 1
+    captured = capsys.readouterr()
+    assert captured.out.startswith("sent 0 ping(s); 1 left in") and "next due" in captured.out
+    assert "1 attempt(s) failed; what failed waits for its scheduled retry" in captured.err
+
+
+@pytest.mark.parametrize(
+    ("content", "extra", "message"),
+    [
+        (b"[1, 2]", [], "the payload must be a JSON object"),
+        (b"{nope", [], "the payload is not UTF-8 JSON"),
+        (b"{}", ["--doctype", "Bad_Name"], "--doctype: doctype 'Bad_Name' is not lowercase"),
+        (b"{}", ["--version", "0"], "--version must be a positive integer"),
+        (b"{}", ["--timeout", "0"], "--timeout must be positive"),
+        (b"{}", ["--endpoint", "http://example.com"], "http"),
+    ],
+)
+def test_send_user_errors(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    content: bytes,
+    extra: list[str],
+    message: str,
+) -> None:
+    path = tmp_path / "p.json"
+    path.write_bytes(content)
+    argv = [
+        "send",
+        str(path),
+        *SEND,
+        "--endpoint",
+        "http://127.0.0.1:1",
+        "--queue",
+        str(tmp_path / "q.db"),
+    ]
+    assert main([*argv, *extra]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("pingsdk: error: ") and message in err
+    assert "Traceback" not in err
+
+
+def test_missing_files_are_user_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    missing = str(tmp_path / "missing.json")
+    assert main(["send", missing, *SEND, "--endpoint", "http://127.0.0.1:1"]) == 2
+    assert "missing.json" in capsys.readouterr().err
+    for command in (["status"], ["purge"], ["flush", "--endpoint", "http://127.0.0.1:1"]):
+        assert main(["queue", *command, "--queue", str(tmp_path / "none.db")]) == 2
+        assert (
+            capsys.readouterr().err == f"pingsdk: error: no queue file at {tmp_path / 'none.db'}\n"
+        )
+    assert not (tmp_path / "none.db").exists()
+
+
+def test_queue_without_subcommand_prints_usage(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["queue"]) == 2
+    assert "status" in capsys.readouterr().err
+
+
+def test_send_subprocess_against_real_edge(edge: EdgeServer, payload: Path, tmp_path: Path) -> None:
+    exe = Path(sys.executable).with_name("pingsdk")
+    queue = tmp_path / "q.db"
+    proc = subprocess.run(
+        [str(exe), "send", str(payload), *SEND, "--endpoint", edge.url, "--queue", str(queue)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stderr
+    [got] = edge.received()
+    assert proc.stdout.startswith(f"sent {got.doc_id} to ")
+    raw = gzip.compress(payload.read_bytes(), mtime=0)
+    assert got.wire_size == len(raw)
+    proc = subprocess.run(
+        [str(exe), "queue", "status", "--queue", str(queue)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0 and "pending:  0 ping(s)" in proc.stdout
