@@ -49,6 +49,10 @@ def _import(target: str) -> types.ModuleType:
         if not path.is_file():
             raise ConfigurationError(f"{target}: no such file")
         resolved = path.resolve()
+        loaded = _already_imported(resolved)
+        if loaded is not None:
+            # Importing the file again under another name would declare its pings twice.
+            return loaded
         # A stable module name per file, so loading the same file twice is a reload, not a
         # second declaration of the same pings.
         digest = hashlib.sha256(str(resolved).encode()).hexdigest()[:12]
@@ -77,3 +81,11 @@ def _import(target: str) -> types.ModuleType:
         raise ConfigurationError(
             f"{target}: cannot import ({exc}); give a module path on sys.path or a .py file"
         ) from None
+
+
+def _already_imported(path: Path) -> types.ModuleType | None:
+    for module in list(sys.modules.values()):
+        file = getattr(module, "__file__", None)
+        if isinstance(file, str) and Path(file).resolve() == path:
+            return module
+    return None

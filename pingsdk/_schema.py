@@ -78,38 +78,23 @@ _SCHEMA_LISTS = ("anyOf", "oneOf", "allOf")
 # Keywords pydantic may emit that carry no validation meaning for the pipeline.
 _DROPPED = ("title", "readOnly", "writeOnly", "discriminator", "deprecated")
 # Keywords the draft would silently ignore: a schema using them means something else.
+_LATER_DRAFTS = frozenset(
+    {
+        "prefixItems",
+        "$defs",
+        "$ref",
+        "if",
+        "then",
+        "else",
+        "dependentRequired",
+        "dependentSchemas",
+        "unevaluatedItems",
+        "unevaluatedProperties",
+    }
+)
 _FOREIGN: Mapping[str, frozenset[str]] = {
-    "draft-04": frozenset(
-        {
-            "const",
-            "contains",
-            "propertyNames",
-            "prefixItems",
-            "$defs",
-            "$ref",
-            "if",
-            "then",
-            "else",
-            "dependentRequired",
-            "dependentSchemas",
-            "unevaluatedItems",
-            "unevaluatedProperties",
-        }
-    ),
-    "draft-06": frozenset(
-        {
-            "prefixItems",
-            "$defs",
-            "$ref",
-            "if",
-            "then",
-            "else",
-            "dependentRequired",
-            "dependentSchemas",
-            "unevaluatedItems",
-            "unevaluatedProperties",
-        }
-    ),
+    "draft-04": _LATER_DRAFTS | {"const", "contains", "propertyNames"},
+    "draft-06": _LATER_DRAFTS,
 }
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+import pingsdk
 from pingsdk._cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -171,3 +172,13 @@ def test_export_then_validate_subprocess(tmp_path: Path) -> None:
     )
     assert check.returncode == 0, check.stdout + check.stderr
     assert check.stdout == "8 passed, 0 failed\n"
+
+
+def test_export_file_already_imported_as_module(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import examples.pings  # the same file, imported under its package name first
+
+    assert main(["schema", "export", str(EXAMPLES), "--out", str(tmp_path)]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 10
+    assert examples.pings.SearchCounts in pingsdk.default_registry
