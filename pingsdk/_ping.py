@@ -7,9 +7,11 @@ import datetime
 import difflib
 import inspect
 import re
+import sys
 import threading
 import typing
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict
@@ -125,7 +127,8 @@ class PingRegistry:
     """A set of Ping classes, unique by ``(namespace, doctype, version)``.
 
     Every Ping class registers in :data:`default_registry` unless declared with ``registry=``.
-    Redefining a class with the same module and qualified name (a reload) replaces it.
+    Redefining a class with the same source file (or module) and qualified name (a reload)
+    replaces it.
 
     Added in 0.1.
     """
@@ -139,10 +142,7 @@ class PingRegistry:
         info = cls.ping_info()
         with self._lock:
             other = self._classes.get(info.key)
-            if other is not None and (other.__module__, other.__qualname__) != (
-                cls.__module__,
-                cls.__qualname__,
-            ):
+            if other is not None and _origin(other) != _origin(cls):
                 raise PingDefinitionError(
                     f"{cls.__qualname__}: namespace={info.namespace!r} doctype={info.doctype!r} "
                     f"version={info.version} is already declared by "
@@ -172,6 +172,18 @@ class PingRegistry:
 
 def _norm(name: str) -> str:
     return name.replace("-", "_")
+
+
+def _origin(cls: type) -> tuple[str, str]:
+    """Where a class is declared: its source file (or module name) and qualified name.
+
+    The same file imported under two module names (``examples.pings`` and a CLI target path)
+    declares the same pings, so it counts as a reload, not as a second declaration.
+    """
+    module = sys.modules.get(cls.__module__)
+    file = getattr(module, "__file__", None)
+    where = str(Path(file).resolve()) if isinstance(file, str) else cls.__module__
+    return (where, cls.__qualname__)
 
 
 default_registry = PingRegistry()
