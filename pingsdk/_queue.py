@@ -75,15 +75,18 @@ _SQLITE_MAGIC = b"SQLite format 3\x00"
 
 _T = TypeVar("_T")
 
-# The schema. ``doc_id`` is the primary key; the implicit rowid gives the order rows were stored
-# in, which is the eviction order ("oldest first") and the tie-break of the claim order.
+# The schema. ``doc_id`` is the unique key every operation uses. ``id`` is the order rows were
+# stored in: the eviction order ("oldest first") and the tie-break of the claim order.
 # ``size`` = len(body) + len(path) + len(headers JSON), the unit of ``max_bytes``.
+# Bodies over _INLINE_BODY bytes live in ``bodies``: SQLite rewrites a whole row (overflow pages
+# included) on UPDATE, and a lease or retry update must not rewrite a 1 MB body under the write
+# lock. Small bodies stay inline, so the common put() writes one table row.
 _SCHEMA = (
     """CREATE TABLE pings (
-        doc_id TEXT PRIMARY KEY NOT NULL,
+        id INTEGER PRIMARY KEY,
+        doc_id TEXT NOT NULL UNIQUE,
         path TEXT NOT NULL,
         headers TEXT NOT NULL,
-        body BLOB NOT NULL,
         size INTEGER NOT NULL,
         created_at REAL NOT NULL,
         attempts INTEGER NOT NULL DEFAULT 0,
@@ -92,10 +95,12 @@ _SCHEMA = (
         doctype TEXT NOT NULL DEFAULT '',
         version INTEGER NOT NULL DEFAULT 0,
         lease_owner TEXT,
-        lease_until REAL
+        lease_until REAL,
+        body BLOB
     )""",
     "CREATE INDEX pings_due ON pings (next_attempt_at)",
     "CREATE INDEX pings_leased ON pings (lease_until) WHERE lease_owner IS NOT NULL",
+    "CREATE TABLE bodies (id INTEGER PRIMARY KEY, body BLOB NOT NULL)",
     """CREATE TABLE totals (
         id INTEGER PRIMARY KEY CHECK (id = 0),
         count INTEGER NOT NULL,
@@ -107,16 +112,18 @@ _SCHEMA = (
     END""",
     """CREATE TRIGGER pings_delete AFTER DELETE ON pings BEGIN
         UPDATE totals SET count = count - 1, bytes = bytes - old.size WHERE id = 0;
+        DELETE FROM bodies WHERE id = old.id;
     END""",
     f"PRAGMA application_id = {_APPLICATION_ID}",
     f"PRAGMA user_version = {_SCHEMA_VERSION}",
 )
-_TABLES = {"pings", "totals"}
+_INLINE_BODY = 2048
+_TABLES = {"pings", "bodies", "totals"}
 _COLUMNS = (
+    "id",
     "doc_id",
     "path",
     "headers",
-    "body",
     "size",
     "created_at",
     "attempts",
@@ -126,25 +133,26 @@ _COLUMNS = (
     "version",
     "lease_owner",
     "lease_until",
-)
-_SELECT_COLUMNS = (
-    "doc_id, path, headers, body, created_at, attempts, next_attempt_at, "
-    "namespace, doctype, version"
+    "body",
 )
 
 # Statements are constant strings: sqlite3 prepares each once per connection and caches it.
 _INSERT = (
-    "INSERT INTO pings (doc_id, path, headers, body, size, created_at, attempts, "
-    "next_attempt_at, namespace, doctype, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO pings (doc_id, path, headers, size, created_at, attempts, next_attempt_at, "
+    "namespace, doctype, version, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
+_INSERT_BODY = "INSERT INTO bodies (id, body) VALUES (?, ?)"
 _TOTALS = "SELECT count, bytes FROM totals WHERE id = 0"
-_OLDEST = "SELECT doc_id, size FROM pings WHERE doc_id != ? ORDER BY rowid LIMIT ?"
-_DELETE = "DELETE FROM pings WHERE doc_id = ?"
+_OLDEST = "SELECT id, doc_id, size FROM pings WHERE id != ? ORDER BY id LIMIT ?"
+_DELETE = "DELETE FROM pings WHERE id = ?"
 _DUE = (
-    f"SELECT {_SELECT_COLUMNS} FROM pings WHERE next_attempt_at <= ? "
-    "AND (lease_owner IS NULL OR lease_until <= ?) ORDER BY next_attempt_at, rowid LIMIT ?"
+    "SELECT p.id, p.doc_id, p.path, p.headers, coalesce(p.body, b.body), p.created_at, "
+    "p.attempts, p.next_attempt_at, p.namespace, p.doctype, p.version "
+    "FROM pings AS p LEFT JOIN bodies AS b ON b.id = p.id "
+    "WHERE p.next_attempt_at <= ? AND (p.lease_owner IS NULL OR p.lease_until <= ?) "
+    "ORDER BY p.next_attempt_at, p.id LIMIT ?"
 )
-_LEASE = "UPDATE pings SET lease_owner = ?, lease_until = ? WHERE doc_id = ?"
+_LEASE = "UPDATE pings SET lease_owner = ?, lease_until = ? WHERE id = ?"
 _ACK = "DELETE FROM pings WHERE doc_id = ? AND lease_owner = ?"
 _DEFER = (
     "UPDATE pings SET next_attempt_at = ?, attempts = ?, lease_owner = NULL, lease_until = NULL "
@@ -260,7 +268,7 @@ def _error_code(exc: sqlite3.Error) -> int | None:
 
 
 def _row_to_ping(row: tuple[object, ...]) -> QueuedPing:
-    doc_id, path, headers, body, created, attempts, due, namespace, doctype, version = row
+    _, doc_id, path, headers, body, created, attempts, due, namespace, doctype, version = row
     return QueuedPing(
         doc_id=str(doc_id),
         path=str(path),
@@ -399,11 +407,11 @@ class PingQueue:
                 limit=self.max_bytes,
                 kind="queue",
             )
+        inline = len(body) <= _INLINE_BODY
         params = (
             ping.doc_id,
             ping.path,
             headers_json,
-            body,
             size,
             float(ping.created_at),
             int(ping.attempts),
@@ -411,22 +419,27 @@ class PingQueue:
             ping.namespace,
             ping.doctype,
             int(ping.version),
+            body if inline else None,
         )
         doc_id = ping.doc_id
 
         def put(conn: sqlite3.Connection) -> list[str]:
             try:
-                conn.execute(_INSERT, params)
+                row_id = conn.execute(_INSERT, params).lastrowid
             except sqlite3.IntegrityError:
                 raise QueueError(f"doc_id {doc_id} is already queued") from None
+            if not inline:
+                conn.execute(_INSERT_BODY, (row_id, body))
             count, total = conn.execute(_TOTALS).fetchone()
             if count <= self.max_count and total <= self.max_bytes:
                 return []
-            return self._evict(conn, doc_id, count, total)
+            return self._evict(conn, row_id, count, total)
 
         return self._write(put)
 
-    def _evict(self, conn: sqlite3.Connection, keep: str, count: int, total: int) -> list[str]:
+    def _evict(
+        self, conn: sqlite3.Connection, keep: int | None, count: int, total: int
+    ) -> list[str]:
         evicted: list[str] = []
         while count > self.max_count or total > self.max_bytes:
             # Enough rows for the count bound in one go; the bytes bound may need more rounds.
@@ -434,10 +447,10 @@ class PingQueue:
             rows = conn.execute(_OLDEST, (keep, want)).fetchall()
             if not rows:  # unreachable: the new row alone fits, checked before the insert
                 break
-            for victim, victim_size in rows:
+            for row_id, victim, victim_size in rows:
                 if count <= self.max_count and total <= self.max_bytes:
                     break
-                conn.execute(_DELETE, (victim,))
+                conn.execute(_DELETE, (row_id,))
                 evicted.append(victim)
                 count -= 1
                 total -= victim_size

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import stat
 import sys
 import time
@@ -38,6 +39,28 @@ def test_round_trip_is_byte_identical_after_reopen(tmp_path: Path, ping: Factory
     assert got == original
     assert list(got.headers) == list(original.headers)  # order kept too
     assert type(got.body) is bytes
+
+
+@pytest.mark.parametrize("size", [0, 2048, 2049, 300_000])
+def test_body_sizes_round_trip_and_go_away(tmp_path: Path, ping: Factory, size: int) -> None:
+    path = tmp_path / "q.db"
+    body = os.urandom(size)
+    with PingQueue(path) as q:
+        p = ping(body=body)
+        q.put(p)
+        q.put(ping())
+    with PingQueue(path) as q:
+        (got, other) = q.claim(5)
+        assert got.body == body
+        assert q.defer(got.doc_id, next_attempt_at=1.0, attempts=1)
+        (again,) = q.claim(5)
+        assert again.body == body
+        assert q.ack(got.doc_id)
+        assert q.ack(other.doc_id)
+        assert q.stats() == QueueStats(0, 0, 0)
+    conn = sqlite3.connect(path)
+    assert conn.execute("SELECT count(*) FROM bodies").fetchone() == (0,)
+    conn.close()
 
 
 def test_claim_ack(tmp_path: Path, ping: Factory) -> None:
