@@ -73,6 +73,12 @@ class SchemaStore:
             return "version"
         return None
 
+    def single_version(self, namespace: str, doctype: str) -> int | None:
+        """The version of a doctype that has exactly one schema, else ``None``."""
+        ns, dt = normalise(namespace), normalise(doctype)
+        versions = [v for (n, d, v) in self._files if (n, d) == (ns, dt)]
+        return versions[0] if len(versions) == 1 else None
+
     def validator(
         self, namespace: str, doctype: str, version: int
     ) -> jsonschema.protocols.Validator:
