@@ -168,6 +168,7 @@ def build_config(
         atexit_timeout=_positive("atexit_timeout", atexit_timeout, allow_zero=True),
         transport=transport,
         verify=verify,
-        # A lease must outlive one request, or a slow send could be claimed by another sender.
-        lease_seconds=max(60.0, 3 * timeout),
+        # A lease must outlive one request, or a slow send could be claimed by another sender;
+        # it is also how long the pings of a killed process wait before another one sends them.
+        lease_seconds=max(5.0, 3 * timeout),
     )

@@ -27,6 +27,7 @@ from collections.abc import Callable
 import httpx
 
 from ._config import ClientConfig
+from ._exceptions import QueueError
 from ._headers import http_date
 from ._log import RateLimitedLog, logger
 from ._outcome import Outcome, OutcomeKind, classify, classify_exception
@@ -39,6 +40,8 @@ __all__ = ["Engine", "TokenBucket", "open_queue"]
 
 POLL_INTERVAL = 2.0
 """Longest idle sleep: how late pings of other processes and expired leases are noticed."""
+_QUEUE_RETRY = 1.0
+"""Pause after the queue file could not be used (locked past its busy timeout, I/O error)."""
 _BUSY_RETRY = 0.05
 """Sleep when rows are due but none could be claimed (another sender holds them)."""
 
@@ -244,7 +247,13 @@ class Engine:
         while not self._stopping:
             self._wake_event.clear()
             self._wake_pending = False
-            delay = self._fill()
+            try:
+                delay = self._fill()
+            except QueueError as exc:
+                # The queue file is busy, full or being replaced: nothing is lost (rows stay
+                # stored), so wait and try again rather than let the uploader die.
+                self._warn.log(logging.ERROR, "queue", "pingsdk queue unavailable: %s", exc)
+                delay = _QUEUE_RETRY
             self._progress.set()
             if self._stopping:
                 break
@@ -313,6 +322,10 @@ class Engine:
         del self._in_flight[row.doc_id]
         try:
             self._apply(row, outcome, attempt)
+        except QueueError as exc:
+            # The outcome could not be recorded: the row stays leased and is sent again once
+            # the lease expires (same URL and body, so the pipeline deduplicates it).
+            self._warn.log(logging.ERROR, "queue", "pingsdk queue unavailable: %s", exc)
         finally:
             self._wake_event.set()
 
