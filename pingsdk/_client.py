@@ -38,7 +38,7 @@ from ._prepare import prepare_ping
 from ._queue import QueuedPing
 from ._retry import RetryPolicy
 from ._stats import ClientStats, Counters, DeliveryReport
-from ._uploader import Engine, open_queue
+from ._uploader import Engine, open_queue, preload_imports
 from ._urls import AppInfo
 
 __all__ = ["BaseClient", "PingClient"]
@@ -337,6 +337,7 @@ class PingClient(BaseClient):
         with self._lock:
             if self._thread is not None or self._closed:
                 return
+            preload_imports()
             loop = asyncio.new_event_loop()
             thread = threading.Thread(
                 target=_run_engine, args=(loop, self._engine), name="pingsdk-uploader", daemon=True

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gzip
+import importlib
 import logging
 import random
 import threading
@@ -36,7 +37,7 @@ from ._prepare import prepare_ping
 from ._queue import PingQueue, QueuedPing
 from ._stats import ClientStats, Counters, DeliveryReport
 
-__all__ = ["Engine", "TokenBucket", "open_queue"]
+__all__ = ["Engine", "TokenBucket", "open_queue", "preload_imports"]
 
 POLL_INTERVAL = 2.0
 """Longest idle sleep: how late pings of other processes and expired leases are noticed."""
@@ -44,6 +45,27 @@ _QUEUE_RETRY = 1.0
 """Pause after the queue file could not be used (locked past its busy timeout, I/O error)."""
 _BUSY_RETRY = 0.05
 """Sleep when rows are due but none could be claimed (another sender holds them)."""
+
+
+_LAZY_IMPORTS = (
+    "httpcore",
+    "h11",
+    "anyio",
+    "anyio._backends._asyncio",
+    "certifi",
+    "encodings.idna",
+)
+
+
+def preload_imports() -> None:
+    """Import, in the calling thread, what httpx imports lazily at its first request.
+
+    If the uploader thread did those imports and another thread forked meanwhile, the child
+    would inherit half-initialised modules (seen: ``httpcore`` without ``AsyncConnectionPool``).
+    """
+    for name in _LAZY_IMPORTS:
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
 
 
 def open_queue(config: ClientConfig) -> PingQueue:
