@@ -29,10 +29,12 @@ LEGACY_SCHEMA = {
 
 
 def write_tree(root: Path) -> Path:
-    """schemas/my-app/app-event/app-event.1.schema.json and telemetry/thing/thing.4."""
+    """my-app/app-event.1, telemetry/thing.4 and .5 (two versions), telemetry/solo.1 (one)."""
     files = {
         "my-app/app-event/app-event.1.schema.json": EVENT_SCHEMA,
         "telemetry/thing/thing.4.schema.json": LEGACY_SCHEMA,
+        "telemetry/thing/thing.5.schema.json": LEGACY_SCHEMA,
+        "telemetry/solo/solo.1.schema.json": LEGACY_SCHEMA,
     }
     for rel, schema in files.items():
         path = root / "schemas" / rel

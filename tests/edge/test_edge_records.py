@@ -128,13 +128,26 @@ def test_legacy_version_comes_from_payload(strict_edge: EdgeServer, client: http
     missing = client.post(legacy(strict_edge), json={"payload": {}})
     assert missing.status_code == 400
     assert "'version' or 'v'" in missing.json()["decode_error"]
-    other = client.post(legacy(strict_edge), json={"version": 5, "payload": {}})
+    other = client.post(legacy(strict_edge), json={"version": 6, "payload": {}})
     assert other.status_code == 400
-    assert "version 5" in other.json()["decode_error"]
+    assert "version 6" in other.json()["decode_error"]
     pings = strict_edge.received()
-    assert [p.version for p in pings] == [4, 4, None, 5]
+    assert [p.version for p in pings] == [4, 4, None, 6]
     assert pings[0].legacy == ("Firefox", "120.0", "release", "2024")
     assert pings[1].errors  # `v` was used as the version, then `version` is required
+
+
+def test_legacy_doctype_with_one_schema_version_is_validated_against_it(
+    strict_edge: EdgeServer, client: httpx.Client
+) -> None:
+    solo = legacy(strict_edge).replace("/thing/", "/solo/")
+    assert "/solo/" in solo
+    # The payload names version 4, or none: solo has only version 1, so that one applies.
+    assert client.post(solo, json={"version": 4, "payload": {}}).status_code == 200
+    refused = client.post(solo, json={"payload": {}})
+    assert refused.status_code == 400
+    assert [e["path"] for e in refused.json()["errors"]] == ["$"]  # `version` is required
+    assert [p.version for p in strict_edge.received()] == [1, 1]
 
 
 def test_duplicates_are_flagged(edge: EdgeServer, client: httpx.Client) -> None:
