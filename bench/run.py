@@ -86,20 +86,40 @@ class Sizes:
     slow_sequential_n: int
     cap: float
     """Seconds one delivery run may take; a slower run is stopped and its rate so far quoted."""
+    budget: float
+    """Seconds a scenario may use: no further repetition starts after that (one always runs)."""
 
 
 FULL = Sizes(
     reps=3,
     latency_n=3000,
     delivery_n=10_000,
-    async_n=1000,
-    slow_n=600,
+    async_n=500,
+    slow_n=400,
     slow_sequential_n=100,
-    cap=30.0,
+    cap=20.0,
+    budget=75.0,
 )
 QUICK = Sizes(
-    reps=1, latency_n=500, delivery_n=500, async_n=200, slow_n=100, slow_sequential_n=20, cap=10.0
+    reps=1,
+    latency_n=500,
+    delivery_n=500,
+    async_n=200,
+    slow_n=100,
+    slow_sequential_n=20,
+    cap=10.0,
+    budget=20.0,
 )
+
+
+def repetitions(sizes: Sizes) -> Iterator[int]:
+    """Repetition numbers, stopping early once the scenario used its time budget."""
+    start = time.monotonic()
+    for rep in range(sizes.reps):
+        if rep and time.monotonic() - start > sizes.budget:
+            print(f"  (time budget used: {rep} repetition(s))", file=sys.stderr)
+            return
+        yield rep
 
 
 # -- the edge in its own process ------------------------------------------------------------------
@@ -179,7 +199,7 @@ def bench_latency(sizes: Sizes, work: Path, url: str) -> dict[str, dict[str, flo
             client.flush(timeout=30)
             runs["submit"] = _floor.time_calls(lambda _i: client.submit(PING), sizes.latency_n)
             sent_during = client.stats().sent - 200
-            client.close(timeout=0.5)  # the rest stays in a file that is thrown away
+            client.close(timeout=2.0)  # the rest stays in a file that is thrown away
         print(
             f"  latency rep {rep + 1}: uploader delivered {sent_during} pings while "
             f"{sizes.latency_n} were submitted",
@@ -240,12 +260,12 @@ def pingsdk_delivery(
         delivered = wait_delivered(client, len(rows), cap)
         return Run(delivered / (time.perf_counter() - start), delivered, len(rows))
     finally:
-        client.close(timeout=0.5)
+        client.close(timeout=2.0)
 
 
 def bench_delivery(sizes: Sizes, work: Path, url: str) -> dict[str, float | str]:
     sdk, raw, araw, capped = [], [], [], []
-    for rep in range(sizes.reps):
+    for rep in repetitions(sizes):
         rows = prepared_rows(sizes.delivery_n, url)
         raw.append(sizes.delivery_n / raw_loop(url, rows))
         rows = prepared_rows(sizes.async_n, url)
@@ -273,10 +293,10 @@ def bench_delivery(sizes: Sizes, work: Path, url: str) -> dict[str, float | str]
 
 def bench_slow(sizes: Sizes, work: Path, url: str) -> dict[str, float]:
     sequential, default, wide, araw = [], [], [], []
-    for rep in range(sizes.reps):
+    for rep in repetitions(sizes):
         rows = prepared_rows(sizes.slow_sequential_n, url)
         sequential.append(sizes.slow_sequential_n / raw_loop(url, rows))
-        rows = prepared_rows(sizes.async_n // 4, url)
+        rows = prepared_rows(sizes.async_n // 2, url)
         araw.append(len(rows) / async_raw_loop(url, rows))
         rows = prepared_rows(sizes.slow_n, url)
         default.append(pingsdk_delivery(url, rows, work / f"slow-{rep}.db", sizes.cap).rate)
@@ -412,7 +432,7 @@ def main(argv: list[str] | None = None) -> int:
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(
         f"pingsdk {pingsdk.__version__} bench: Python {platform.python_version()}, "
-        f"{os.cpu_count()} CPUs, load {load:.1f}; medians of {sizes.reps} run(s); "
+        f"{os.cpu_count()} CPUs, load {load:.1f}; medians of up to {sizes.reps} run(s); "
         f"{sizes.latency_n} submits, {sizes.delivery_n} pings delivered, "
         f"{sizes.slow_n} over 20 ms ({sizes.slow_sequential_n} sequential); "
         f"{time.perf_counter() - started:.0f} s"
