@@ -318,3 +318,38 @@ def test_default_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         assert q.path == default_queue_path()
         q.close()
     assert default_queue_path().name == "pings.db"
+
+
+def test_counts_stay_exact_through_any_mix_of_operations(tmp_path: Path, ping: Factory) -> None:
+    import random
+
+    rng = random.Random(7)
+    path = tmp_path / "q.db"
+    with PingQueue(path, max_count=40, max_bytes=60_000) as q, PingQueue(path) as other:
+        for _ in range(600):
+            op = rng.random()
+            if op < 0.5:
+                q.put(ping(body=os.urandom(rng.choice([10, 500, 3000]))))
+            elif op < 0.6:
+                other.put(ping(body=os.urandom(100)))  # another writer, its own bounds
+            elif op < 0.8:
+                for p in q.claim(rng.randint(1, 5)):
+                    if rng.random() < 0.5:
+                        q.ack(p.doc_id)
+                    else:
+                        q.defer(p.doc_id, next_attempt_at=0.0, attempts=1)
+            elif op < 0.99:
+                newest = q.claim(1000)
+                if newest:
+                    q.ack(newest[-1].doc_id)  # delete the most recent row
+                    q.release([p.doc_id for p in newest])
+            else:
+                q.purge()
+            conn = sqlite3.connect(path)
+            count, size = conn.execute(
+                "SELECT count(*), coalesce(sum(size), 0) FROM pings"
+            ).fetchone()
+            conn.close()
+            stats = q.stats()
+            assert (stats.pending, stats.bytes) == (count, size)
+            assert other.stats().pending == count
