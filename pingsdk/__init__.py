@@ -23,6 +23,7 @@ from ._exceptions import (
     QueueError,
     QueueFullError,
     SchemaExportError,
+    SchemaWarning,
     SubmitError,
     UploadDisabledError,
 )
@@ -71,6 +72,7 @@ __all__ = [
     "RetryPolicy",
     "SchemaChange",
     "SchemaExportError",
+    "SchemaWarning",
     "SubmitError",
     "UploadDisabledError",
     "ValidationIssue",

@@ -16,6 +16,9 @@ Every error pingsdk raises on purpose derives from :class:`PingSDKError`::
           +-- PingRejectedError                  the edge answered 4xx; never retried
           +-- EdgeUnavailableError               retries used up (last status or httpx cause)
 
+Warnings (``warnings.warn``) use :class:`SchemaWarning`: a ping that exports, but with a field
+that will not become a BigQuery column.
+
 ``pydantic.ValidationError`` passes through unchanged from model construction.
 Messages never contain payload contents or credentials.
 """
@@ -34,6 +37,7 @@ __all__ = [
     "QueueError",
     "QueueFullError",
     "SchemaExportError",
+    "SchemaWarning",
     "SubmitError",
     "UploadDisabledError",
 ]
@@ -86,6 +90,15 @@ class SchemaExportError(PingSDKError):
         super().__init__(message)
         self.ping = ping
         self.field = field
+
+
+class SchemaWarning(UserWarning):
+    """An exported schema is valid but probably not what was meant.
+
+    Emitted by :func:`pingsdk.export_repository` (and ``pingsdk schema export``) for each field
+    the pipeline's BigQuery transpiler drops: such a field is accepted by the edge and then
+    never reaches a table column, which is almost always a mistake.
+    """
 
 
 class UploadDisabledError(PingSDKError):

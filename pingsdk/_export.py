@@ -14,11 +14,13 @@ Adding another artifact per schema (say a BigQuery ``.bq`` file) is one more ent
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from ._exceptions import SchemaExportError
+from ._bigquery import bigquery_schema
+from ._exceptions import SchemaExportError, SchemaWarning
 from ._ping import Ping, PingInfo
 from ._schema import model_schema, sort_keys
 from ._validation import schema_validator, validate_payload
@@ -127,6 +129,21 @@ def _schema_artifacts(ping_cls: type[Ping], schema: Mapping[str, Any]) -> list[A
     return [(schema_path(ping_cls.ping_info()), render_schema(schema))]
 
 
+def _bigquery_artifacts(ping_cls: type[Ping], schema: Mapping[str, Any]) -> list[Artifact]:
+    """The table schema the pipeline will create, as the repository's ``.bq`` file."""
+    info = ping_cls.ping_info()
+    result = bigquery_schema(schema, namespace=info.namespace)
+    for dropped in result.dropped:
+        warnings.warn(
+            f"{ping_cls.__qualname__}: {dropped.path or '(document)'} will not become a BigQuery "
+            f"column ({dropped.reason}); use a type the transpiler can map",
+            SchemaWarning,
+            stacklevel=4,
+        )
+    bq = schema_path(info).with_name(f"{info.doctype}.{info.version}.bq")
+    return [(bq, result.render())]
+
+
 def _example_artifacts(ping_cls: type[Ping], schema: Mapping[str, Any]) -> list[Artifact]:
     info = ping_cls.ping_info()
     name = ping_cls.__qualname__
@@ -157,7 +174,11 @@ def _example_artifacts(ping_cls: type[Ping], schema: Mapping[str, Any]) -> list[
     return out
 
 
-ARTIFACT_WRITERS: list[ArtifactWriter] = [_schema_artifacts, _example_artifacts]
+ARTIFACT_WRITERS: list[ArtifactWriter] = [
+    _schema_artifacts,
+    _bigquery_artifacts,
+    _example_artifacts,
+]
 """The per-schema writers :func:`export_repository` runs, in order."""
 
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import sys
+import warnings
 
+from .._exceptions import SchemaWarning
 from .._export import export_repository
 from .._loader import load_pings
 from .._ping import Ping
@@ -44,6 +47,11 @@ def _export(args: argparse.Namespace) -> int:
     classes: list[type[Ping]] = []
     for target in args.targets:
         classes.extend(c for c in load_pings(target) if c not in classes)
-    for path in export_repository(classes, args.out, draft=args.draft):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SchemaWarning)
+        written = export_repository(classes, args.out, draft=args.draft)
+    for path in written:
         print(path)
+    for warning in caught:
+        print(f"pingsdk: warning: {warning.message}", file=sys.stderr)
     return 0

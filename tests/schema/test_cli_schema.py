@@ -24,7 +24,8 @@ def test_export_prints_each_file(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert lines[0] == str(
         tmp_path / "schemas/pingsdk-demo/search-counts/search-counts.1.schema.json"
     )
-    assert len(lines) == 10
+    assert lines[1] == str(tmp_path / "schemas/pingsdk-demo/search-counts/search-counts.1.bq")
+    assert len(lines) == 12  # per ping: schema, .bq, then its validation examples
     assert all(Path(line).is_file() for line in lines)
 
 
@@ -48,7 +49,10 @@ def test_export_module_target_and_draft(
     monkeypatch.syspath_prepend(str(package))
     out = tmp_path / "repo"
     assert main(["schema", "export", "team_pings", "--out", str(out), "--draft", "draft-06"]) == 0
-    assert capsys.readouterr().out.strip() == str(out / "schemas/team/hello/hello.3.schema.json")
+    assert capsys.readouterr().out.splitlines() == [
+        str(out / "schemas/team/hello/hello.3.schema.json"),
+        str(out / "schemas/team/hello/hello.3.bq"),
+    ]
     schema = json.loads((out / "schemas/team/hello/hello.3.schema.json").read_text())
     assert schema["$schema"] == "http://json-schema.org/draft-06/schema#"
 
@@ -163,7 +167,7 @@ def test_export_then_validate_subprocess(tmp_path: Path) -> None:
         timeout=120,
     )
     assert export.returncode == 0, export.stderr
-    assert len(export.stdout.splitlines()) == 10
+    assert len(export.stdout.splitlines()) == 12
     check = subprocess.run(
         [sys.executable, "-m", "pingsdk", "validate", "--repo", str(tmp_path)],
         capture_output=True,
@@ -180,5 +184,39 @@ def test_export_file_already_imported_as_module(
     import examples.pings  # the same file, imported under its package name first
 
     assert main(["schema", "export", str(EXAMPLES), "--out", str(tmp_path)]) == 0
-    assert len(capsys.readouterr().out.splitlines()) == 10
+    assert len(capsys.readouterr().out.splitlines()) == 12
     assert examples.pings.SearchCounts in pingsdk.default_registry
+
+
+def test_export_writes_bq_and_warns_about_dropped_fields(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "union_pings.py"
+    target.write_text(
+        textwrap.dedent(
+            '''
+            from pydantic import BaseModel, Field
+            import pingsdk
+
+            class A(BaseModel):
+                a: int = Field(description="a")
+
+            class B(BaseModel):
+                b: str = Field(description="b")
+
+            class Mixed(pingsdk.Ping, namespace="team", doctype="mixed", version=1,
+                        registry=pingsdk.PingRegistry()):
+                """Mixed shapes."""
+                kept: int = Field(description="Becomes a column.")
+                either: A | B = Field(description="anyOf: the transpiler drops it.")
+            '''
+        )
+    )
+    out = tmp_path / "repo"
+    assert main(["schema", "export", str(target), "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert "warning: Mixed: either will not become a BigQuery column" in captured.err
+    bq = json.loads((out / "schemas/team/mixed/mixed.1.bq").read_text())
+    names = [column["name"] for column in bq]
+    assert "kept" in names and "either" not in names
+    assert "metadata" in names and "submission_timestamp" in names  # structured ingestion

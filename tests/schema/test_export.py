@@ -122,9 +122,11 @@ def test_export_repository_tree(tmp_path: Path) -> None:
     relative = [p.relative_to(tmp_path).as_posix() for p in written]
     assert relative == [
         "schemas/pingsdk-demo/search-counts/search-counts.1.schema.json",
+        "schemas/pingsdk-demo/search-counts/search-counts.1.bq",
         "validation/pingsdk-demo/search-counts.1.ddg.pass.json",
         "validation/pingsdk-demo/search-counts.1.negative.fail.json",
         "schemas/pingsdk-demo/session-summary/session-summary.1.schema.json",
+        "schemas/pingsdk-demo/session-summary/session-summary.1.bq",
         "validation/pingsdk-demo/session-summary.1.full.pass.json",
         "validation/pingsdk-demo/session-summary.1.minimal.pass.json",
         "validation/pingsdk-demo/session-summary.1.bad_client_id.fail.json",
@@ -137,12 +139,12 @@ def test_export_repository_tree(tmp_path: Path) -> None:
         pingsdk.export_schema(SearchCounts)
     )
     # Pass examples are what would be sent: defaults filled in, ids normalised.
-    minimal = json.loads(written[5].read_text(encoding="utf-8"))
+    minimal = json.loads(written[7].read_text(encoding="utf-8"))
     assert minimal["tabs_opened"] == 0
     assert minimal["end_reason"] is None
     assert minimal["searches_by_engine"] == {}
     assert minimal["duration_seconds"] == 0.0
-    fail = json.loads(written[6].read_text(encoding="utf-8"))
+    fail = json.loads(written[8].read_text(encoding="utf-8"))
     assert fail["client_id"] == "not-a-uuid"
     report = pingsdk.validate_repository(tmp_path)
     assert (report.passed, report.failed) == (8, 0)
@@ -225,19 +227,30 @@ def test_refuses_two_classes_with_one_identity(tmp_path: Path) -> None:
 
 
 def test_extra_artifact_writer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    def bq_writer(
+    def notes_writer(
         cls: type[pingsdk.Ping], schema: dict[str, Any]
     ) -> list[tuple[PurePosixPath, str]]:
-        path = pingsdk.schema_path(cls.ping_info()).with_name(
-            f"{cls.ping_info().doctype}.{cls.ping_info().version}.bq"
-        )
+        path = pingsdk.schema_path(cls.ping_info()).with_name("fields.txt")
         return [(path, json.dumps(sorted(schema["properties"])) + "\n")]
 
-    monkeypatch.setattr(_export, "ARTIFACT_WRITERS", [*_export.ARTIFACT_WRITERS, bq_writer])
+    monkeypatch.setattr(_export, "ARTIFACT_WRITERS", [*_export.ARTIFACT_WRITERS, notes_writer])
     written = pingsdk.export_repository([SearchCounts], tmp_path)
-    bq = tmp_path / "schemas/pingsdk-demo/search-counts/search-counts.1.bq"
-    assert bq in written
-    assert bq.read_text() == '["count", "engine"]\n'
+    notes = tmp_path / "schemas/pingsdk-demo/search-counts/fields.txt"
+    assert notes in written
+    assert notes.read_text() == '["count", "engine"]\n'
+
+
+def test_bq_file_is_the_transpiled_table(tmp_path: Path) -> None:
+    pingsdk.export_repository([SessionSummary], tmp_path)
+    bq = tmp_path / "schemas/pingsdk-demo/session-summary/session-summary.1.bq"
+    expected = pingsdk.bigquery_schema(
+        pingsdk.export_schema(SessionSummary), namespace="pingsdk-demo"
+    ).render()
+    assert bq.read_text(encoding="utf-8") == expected
+    columns = {c["name"]: c for c in json.loads(expected)}
+    assert columns["searches_by_engine"]["mode"] == "REPEATED"  # a map: key/value records
+    assert columns["environment"]["type"] == "RECORD"
+    assert {"document_id", "submission_timestamp", "metadata"} <= set(columns)
 
 
 def test_examples_are_constructible_and_unexpired() -> None:
