@@ -209,6 +209,12 @@ class CapturingTransport(httpx.AsyncBaseTransport, httpx.BaseTransport):
             self._replies.extend(replies)
 
     @property
+    def unused_replies(self) -> list[Reply]:
+        """Queued replies no request has consumed yet (a copy)."""
+        with self._changed:
+            return list(self._replies)
+
+    @property
     def requests(self) -> list[CapturedPing]:
         """Every request received, in order, whatever it was answered (a copy)."""
         with self._changed:

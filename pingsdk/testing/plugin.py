@@ -10,8 +10,9 @@ Fixtures:
     pingsdk_edge_client: a :class:`pingsdk.PingClient` sending to ``pingsdk_edge``.
 
 Marker ``@pytest.mark.pingsdk(...)`` keywords: ``pings`` (Ping classes or module / file
-targets for ``pingsdk_edge``), ``replies`` (queued replies for ``pingsdk_capture``),
-``strict`` (edge mode, default ``True``), ``client`` (extra ``PingClient`` keywords).
+targets for ``pingsdk_edge``), ``replies`` (queued replies for ``pingsdk_capture``; unused
+ones fail the test at teardown unless ``unused_replies=True``), ``strict`` (edge mode,
+default ``True``), ``client`` (extra ``PingClient`` keywords).
 """
 
 from __future__ import annotations
@@ -57,9 +58,10 @@ def pytest_configure(config: pytest.Config) -> None:
     """Register the ``pingsdk`` marker."""
     config.addinivalue_line(
         "markers",
-        "pingsdk(pings=None, replies=None, strict=True, client=None): configure the pingsdk "
-        "fixtures: Ping classes or targets for pingsdk_edge's schemas, replies queued on "
-        "pingsdk_capture, the edge's strict mode, extra PingClient keywords",
+        "pingsdk(pings=None, replies=None, unused_replies=False, strict=True, client=None): "
+        "configure the pingsdk fixtures: Ping classes or targets for pingsdk_edge's schemas, "
+        "replies queued on pingsdk_capture (and whether some may stay unused), the edge's "
+        "strict mode, extra PingClient keywords",
     )
 
 
@@ -70,21 +72,35 @@ def _options(request: pytest.FixtureRequest) -> dict[str, Any]:
         return {}
     if marker.args:
         raise pytest.UsageError("@pytest.mark.pingsdk takes keywords only, e.g. pings=[MyPing]")
-    unknown = set(marker.kwargs) - {"pings", "replies", "strict", "client"}
+    unknown = set(marker.kwargs) - {"pings", "replies", "unused_replies", "strict", "client"}
     if unknown:
         raise pytest.UsageError(
             f"@pytest.mark.pingsdk: unknown keyword(s) {sorted(unknown)}; "
-            "use pings, replies, strict or client"
+            "use pings, replies, unused_replies, strict or client"
         )
     return dict(marker.kwargs)
 
 
 @pytest.fixture
-def pingsdk_capture(request: pytest.FixtureRequest) -> CapturingTransport:
-    """A transport that records every request and answers 200 (see ``replies=`` marker)."""
+def pingsdk_capture(request: pytest.FixtureRequest) -> Iterator[CapturingTransport]:
+    """A transport that records every request and answers 200 (see ``replies=`` marker).
+
+    At teardown the test fails if replies were queued that no request used (the client sent
+    fewer requests than the test expected), unless the marker says ``unused_replies=True``.
+    """
     from pingsdk.testing import CapturingTransport
 
-    return CapturingTransport(_options(request).get("replies", ()))
+    options = _options(request)
+    transport = CapturingTransport(options.get("replies", ()))
+    yield transport
+    unused = transport.unused_replies
+    if unused and not options.get("unused_replies", False):
+        pytest.fail(
+            f"pingsdk_capture: {len(unused)} queued reply(ies) never used: {unused!r} "
+            "(fewer requests than expected; mark the test "
+            "@pytest.mark.pingsdk(unused_replies=True) if that is intended)",
+            pytrace=False,
+        )
 
 
 @pytest.fixture

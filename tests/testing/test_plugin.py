@@ -86,10 +86,20 @@ def test_capture_client_roundtrip_and_failures(
 
         def test_invalid_payload_fails_readably():
             assert_valid({"engine": 7, "count": -1}, SearchCounts)
+
+
+        @pytest.mark.pingsdk(replies=[503, 503])
+        def test_unused_replies_fail_at_teardown(pingsdk_capture):
+            pass
+
+
+        @pytest.mark.pingsdk(replies=[503], unused_replies=True)
+        def test_unused_replies_allowed(pingsdk_capture):
+            pass
         """
     )
     result = pytester.runpytest("-p", "no:cacheprovider")
-    result.assert_outcomes(passed=4, failed=2)
+    result.assert_outcomes(passed=6, failed=2, errors=1)
     result.stdout.fnmatch_lines(
         [
             "*AssertionError: payload does not match the draft-04 schema of SearchCounts "
@@ -97,6 +107,9 @@ def test_capture_client_roundtrip_and_failures(
             "*$.count: -1 is less than the minimum of 0",
             "*$.engine: 7 is not of type 'string'",
         ]
+    )
+    result.stdout.fnmatch_lines(
+        ["*pingsdk_capture: 2 queued reply(ies) never used: *503, 503*unused_replies=True*"]
     )
 
 
