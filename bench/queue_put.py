@@ -1,15 +1,16 @@
 """PingQueue.put() latency: process vs power durability, against a bare SQLite insert.
 
-Run: ``.venv/bin/python bench/queue_put.py [--count N] [--rounds R]``. Not a test.
+Run: ``.venv/bin/python bench/queue_put.py [--count N] [--power-count N]``. Not a test.
 
-Every scenario runs in the same process, interleaved over several rounds; the table shows the
-median over rounds of each round's p50 and p99, and the p50 ratio to the bare insert:
+Scenarios run interleaved call by call (one call of each in turn), so a busy machine slows all of
+them alike and the ratios stay meaningful. Each line: p50 and p99 of the calls, and the p50 ratio
+to the bare insert of the same group:
 
-- ``bare insert``: one autocommit ``INSERT (id, body)`` into a WAL table (synchronous=NORMAL),
-  the same body: the least a durable put can cost.
-- ``put process``: ``PingQueue.put()`` (one BEGIN IMMEDIATE transaction: insert, bound check).
-- ``put process + sender``: the same while a sender thread claims 8 and acks them in a loop,
-  as the uploader does.
+- ``bare insert``: one autocommit ``INSERT (id, body)`` into a WAL table, the same body: the
+  least a durable put can cost (synchronous=NORMAL, or FULL in the power group).
+- ``put``: ``PingQueue.put()`` (one autocommit INSERT; the bound checked in the same statement).
+- ``put + sender``: the same while a sender thread claims 8 and acks them in a loop, as the
+  uploader does (its own group, with its own bare insert measured under the same load).
 - ``put power``: ``durability="power"`` (an fsync per commit); fewer calls, it is slow.
 """
 
@@ -18,7 +19,6 @@ from __future__ import annotations
 import argparse
 import os
 import sqlite3
-import statistics
 import sys
 import tempfile
 import threading
@@ -59,33 +59,27 @@ def _pings(count: int) -> list[QueuedPing]:
     return out
 
 
-def _timed(call: Callable[[int], object], count: int) -> list[float]:
-    clock = time.perf_counter
-    out = [0.0] * count
-    for i in range(count):
-        start = clock()
-        call(i)
-        out[i] = clock() - start
-    return out
-
-
-def bare_insert(directory: Path, count: int) -> list[float]:
-    path = directory / "bare.db"
+def _bare(
+    path: Path, synchronous: str, count: int
+) -> tuple[Callable[[int], object], Callable[[], None]]:
     conn = sqlite3.connect(path, isolation_level=None)
-    try:
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute("CREATE TABLE t (id TEXT PRIMARY KEY, body BLOB NOT NULL)")
-        ids = [str(uuid.uuid4()) for _ in range(count)]
-        return _timed(lambda i: conn.execute("INSERT INTO t VALUES (?, ?)", (ids[i], BODY)), count)
-    finally:
-        conn.close()
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute(f"PRAGMA synchronous={synchronous}")
+    conn.execute("CREATE TABLE t (id TEXT PRIMARY KEY, body BLOB NOT NULL)")
+    ids = [str(uuid.uuid4()) for _ in range(count)]  # made beforehand, as for put()
+
+    def call(i: int) -> object:
+        return conn.execute("INSERT INTO t VALUES (?, ?)", (ids[i], BODY))
+
+    return call, conn.close
 
 
-def queue_put(directory: Path, count: int, durability: str, sender: bool) -> list[float]:
-    q = PingQueue(directory / f"{durability}-{sender}.db", durability=durability)  # type: ignore[arg-type]
-    pings = _pings(count)
+def _put(
+    path: Path, durability: str, count: int, sender: bool
+) -> tuple[Callable[[int], object], Callable[[], None]]:
+    q = PingQueue(path, durability=durability)  # type: ignore[arg-type]
     q.put(_pings(1)[0])  # open the file outside the timing
+    pings = _pings(count)
     stop = threading.Event()
 
     def send() -> None:
@@ -100,13 +94,35 @@ def queue_put(directory: Path, count: int, durability: str, sender: bool) -> lis
     thread = threading.Thread(target=send)
     if sender:
         thread.start()
-    try:
-        return _timed(lambda i: q.put(pings[i]), count)
-    finally:
+
+    def done() -> None:
         stop.set()
         if sender:
             thread.join()
         q.close()
+
+    return (lambda i: q.put(pings[i])), done
+
+
+def _group(
+    count: int, scenarios: dict[str, tuple[Callable[[int], object], Callable[[], None]]]
+) -> None:
+    clock = time.perf_counter
+    lat: dict[str, list[float]] = {name: [] for name in scenarios}
+    try:
+        for i in range(count):
+            for name, (call, _) in scenarios.items():
+                start = clock()
+                call(i)
+                lat[name].append(clock() - start)
+    finally:
+        for _, done in scenarios.values():
+            done()
+    base = _quantile(lat[next(iter(lat))], 0.5)
+    for name, values in lat.items():
+        p50 = _quantile(values, 0.5)
+        p99 = _quantile(values, 0.99)
+        print(f"{name:<22} {p50 * 1e6:>9.1f} {p99 * 1e6:>9.1f} {p50 / base:>10.2f}x")
 
 
 def _quantile(values: list[float], q: float) -> float:
@@ -118,43 +134,31 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=5000)
     parser.add_argument("--power-count", type=int, default=300)
-    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    scenarios: dict[str, Callable[[Path], list[float]]] = {
-        "bare insert": lambda d: bare_insert(d, args.count),
-        "put process": lambda d: queue_put(d, args.count, "process", False),
-        "put process + sender": lambda d: queue_put(d, args.count, "process", True),
-        "bare insert (power)": lambda d: _power_bare(d, args.power_count),
-        "put power": lambda d: queue_put(d, args.power_count, "power", False),
-    }
-    p50s: dict[str, list[float]] = {name: [] for name in scenarios}
-    p99s: dict[str, list[float]] = {name: [] for name in scenarios}
-    for _ in range(args.rounds):
-        for name, run in scenarios.items():
-            with tempfile.TemporaryDirectory() as tmp:
-                lat = run(Path(tmp))
-            p50s[name].append(_quantile(lat, 0.5))
-            p99s[name].append(_quantile(lat, 0.99))
-    base = statistics.median(p50s["bare insert"])
-    print(f"{'scenario':<24} {'p50 us':>9} {'p99 us':>9} {'p50 / bare':>11}")
-    for name in scenarios:
-        p50 = statistics.median(p50s[name])
-        p99 = statistics.median(p99s[name])
-        print(f"{name:<24} {p50 * 1e6:>9.1f} {p99 * 1e6:>9.1f} {p50 / base:>10.2f}x")
-
-
-def _power_bare(directory: Path, count: int) -> list[float]:
-    """The bare insert with synchronous=FULL: the fsync floor of this disk."""
-    path = directory / "bare-power.db"
-    conn = sqlite3.connect(path, isolation_level=None)
-    try:
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=FULL")
-        conn.execute("CREATE TABLE t (id TEXT PRIMARY KEY, body BLOB NOT NULL)")
-        ids = [str(uuid.uuid4()) for _ in range(count)]
-        return _timed(lambda i: conn.execute("INSERT INTO t VALUES (?, ?)", (ids[i], BODY)), count)
-    finally:
-        conn.close()
+    print(f"{'scenario':<22} {'p50 us':>9} {'p99 us':>9} {'p50 / bare':>11}")
+    with tempfile.TemporaryDirectory() as tmp:
+        d = Path(tmp)
+        _group(
+            args.count,
+            {
+                "bare insert": _bare(d / "bare.db", "NORMAL", args.count),
+                "put": _put(d / "put.db", "process", args.count, sender=False),
+            },
+        )
+        _group(
+            args.count,
+            {
+                "bare insert": _bare(d / "bare2.db", "NORMAL", args.count),
+                "put + sender": _put(d / "sender.db", "process", args.count, sender=True),
+            },
+        )
+        _group(
+            args.power_count,
+            {
+                "bare insert (FULL)": _bare(d / "bare3.db", "FULL", args.power_count),
+                "put power": _put(d / "power.db", "power", args.power_count, sender=False),
+            },
+        )
 
 
 if __name__ == "__main__":
