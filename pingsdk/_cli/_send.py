@@ -25,7 +25,7 @@ from pydantic import ConfigDict, PrivateAttr
 from .._client import PingClient
 from .._exceptions import ConfigurationError
 from .._ping import Ping, PingRegistry, validate_name
-from .._queue import PingQueue, default_queue_path
+from .._queue import _APPLICATION_ID, _SQLITE_MAGIC, PingQueue, default_queue_path
 from .._stats import DeliveryReport
 from . import Commands, _usage
 
@@ -278,10 +278,35 @@ def _why(report: DeliveryReport) -> str:
 
 
 def _existing_queue(path: str) -> Path:
+    """``path`` if it is a pingsdk queue file.
+
+    Checked here because PingQueue moves a file it cannot use aside and starts afresh: right
+    for an application's own queue, wrong for a file named by mistake on a command line.
+    """
     queue = Path(path)
     if not queue.is_file():
         raise ConfigurationError(f"no queue file at {queue}")
+    with queue.open("rb") as file:
+        is_sqlite = file.read(len(_SQLITE_MAGIC)) == _SQLITE_MAGIC
+    # Read through SQLite, not the file header: a fresh queue's header may still be in the WAL.
+    if not is_sqlite or _query(queue, "PRAGMA application_id") != _APPLICATION_ID:
+        raise ConfigurationError(f"{queue} is not a pingsdk queue file")
     return queue
+
+
+def _query(path: Path, sql: str) -> object:
+    """The single value ``sql`` returns from ``path`` opened read-only; ``None`` on error."""
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return None
+    try:
+        row = conn.execute(sql).fetchone()
+    except sqlite3.Error:
+        return None
+    finally:
+        conn.close()
+    return None if row is None else row[0]
 
 
 def _status(args: argparse.Namespace) -> int:
@@ -304,18 +329,9 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _oldest(path: Path) -> float | None:
-    """``created_at`` of the oldest stored ping, read-only (PingQueue has no accessor for it)."""
-    try:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-    except sqlite3.Error:
-        return None
-    try:
-        (value,) = conn.execute("SELECT min(created_at) FROM pings").fetchone()
-    except sqlite3.Error:
-        return None
-    finally:
-        conn.close()
-    return None if value is None else float(value)
+    """``created_at`` of the oldest stored ping (PingQueue has no accessor for it)."""
+    value = _query(path, "SELECT min(created_at) FROM pings")
+    return float(value) if isinstance(value, (int, float)) else None
 
 
 def _when(timestamp: float, now: float) -> str:

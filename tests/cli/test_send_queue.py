@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -224,6 +225,35 @@ def test_missing_files_are_user_errors(tmp_path: Path, capsys: pytest.CaptureFix
             capsys.readouterr().err == f"pingsdk: error: no queue file at {tmp_path / 'none.db'}\n"
         )
     assert not (tmp_path / "none.db").exists()
+
+
+def test_status_of_a_queue_another_process_has_open(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    queue = tmp_path / "live.db"
+    config = build_config("http://127.0.0.1:1")
+    with PingQueue(queue) as live:  # open, its writes still in the WAL
+        live.put(prepare_ping(Clicks(button="b", count=1), config, upload_enabled=True))
+        assert main(["queue", "status", "--queue", str(queue)]) == 0
+        assert "pending:  1 ping(s)" in capsys.readouterr().out
+
+
+def test_a_file_that_is_not_a_queue_is_left_alone(
+    payload: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    other = tmp_path / "other.db"
+    with sqlite3.connect(other) as conn:
+        conn.execute("CREATE TABLE t (x)")
+    conn.close()
+    for path in (payload, other):
+        before = path.read_bytes()
+        for command in (["status"], ["purge"], ["flush", "--endpoint", "http://127.0.0.1:1"]):
+            assert main(["queue", *command, "--queue", str(path)]) == 2
+            assert (
+                capsys.readouterr().err == f"pingsdk: error: {path} is not a pingsdk queue file\n"
+            )
+        assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["other.db", "ping.json"]
 
 
 def test_queue_without_subcommand_prints_usage(capsys: pytest.CaptureFixture[str]) -> None:
