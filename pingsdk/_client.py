@@ -364,13 +364,8 @@ class PingClient(BaseClient):
             return False
 
     def _close_at_exit(self) -> None:
-        if self._pid != os.getpid():
-            return  # a forked child's copy: the child's own exit handling is not ours to run
-        pending_before = self._thread is not None
+        # Bounded by atexit_timeout; close() logs how many pings stay queued for the next start.
         self.close(self._config.atexit_timeout)
-        if pending_before:
-            left = self._counters.snapshot(pending=0, in_flight=0)
-            logger.debug("pingsdk exit: %d sent, %d submitted", left.sent, left.submitted)
 
     def _forget_parent(self) -> None:
         """In a fork child: drop every reference to the parent's uploader without touching it."""

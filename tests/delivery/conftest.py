@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -39,6 +40,18 @@ def fast_retry() -> pingsdk.RetryPolicy:
 @pytest.fixture
 def queue_path(tmp_path: Path) -> Path:
     return tmp_path / "pings.db"
+
+
+@pytest.fixture
+def black_hole() -> Iterator[str]:
+    """A listening socket that never accepts: connections open, requests are never answered."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        sock.close()
 
 
 @pytest.fixture

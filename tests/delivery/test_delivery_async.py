@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import socket
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -15,17 +13,6 @@ import pingsdk
 from pingsdk.edge import EdgeServer
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def black_hole() -> Iterator[str]:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(64)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        sock.close()
 
 
 async def test_async_client_delivers_to_real_edge(edge: EdgeServer, queue_path: Path) -> None:

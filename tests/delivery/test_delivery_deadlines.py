@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,18 +18,6 @@ from pingsdk.edge import EdgeServer
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 MARGIN = 0.75  # deadlines, not speed: generous for a loaded 2-core CI box
-
-
-@pytest.fixture
-def black_hole() -> Iterator[str]:
-    """A listening socket that never accepts: connections open, requests are never answered."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(128)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        sock.close()
 
 
 def test_flush_returns_false_at_its_deadline(black_hole: str, queue_path: Path) -> None:
