@@ -10,8 +10,10 @@ Design decisions (measured, see ``bench/queue_put.py`` and ``docs/queue.md``):
 - One connection per :class:`PingQueue` per process, guarded by a ``threading.Lock``. Within a
   process, threads wait on that lock (a futex hand-off, microseconds) instead of SQLite's busy
   handler (which sleeps 1 ms, 2 ms, 5 ms...); between processes SQLite's own locking decides, with
-  ``busy_timeout``. Per-thread connections measured no faster for ``put()`` and twice the p99
-  with a sender thread acking at the same time.
+  ``busy_timeout``. Measured with a sender thread claiming and acking meanwhile, per-thread
+  connections gave the same ``put()`` p50 and about twice the p99 (1.6-3.4 ms against 1.0-1.6 ms
+  on a loaded machine). With many submitting threads any single-writer store convoys: put() p50
+  stayed flat up to 4 threads and rose 1.5x at 8 and 4x at 16 (GIL and lock hand-offs).
 - ``put()`` of a ping that fits is one INSERT in autocommit mode (it takes the write lock at once);
   every other write, eviction included, is one ``BEGIN IMMEDIATE`` transaction, so a read never
   has to be upgraded to a write (which SQLite cannot wait for).
@@ -337,9 +339,11 @@ class PingQueue:
         durability: ``"process"`` (default): a ping survives a crash or kill of the process once
             :meth:`put` returns (WAL, ``synchronous=NORMAL``; the last commits may be lost on power
             loss or an OS crash). ``"power"``: also survives power loss (``synchronous=FULL``: an
-            fsync of the WAL per commit; ``fullfsync`` on macOS). Cost measured here (ext4 on a
-            virtual disk): ``put()`` p50 about 25 us with ``"process"`` against about 1-3 ms with
-            ``"power"``; it depends entirely on the disk's flush latency.
+            fsync of the WAL per commit; ``fullfsync`` on macOS). Cost measured with
+            ``bench/queue_put.py`` (2-core VM, ext4 on a virtual disk, other work running):
+            ``"process"`` p50 about 60 us, 1.6-1.7x a bare one-row SQLite insert in the same run;
+            ``"power"`` p50 0.6-6 ms, like a bare insert with ``synchronous=FULL``: it is the
+            disk's flush latency, 10-100x the cost of ``"process"``.
         lease_seconds: how long a claimed ping stays reserved to its sender. It must exceed the
             longest send (timeout included); a sender still busy after that may see the ping
             claimed by another and sent twice (the pipeline deduplicates by docId).

@@ -2,6 +2,7 @@
 
 Modes:
   put PATH                      put pings forever; print each doc_id once put() returned
+  putn PATH COUNT THREADS       THREADS threads put COUNT pings each; print the ids at the end
   claim PATH THREADS STOPFILE   THREADS threads claim (and ack every other) until STOPFILE
                                 exists and nothing is left; print "<doc_id> <acked>" per claim
   hold PATH LEASE               claim everything with LEASE seconds; print "held N T"; sleep
@@ -44,6 +45,27 @@ def put(path: str) -> None:
         p = _ping()
         q.put(p)
         _print(p.doc_id)
+
+
+def putn(path: str, count: int, threads: int) -> None:
+    q = PingQueue(path, max_count=10_000_000)
+    out_lock = threading.Lock()
+    ids: list[str] = []
+
+    def run() -> None:
+        for _ in range(count):
+            p = _ping()
+            q.put(p)
+            with out_lock:
+                ids.append(p.doc_id)
+
+    workers = [threading.Thread(target=run) for _ in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    q.close()
+    _print("\n".join(ids))
 
 
 def claim(path: str, threads: int, stopfile: str) -> None:
@@ -116,6 +138,8 @@ def main(argv: list[str]) -> None:
     mode, path, *rest = argv
     if mode == "put":
         put(path)
+    elif mode == "putn":
+        putn(path, int(rest[0]), int(rest[1]))
     elif mode == "claim":
         claim(path, int(rest[0]), rest[1])
     elif mode == "hold":

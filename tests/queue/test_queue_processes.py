@@ -71,6 +71,45 @@ def test_two_processes_and_threads_claim_each_row_once(tmp_path: Path, ping: Fac
     assert _integrity(path) == "ok"
 
 
+def test_processes_and_threads_put_concurrently(tmp_path: Path) -> None:
+    path = tmp_path / "q.db"
+    PingQueue(path).close()  # created once, so the writers race on inserts, not on creation
+    procs = [
+        subprocess.Popen(
+            worker_cmd("putn", str(path), "150", "3"),
+            env=worker_env(),
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(3)
+    ]
+    ids = [line for proc in procs for line in proc.communicate(timeout=60)[0].split()]
+    assert [proc.returncode for proc in procs] == [0, 0, 0]
+    assert len(ids) == len(set(ids)) == 3 * 3 * 150
+    with PingQueue(path) as q:
+        assert q.stats().pending == len(ids)
+        assert {p.doc_id for p in q.claim(10_000)} == set(ids)
+    assert _integrity(path) == "ok"
+
+
+def test_processes_race_to_create_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "new" / "q.db"
+    procs = [
+        subprocess.Popen(
+            worker_cmd("putn", str(path), "20", "2"),
+            env=worker_env(),
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(3)
+    ]
+    ids = [line for proc in procs for line in proc.communicate(timeout=60)[0].split()]
+    assert [proc.returncode for proc in procs] == [0, 0, 0]
+    assert list(path.parent.glob("*.corrupt-*")) == []
+    with PingQueue(path) as q:
+        assert q.stats().pending == len(ids) == 120
+
+
 def test_killed_lease_holder_rows_claimable_after_expiry_only(
     tmp_path: Path, ping: Factory
 ) -> None:
