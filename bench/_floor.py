@@ -9,13 +9,25 @@ from __future__ import annotations
 
 import queue
 import sqlite3
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import uuid6
 from pydantic import BaseModel
-from queue_put import _timed as time_calls  # the queue benchmark's call-by-call timer
 
 __all__ = ["durable_floor", "queue_put", "time_calls"]
+
+
+def time_calls(call: Callable[[int], object], count: int) -> list[float]:
+    """Seconds taken by each of ``count`` calls of ``call(i)``, measured one by one."""
+    clock = time.perf_counter
+    out = [0.0] * count
+    for i in range(count):
+        start = clock()
+        call(i)
+        out[i] = clock() - start
+    return out
 
 
 def queue_put(model: BaseModel, count: int) -> list[float]:
