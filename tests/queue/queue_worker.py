@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable
 
 from pingsdk import QueueFullError
 from pingsdk._queue import PingQueue, QueuedPing
@@ -36,6 +37,14 @@ def _ping(size: int = 200) -> QueuedPing:
 def _print(line: str) -> None:
     sys.stdout.write(line + "\n")
     sys.stdout.flush()
+
+
+def _in_threads(run: Callable[[], None], threads: int) -> None:
+    workers = [threading.Thread(target=run) for _ in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
 
 
 def put(path: str) -> None:
@@ -59,11 +68,7 @@ def putn(path: str, count: int, threads: int) -> None:
             with out_lock:
                 ids.append(p.doc_id)
 
-    workers = [threading.Thread(target=run) for _ in range(threads)]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join()
+    _in_threads(run, threads)
     q.close()
     _print("\n".join(ids))
 
@@ -88,11 +93,7 @@ def claim(path: str, threads: int, stopfile: str) -> None:
                     empty_after_stop += 1
                 time.sleep(0.002)
 
-    workers = [threading.Thread(target=run) for _ in range(threads)]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join()
+    _in_threads(run, threads)
     q.close()
     _print("\n".join(lines))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sqlite3
@@ -212,11 +213,11 @@ def test_disk_full_tmpfs(tiny_fs: Path, tmp_path: Path, ping: Factory) -> None:
         assert q.stats().pending == len(stored)
     # Copy out (the filesystem is still full) and check the copy is whole.
     copy = tmp_path / "copy.db"
-    src = sqlite3.connect(path)
-    dst = sqlite3.connect(copy)
-    src.backup(dst)
-    src.close()
-    dst.close()
+    with (
+        contextlib.closing(sqlite3.connect(path)) as src,
+        contextlib.closing(sqlite3.connect(copy)) as dst,
+    ):
+        src.backup(dst)
     _check_after_full(copy, stored, ping)
 
 

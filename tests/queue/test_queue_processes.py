@@ -71,20 +71,26 @@ def test_two_processes_and_threads_claim_each_row_once(tmp_path: Path, ping: Fac
     assert _integrity(path) == "ok"
 
 
-def test_processes_and_threads_put_concurrently(tmp_path: Path) -> None:
-    path = tmp_path / "q.db"
-    PingQueue(path).close()  # created once, so the writers race on inserts, not on creation
+def _put_from_processes(path: Path, *, processes: int, threads: int, each: int) -> list[str]:
+    """Start the writers together; the ids whose put() returned, from all of them."""
     procs = [
         subprocess.Popen(
-            worker_cmd("putn", str(path), "150", "3"),
+            worker_cmd("putn", str(path), str(each), str(threads)),
             env=worker_env(),
             stdout=subprocess.PIPE,
             text=True,
         )
-        for _ in range(3)
+        for _ in range(processes)
     ]
     ids = [line for proc in procs for line in proc.communicate(timeout=60)[0].split()]
-    assert [proc.returncode for proc in procs] == [0, 0, 0]
+    assert [proc.returncode for proc in procs] == [0] * processes
+    return ids
+
+
+def test_processes_and_threads_put_concurrently(tmp_path: Path) -> None:
+    path = tmp_path / "q.db"
+    PingQueue(path).close()  # created once, so the writers race on inserts, not on creation
+    ids = _put_from_processes(path, processes=3, threads=3, each=150)
     assert len(ids) == len(set(ids)) == 3 * 3 * 150
     with PingQueue(path) as q:
         assert q.stats().pending == len(ids)
@@ -94,17 +100,7 @@ def test_processes_and_threads_put_concurrently(tmp_path: Path) -> None:
 
 def test_processes_race_to_create_the_file(tmp_path: Path) -> None:
     path = tmp_path / "new" / "q.db"
-    procs = [
-        subprocess.Popen(
-            worker_cmd("putn", str(path), "20", "2"),
-            env=worker_env(),
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(3)
-    ]
-    ids = [line for proc in procs for line in proc.communicate(timeout=60)[0].split()]
-    assert [proc.returncode for proc in procs] == [0, 0, 0]
+    ids = _put_from_processes(path, processes=3, threads=2, each=20)
     assert list(path.parent.glob("*.corrupt-*")) == []
     with PingQueue(path) as q:
         assert q.stats().pending == len(ids) == 120
