@@ -353,3 +353,21 @@ def test_counts_stay_exact_through_any_mix_of_operations(tmp_path: Path, ping: F
             stats = q.stats()
             assert (stats.pending, stats.bytes) == (count, size)
             assert other.stats().pending == count
+
+
+@pytest.mark.parametrize(
+    ("message", "code"),
+    [
+        ("database or disk is full", 13),
+        ("disk I/O error", 10),
+        ("database disk image is malformed", 11),
+        ("file is not a database", 26),
+        ("database is locked", 5),
+        ("no such table: x", None),
+    ],
+)
+def test_error_codes_without_sqlite_errorcode(message: str, code: int | None) -> None:
+    from pingsdk._queue import _error_code
+
+    # Python 3.10 has no sqlite_errorcode attribute: SQLite's messages decide.
+    assert _error_code(sqlite3.OperationalError(message)) == code
