@@ -436,6 +436,9 @@ class PingQueue:
 
         When this returns, the ping survives a crash of the process (``durability="process"``)
         or a power loss (``"power"``). It is one transaction: the insert and any eviction.
+        Eviction takes the oldest stored pings, in flight or not (an in-flight one's sender then
+        finds its ack refused). While another process holds the write lock, this waits for it,
+        up to 10 s.
 
         Raises:
             PayloadTooLargeError: the ping alone is larger than ``max_bytes`` (``kind="queue"``);
@@ -731,7 +734,7 @@ class PingQueue:
         *,
         reopen_if_replaced: bool = False,
     ) -> _T:
-        deadline = 0.0
+        deadline = time.monotonic() + _BUSY_TIMEOUT
         delay = 0.001
         with self._lock:
             if (
@@ -758,15 +761,13 @@ class PingQueue:
                     return result
                 except sqlite3.Error as exc:
                     code = _error_code(exc)
-                    if code in (_SQLITE_BUSY, _SQLITE_LOCKED):
-                        # busy_timeout already waited; a BUSY that skips the busy handler (WAL
-                        # recovery by another process) is retried here until the same deadline.
-                        now = time.monotonic()
-                        deadline = deadline or now + _BUSY_TIMEOUT
-                        if now < deadline:
-                            time.sleep(delay)
-                            delay = min(delay * 2, 0.05)
-                            continue
+                    # SQLite's busy handler already waited (busy_timeout) for a lock held by
+                    # another process; a BUSY that skips the handler (another process recovering
+                    # the WAL) is retried here, within the same overall deadline.
+                    if code in (_SQLITE_BUSY, _SQLITE_LOCKED) and time.monotonic() < deadline:
+                        time.sleep(delay)
+                        delay = min(delay * 2, 0.05)
+                        continue
                     raise self._translate(exc, code) from exc
 
     @staticmethod
@@ -790,6 +791,11 @@ class PingQueue:
             return QueueFullError(
                 f"no space left for the queue file {where} ({exc}); free disk space or lower "
                 "max_bytes; what was stored is intact"
+            )
+        if code in (_SQLITE_BUSY, _SQLITE_LOCKED):
+            return QueueError(
+                f"queue file {where} stayed locked by another process for over "
+                f"{_BUSY_TIMEOUT:.0f} s ({exc}); is a process stuck holding it?"
             )
         if code == _SQLITE_IOERR:
             # The connection may be in an unknown state after an I/O error: start afresh.

@@ -371,3 +371,22 @@ def test_error_codes_without_sqlite_errorcode(message: str, code: int | None) ->
 
     # Python 3.10 has no sqlite_errorcode attribute: SQLite's messages decide.
     assert _error_code(sqlite3.OperationalError(message)) == code
+
+
+def test_put_and_claim_wait_for_another_writer(tmp_path: Path, ping: Factory) -> None:
+    import threading
+
+    path = tmp_path / "q.db"
+    with PingQueue(path) as q:
+        q.put(ping())
+        other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        other.execute("BEGIN IMMEDIATE")  # another process's long write transaction
+        timer = threading.Timer(0.4, lambda: other.execute("COMMIT"))
+        timer.start()
+        started = time.monotonic()
+        q.put(ping())  # waits in SQLite's busy handler, then succeeds
+        waited = time.monotonic() - started
+        timer.join()
+        other.close()
+        assert waited >= 0.3
+        assert len(q.claim(10)) == 2
