@@ -30,6 +30,7 @@ from ._exceptions import (
 from ._export import export_repository, export_schema, render_schema, schema_path
 from ._parquet import parquet_schema, parquet_schema_notes
 from ._ping import Ping, PingInfo, PingRegistry, default_registry
+from ._queue import default_queue_path
 from ._retry import RetryPolicy
 from ._review import DataCategory, DataReview
 from ._review_text import missing_review_facts, review_request
@@ -80,6 +81,7 @@ __all__ = [
     "bigquery_schema",
     "build_submit_url",
     "compare_schemas",
+    "default_queue_path",
     "default_registry",
     "export_repository",
     "export_schema",

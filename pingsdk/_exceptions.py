@@ -68,7 +68,8 @@ class PayloadTooLargeError(PingSDKError):
     Attributes:
         size: the measured size in bytes.
         limit: the limit it exceeded in bytes.
-        kind: ``"compressed"`` (the 1 MB wire limit) or ``"json"`` (the 8 MiB decoded limit).
+        kind: ``"compressed"`` (the 1 MB wire limit), ``"json"`` (the 8 MiB decoded limit) or
+            ``"queue"`` (larger than the queue's whole ``max_queue_bytes``).
     """
 
     def __init__(self, message: str, *, size: int, limit: int, kind: str) -> None:

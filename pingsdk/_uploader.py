@@ -162,13 +162,15 @@ class Engine:
         self.counters.add("submitted")
         if evicted:
             self.counters.add("evicted", len(evicted))
-            logger.error(
+            # Data loss, so ERROR; rate-limited because an outage evicts on every submit.
+            self._warn.log(
+                logging.ERROR,
+                "evicted",
                 "queue full: evicted %d oldest ping(s) to store a new one (max_queue_count=%d, "
                 "max_queue_bytes=%d)",
                 len(evicted),
                 self._config.max_queue_count,
                 self._config.max_queue_bytes,
-                extra={"event": "evicted"},
             )
         if self._config.log_pings and logger.isEnabledFor(logging.DEBUG):
             logger.debug("ping %s %s: %s", row.doc_id, row.path, _payload_text(row))
