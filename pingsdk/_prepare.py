@@ -9,6 +9,7 @@ byte-identical to the first try.
 from __future__ import annotations
 
 import datetime
+import functools
 import time
 
 from ._config import ClientConfig
@@ -21,6 +22,19 @@ from ._queue import QueuedPing
 from ._urls import legacy_submit_path, submit_path
 
 __all__ = ["prepare_ping"]
+
+
+_PLACEHOLDER_ID = "00000000-0000-7000-8000-000000000000"
+
+
+@functools.lru_cache(maxsize=256)
+def _generic_prefix(namespace: str, doctype: str, version: int) -> str:
+    """``/submit/<ns>/<doctype>/<v>/``, checked once per ping class, not once per submit.
+
+    A document id is always 36 characters, so checking the full path with a placeholder id
+    proves every real path of this class valid and within the length limit.
+    """
+    return submit_path(namespace, doctype, version, _PLACEHOLDER_ID)[: -len(_PLACEHOLDER_ID)]
 
 
 def prepare_ping(
@@ -74,7 +88,7 @@ def prepare_ping(
             )
         path = legacy_submit_path(doc_id, info.doctype, config.app)
     else:
-        path = submit_path(info.namespace, info.doctype, info.version, doc_id)
+        path = _generic_prefix(info.namespace, info.doctype, info.version) + doc_id
     headers = build_headers(
         compressed=config.compress,
         content_length=len(body),
