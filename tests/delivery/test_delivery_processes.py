@@ -134,10 +134,12 @@ def test_corrupt_queue_file_is_moved_aside_and_a_fresh_one_used(
 
 
 DISK_FULL = """
-import os, resource, signal, sys
+import logging, os, resource, signal, sys
 sys.path.insert(0, {here!r})
 import pingsdk
 from _delivery_pings import Blob
+# The uploader's warnings would otherwise reach stderr (logging's last resort) mid-line.
+logging.getLogger("pingsdk").addHandler(logging.NullHandler())
 client = pingsdk.PingClient(
     {endpoint!r}, queue_path={queue!r},
     retry=pingsdk.RetryPolicy(initial_delay=0.05, max_delay=0.2),
