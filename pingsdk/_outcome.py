@@ -9,7 +9,7 @@ status / error                kind     reason
 429                           RETRY    ``rate_limited``
 5xx (500, 503, 507, ...)      RETRY    ``http_<status>``
 other 4xx (400, 404, 413...)  DROP     ``http_<status>``
-1xx, 3xx, anything else       DROP     ``unexpected_status``
+1xx, 3xx, anything else       RETRY    ``unexpected_status``
 timeout                       RETRY    ``timeout``
 connection refused / DNS      RETRY    ``connect_error``
 reset while reading/writing   RETRY    ``read_error`` / ``write_error``
@@ -54,9 +54,9 @@ class OutcomeKind(enum.Enum):
     SENT = "sent"
     """Accepted (2xx): delete it from the queue."""
     RETRY = "retry"
-    """Try again later (408, 429, 5xx, network errors)."""
+    """Try again later (408, 429, 5xx, statuses outside the contract, network errors)."""
     DROP = "drop"
-    """Never resend (other 4xx, unexpected statuses): delete and report."""
+    """Never resend (4xx other than 408/429): delete and report."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -148,7 +148,9 @@ def classify(status: int, headers: Mapping[str, str], *, now: float) -> Outcome:
         return Outcome(OutcomeKind.RETRY, status, reason, retry_after)
     if 400 <= status < 500:
         return Outcome(OutcomeKind.DROP, status, f"http_{status}")
-    return Outcome(OutcomeKind.DROP, status, "unexpected_status")
+    # Not in the contract (a redirecting proxy, a misconfigured endpoint): like Glean, treat it
+    # as recoverable, so a configuration mistake costs backoff, not the pings.
+    return Outcome(OutcomeKind.RETRY, status, "unexpected_status")
 
 
 # Most specific first: httpx's exception classes nest (ConnectTimeout is a TimeoutException).
