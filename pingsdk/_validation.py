@@ -271,7 +271,8 @@ def validate_repository(root: str | Path, *, format_check: bool = False) -> Repo
         A :class:`RepositoryReport`; ``report.summary()`` is ``"N passed, N failed"``.
 
     Raises:
-        ConfigurationError: ``root`` has no ``validation/`` directory.
+        ConfigurationError: ``root`` has neither ``validation/`` nor ``schemas/`` (a tree with
+            schemas but no examples yet reports 0 passed, 0 failed).
 
     Example::
 
@@ -282,7 +283,11 @@ def validate_repository(root: str | Path, *, format_check: bool = False) -> Repo
     """
     root = Path(root)
     if not (root / "validation").is_dir():
-        raise ConfigurationError(f"{root}: no validation/ directory (is it a schema repository?)")
+        if (root / "schemas").is_dir():
+            return RepositoryReport(root=root, results=())
+        raise ConfigurationError(
+            f"{root}: no validation/ or schemas/ directory (is it a schema repository?)"
+        )
     index = _schema_index(root)
     validators: dict[Path, jsonschema.protocols.Validator | str] = {}
     results = [

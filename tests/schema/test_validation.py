@@ -105,8 +105,14 @@ def test_find_schema(tmp_path: Path) -> None:
 
 
 def test_not_a_repository(tmp_path: Path) -> None:
-    with pytest.raises(pingsdk.ConfigurationError, match="no validation/ directory"):
+    with pytest.raises(pingsdk.ConfigurationError, match="no validation/ or schemas/ directory"):
         pingsdk.validate_repository(tmp_path)
+
+
+def test_schemas_without_examples_yet(tmp_path: Path) -> None:
+    write(tmp_path, "schemas/my-app/my-ping/my-ping.1.schema.json", SCHEMA)
+    report = pingsdk.validate_repository(tmp_path)
+    assert report.ok and report.summary() == "0 passed, 0 failed"
 
 
 def test_mps_sample_passes(mps_sample: Path) -> None:
