@@ -327,7 +327,8 @@ class Engine:
         attempt = row.attempts + 1
         headers = dict(row.headers)
         headers["Date"] = http_date(time.time())
-        headers.setdefault("User-Agent", _USER_AGENT)
+        if not any(name.lower() == "user-agent" for name in headers):
+            headers["User-Agent"] = _USER_AGENT
         # A request built here and passed to send() skips the client's per-request merging of
         # default headers, cookies and params: ~25% less CPU per ping than client.post().
         request = httpx.Request(

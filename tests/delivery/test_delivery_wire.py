@@ -62,6 +62,7 @@ def test_every_ping_arrives_valid_with_url_and_headers(
         assert re.fullmatch(
             r"pingsdk/[\w.+-]+ \(Python 3\.\d+ on \w+\)", headers["x-telemetry-agent"]
         )
+        assert headers["user-agent"] == headers["x-telemetry-agent"]
         assert headers["x-debug-id"] == "my-debug-1"
         assert headers["x-source-tags"] == "automation,ci"
     legacy = got[legacy_id]
@@ -81,7 +82,7 @@ def test_extra_headers_reach_the_edge() -> None:
     with pingsdk.PingClient(
         "https://incoming.example.com/prefix",
         queue_path=":memory:",
-        headers={"X-Custom": "yes"},
+        headers={"X-Custom": "yes", "user-agent": "myapp/2.0"},
         compress=False,
         transport=httpx.MockTransport(handler),
     ) as client:
@@ -93,6 +94,7 @@ def test_extra_headers_reach_the_edge() -> None:
         == f"https://incoming.example.com/prefix/submit/delivery-test/search-counts/1/{doc_id}"
     )
     assert request.headers["x-custom"] == "yes"
+    assert request.headers.get_list("user-agent") == ["myapp/2.0"]  # the user's, only once
     assert "content-encoding" not in request.headers
     assert request.content == b'{"engine":"a","count":1}'
     assert request.headers["content-length"] == str(len(request.content))
