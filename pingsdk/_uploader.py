@@ -139,6 +139,9 @@ class Engine:
         self._wake_pending = False
         self._stopping = False
         self._in_flight: dict[str, tuple[QueuedPing, asyncio.Task[None]]] = {}
+        # Rows whose outcome could not be written (a full or busy queue file): still leased
+        # to us, so give them back as soon as the queue takes writes again, or on close.
+        self._unsettled: set[str] = set()
         self._pause_until = 0.0
         self._failures = 0
         self._bucket = TokenBucket(*config.rate_limit) if config.rate_limit else None
@@ -288,6 +291,9 @@ class Engine:
 
     def _fill(self) -> float:
         """Start sends for due rows; return how long to sleep before looking again."""
+        if self._unsettled:
+            self.queue.release(sorted(self._unsettled))  # QueueError: _main retries later
+            self._unsettled.clear()
         free = self._config.max_in_flight - len(self._in_flight)
         if free <= 0:
             return POLL_INTERVAL  # a finished request wakes us
@@ -359,8 +365,9 @@ class Engine:
         try:
             self._apply(row, outcome, attempt)
         except QueueError as exc:
-            # The outcome could not be recorded: the row stays leased and is sent again once
-            # the lease expires (same URL and body, so the pipeline deduplicates it).
+            # The outcome could not be recorded: the row is released (by _fill or close) and
+            # sent again with the same URL and body, so the pipeline deduplicates it.
+            self._unsettled.add(row.doc_id)
             self._warn.log(logging.ERROR, "queue", "pingsdk queue unavailable: %s", exc)
         finally:
             self._wake_event.set()
@@ -433,6 +440,10 @@ class Engine:
 
     async def _cancel_in_flight(self, *, release: bool) -> list[str]:
         """Cancel every running send; give their leases back when ``release``."""
+        if release and self._unsettled:
+            with contextlib.suppress(QueueError):  # then their leases simply expire
+                self.queue.release(sorted(self._unsettled))
+            self._unsettled.clear()
         if not self._in_flight:
             return []
         tasks = [task for _, task in self._in_flight.values()]

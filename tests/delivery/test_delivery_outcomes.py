@@ -195,3 +195,31 @@ def test_4xx_from_real_edge_dropped_and_reported(edge: EdgeServer, queue_path: P
     assert [r.doc_id for r in dropped] == [first] and dropped[0].status == 404
     assert dict(stats.dropped) == {"http_404": 1} and stats.sent == 1
     assert [p.doc_id for p in edge.accepted()] == [second]
+
+
+def test_an_outcome_the_queue_could_not_record_is_released_not_stranded(tmp_path: Path) -> None:
+    # The edge answers 503, and writing the retry schedule fails (a full disk): the row must
+    # not stay leased to this client until the lease expires, neither while it runs nor after.
+    path = tmp_path / "q.db"
+    transport, seen = scripted([503] * 1000)
+    policy = pingsdk.RetryPolicy(initial_delay=0.05, max_delay=0.05)
+    client = make(transport, queue_path=path, retry=policy)
+    failures: list[str] = []
+
+    def failing_defer(doc_id: str, **kwargs: float | int) -> bool:
+        failures.append(doc_id)
+        raise pingsdk.QueueFullError("disk full (simulated)")
+
+    client._engine.queue.defer = failing_defer  # type: ignore[method-assign]
+    doc_id = client.submit(SearchCounts(engine="a", count=1))
+    deadline = time.monotonic() + 5
+    while len(failures) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    client.close(2.0)
+    # Released while running (so it was tried again), and released again on close.
+    assert failures[:2] == [doc_id, doc_id]
+    assert {request.url.path for request in seen} == {
+        f"/submit/delivery-test/search-counts/1/{doc_id}"
+    }
+    with PingQueue(path) as other:
+        assert [row.doc_id for row in other.claim(5)] == [doc_id]  # claimable at once
