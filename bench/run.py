@@ -185,7 +185,7 @@ def wait_delivered(client: pingsdk.PingClient, count: int, cap: float) -> int:
 
 def bench_latency(sizes: Sizes, work: Path, url: str) -> dict[str, dict[str, float]]:
     out: dict[str, dict[str, list[float]]] = {
-        name: {"p50": [], "p99": []} for name in ("submit", "queue_put", "floor")
+        name: {"p50": [], "p99": []} for name in ("submit", "relay", "queue_put", "floor")
     }
     for rep in range(sizes.reps):
         runs: dict[str, list[float]] = {
@@ -200,15 +200,40 @@ def bench_latency(sizes: Sizes, work: Path, url: str) -> dict[str, dict[str, flo
             runs["submit"] = _floor.time_calls(lambda _i: client.submit(PING), sizes.latency_n)
             sent_during = client.stats().sent - 200
             client.close(timeout=2.0)  # the rest stays in a file that is thrown away
+        runs["relay"], relayed = submit_with_relay(url, work / f"relay-{rep}.db", sizes.latency_n)
         print(
             f"  latency rep {rep + 1}: uploader delivered {sent_during} pings while "
-            f"{sizes.latency_n} were submitted",
+            f"{sizes.latency_n} were submitted; with `pingsdk relay` in its own process: "
+            f"{relayed} delivered meanwhile",
             file=sys.stderr,
         )
         for name, values in runs.items():
             out[name]["p50"].append(percentile(values, 50))
             out[name]["p99"].append(percentile(values, 99))
     return {name: {k: median_of(v) for k, v in d.items()} for name, d in out.items()}
+
+
+def submit_with_relay(url: str, queue_file: Path, count: int) -> tuple[list[float], int]:
+    """submit() timings of a store-only client (uploader=False) while `pingsdk relay` sends."""
+    exe = Path(sys.executable).with_name("pingsdk")
+    with pingsdk.PingClient(url, queue_path=queue_file, uploader=False) as app:
+        for _ in range(200):  # warm up, and give the relay something to send at once
+            app.submit(PING)
+        relay = subprocess.Popen(
+            [str(exe), "relay", "--queue", str(queue_file), "--endpoint", url],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert relay.stdout is not None
+            relay.stdout.readline()
+            timings = _floor.time_calls(lambda _i: app.submit(PING), count)
+            app.flush(timeout=30)
+        finally:
+            relay.terminate()
+            out, _ = relay.communicate(timeout=30)
+    sent = int(out.rsplit("sent ", 1)[1].split(",")[0]) if "sent " in out else 0
+    return timings, sent - 200
 
 
 # -- 2. delivery against the wire limit -----------------------------------------------------------
@@ -332,7 +357,7 @@ def verdict(ok: bool) -> str:
 def report(
     lat: dict[str, dict[str, float]], dlv: dict[str, float | str], slow: dict[str, float]
 ) -> str:
-    sub, floor, put = lat["submit"], lat["floor"], lat["queue_put"]
+    sub, floor, put, relay = lat["submit"], lat["floor"], lat["queue_put"], lat["relay"]
     sdk, wire, araw = float(dlv["sdk"]), float(dlv["raw"]), float(dlv["async"])
     rows: list[tuple[str, str, str, str, str]] = [
         ("measure", "pingsdk", "baseline", "ratio", "target"),
@@ -349,6 +374,20 @@ def report(
             us(floor["p99"]),
             f"{sub['p99'] / floor['p99']:.2f}x",
             f"<= 500 µs: {verdict(sub['p99'] <= 500e-6)}",
+        ),
+        (
+            "submit() p50, uploader=False + relay",
+            us(relay["p50"]),
+            us(floor["p50"]),
+            f"{relay['p50'] / floor['p50']:.2f}x",
+            f"<= 2x: {verdict(relay['p50'] <= 2 * floor['p50'])}",
+        ),
+        (
+            "submit() p99, uploader=False + relay",
+            us(relay["p99"]),
+            us(floor["p99"]),
+            f"{relay['p99'] / floor['p99']:.2f}x",
+            f"<= 500 µs: {verdict(relay['p99'] <= 500e-6)}",
         ),
         (
             "submit() p50 vs queue.Queue.put",

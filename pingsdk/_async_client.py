@@ -11,7 +11,7 @@ import os
 import time
 from types import TracebackType
 
-from ._client import _STOP_RESERVE, BaseClient
+from ._client import _OTHER_SENDER_POLL, _STOP_RESERVE, BaseClient
 from ._log import logger
 from ._ping import Ping
 from ._uploader import Engine
@@ -48,13 +48,20 @@ class AsyncPingClient(BaseClient):
         Raises the same typed errors as :meth:`PingClient.submit`.
         """
         self._check_open()
-        engine = self._running_engine()
+        engine = self._running_engine() if self._config.uploader else self._engine
         return engine.accept(ping, upload_enabled=self._upload_enabled)
 
     async def flush(self, timeout: float = 5.0) -> bool:
         """Send what is due, waiting at most ``timeout`` seconds; see :meth:`PingClient.flush`."""
         if self._closed:
             return False
+        if not self._config.uploader:
+            deadline = time.monotonic() + max(0.0, timeout)
+            while not self._engine.nothing_due_before(deadline):
+                if time.monotonic() >= deadline:
+                    return False
+                await asyncio.sleep(min(_OTHER_SENDER_POLL, max(0.0, deadline - time.monotonic())))
+            return True
         return await self._running_engine().flush(timeout)
 
     async def close(self, timeout: float = 2.0) -> None:
@@ -95,7 +102,7 @@ class AsyncPingClient(BaseClient):
             await self._engine.purge(keep)
         else:
             self._engine.purge_now(keep)
-        if keep is not None:
+        if keep is not None and self._config.uploader:
             self._running_engine()
 
     async def __aenter__(self) -> AsyncPingClient:

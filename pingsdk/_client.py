@@ -78,6 +78,7 @@ class BaseClient:
         atexit_timeout: float = DEFAULT_ATEXIT_TIMEOUT,
         transport: httpx.AsyncBaseTransport | None = None,
         verify: bool | str = True,
+        uploader: bool = True,
     ) -> None:
         self._config = build_config(
             endpoint,
@@ -102,6 +103,7 @@ class BaseClient:
             atexit_timeout=atexit_timeout,
             transport=transport,
             verify=verify,
+            uploader=uploader,
         )
         self._counters = Counters()
         self._upload_enabled = self._config.upload_enabled
@@ -159,6 +161,10 @@ if hasattr(os, "register_at_fork"):
 atexit.register(_close_all_at_exit)
 
 
+_OTHER_SENDER_POLL = 0.05
+"""How often flush() looks at the queue when another process does the sending."""
+
+
 class PingClient(BaseClient):
     """Send pings to an edge server, reliably, from any thread.
 
@@ -193,6 +199,10 @@ class PingClient(BaseClient):
         atexit_timeout: seconds the exit hook spends flushing (default 2).
         transport: an ``httpx.AsyncBaseTransport`` (tests: ``httpx.MockTransport``).
         verify: TLS verification (``True``, or a CA bundle path).
+        uploader: ``False`` makes this client store pings only; another process sending from
+            the same queue file (``pingsdk relay``) delivers them. ``submit()`` then costs one
+            local write and never competes with an uploader thread for the GIL (see
+            docs/sending.md, "Sending from another process").
 
     Raises:
         ConfigurationError: a bad setting (the message says which and what is accepted).
@@ -213,7 +223,7 @@ class PingClient(BaseClient):
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         _live.add(self)
-        if self._upload_enabled and self._engine.queue.stats().pending:
+        if self._config.uploader and self._upload_enabled and self._engine.queue.stats().pending:
             self._start()  # pings left by an earlier run go out without waiting for a submit
 
     def submit(self, ping: Ping) -> str:
@@ -232,7 +242,7 @@ class PingClient(BaseClient):
             self._after_fork()
         self._check_open()
         doc_id = self._engine.accept(ping, upload_enabled=self._upload_enabled)
-        if self._thread is None:
+        if self._thread is None and self._config.uploader:
             self._start()
         return doc_id
 
@@ -241,12 +251,20 @@ class PingClient(BaseClient):
 
         Returns:
             ``True`` when nothing due is left unsent (pings waiting for a scheduled retry after
-            the deadline are not due; ``stats().pending`` counts them).
+            the deadline are not due; ``stats().pending`` counts them). With
+            ``uploader=False`` it waits for the other process to send them.
         """
         if self._pid != os.getpid():
             self._after_fork()
         if self._closed:
             return False
+        if not self._config.uploader:
+            deadline = time.monotonic() + max(0.0, timeout)
+            while not self._engine.nothing_due_before(deadline):
+                if time.monotonic() >= deadline:
+                    return False
+                time.sleep(min(_OTHER_SENDER_POLL, max(0.0, deadline - time.monotonic())))
+            return True
         self._start()
         return bool(self._call(self._engine.flush(timeout), timeout))
 
@@ -306,7 +324,7 @@ class PingClient(BaseClient):
             self._call(self._engine.purge(keep), 5.0)
         else:
             self._engine.purge_now(keep)
-        if keep is not None:
+        if keep is not None and self._config.uploader:
             self._start()
 
     @property

@@ -59,6 +59,7 @@ class ClientConfig:
     atexit_timeout: float
     transport: httpx.AsyncBaseTransport | None
     verify: bool | str
+    uploader: bool
     lease_seconds: float
 
 
@@ -100,6 +101,7 @@ def build_config(
     atexit_timeout: float = DEFAULT_ATEXIT_TIMEOUT,
     transport: httpx.AsyncBaseTransport | None = None,
     verify: bool | str = True,
+    uploader: bool = True,
 ) -> ClientConfig:
     """Validate the client keywords and freeze them.
 
@@ -168,6 +170,7 @@ def build_config(
         atexit_timeout=_positive("atexit_timeout", atexit_timeout, allow_zero=True),
         transport=transport,
         verify=verify,
+        uploader=bool(uploader),
         # A lease must outlive one request, or a slow send could be claimed by another sender;
         # it is also how long the pings of a killed process wait before another one sends them.
         lease_seconds=max(5.0, 3 * timeout),

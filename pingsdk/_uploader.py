@@ -238,6 +238,14 @@ class Engine:
         self._stopping = True
         self._wake_event.set()
 
+    def nothing_due_before(self, deadline: float) -> bool:
+        """Whether no stored ping is due before ``deadline`` (a ``time.monotonic()`` value).
+
+        What a client without its own uploader (``uploader=False``) waits on in ``flush()``.
+        """
+        next_due = self.queue.next_due()
+        return next_due is None or next_due > time.time() + (deadline - time.monotonic())
+
     async def flush(self, timeout: float) -> bool:
         """Wait until nothing due before the deadline is unsent; ``False`` at the deadline.
 

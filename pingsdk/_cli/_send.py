@@ -13,6 +13,7 @@ import argparse
 import datetime
 import functools
 import json
+import signal
 import sqlite3
 import sys
 import threading
@@ -165,6 +166,21 @@ def register(commands: Commands) -> None:
     )
     _queue_arg(purge)
     purge.set_defaults(func=_purge)
+
+    relay = commands.top.add_parser(
+        "relay",
+        help="send the pings other processes store in a queue file, until stopped",
+        description="Run an uploader for a queue file that applications write with "
+        "PingClient(..., uploader=False): their submit() then only stores, and this process "
+        "does all the sending (retries, backoff, leases as usual). Runs until SIGINT or "
+        "SIGTERM, then prints what it sent. Pings stored by others are noticed within 2 s.",
+    )
+    _queue_arg(relay)
+    _endpoint_args(relay)
+    relay.add_argument(
+        "--max-in-flight", type=int, default=8, metavar="N", help="concurrent requests (8)"
+    )
+    relay.set_defaults(func=_relay)
 
 
 def _endpoint_args(parser: argparse.ArgumentParser) -> None:
@@ -394,6 +410,29 @@ def _flush(args: argparse.Namespace) -> int:
         return 0
     print(f"pingsdk: error: {problem} (is the edge reachable?)", file=sys.stderr)
     return 1
+
+
+def _relay(args: argparse.Namespace) -> int:
+    path = _existing_queue(args.queue) if Path(args.queue).exists() else Path(args.queue)
+    outcomes = _Outcomes()
+    client = _client(args, path, outcomes, max_in_flight=args.max_in_flight)
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: types.FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        client.flush(timeout=0.0)  # starts the uploader; it then polls the file by itself
+        print(f"pingsdk relay: sending from {path} to {args.endpoint}", flush=True)
+        while not stop.wait(0.5):
+            pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        client.close(timeout=_CLOSE_TIMEOUT)
+    print(f"pingsdk relay: sent {len(outcomes.sent)}, dropped {len(outcomes.dropped)}")
+    return 0
 
 
 def _purge(args: argparse.Namespace) -> int:
