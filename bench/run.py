@@ -203,8 +203,8 @@ def bench_latency(sizes: Sizes, work: Path, url: str) -> dict[str, dict[str, flo
         runs["relay"], relayed = submit_with_relay(url, work / f"relay-{rep}.db", sizes.latency_n)
         print(
             f"  latency rep {rep + 1}: uploader delivered {sent_during} pings while "
-            f"{sizes.latency_n} were submitted; with `pingsdk relay` in its own process: "
-            f"{relayed} delivered meanwhile",
+            f"{sizes.latency_n} were submitted; `pingsdk relay` (own process, sending during "
+            f"and after the timed submits) delivered {relayed} of them",
             file=sys.stderr,
         )
         for name, values in runs.items():
