@@ -1,6 +1,7 @@
 """pytest plugin entry point (``pytest11``): pingsdk fixtures. Imported by every pytest run
-where pingsdk is installed, so it stays cheap: fixtures only, nothing autouse, and pingsdk
-itself is imported only when a test asks for one of these fixtures.
+where pingsdk is installed, so it stays cheap: fixtures only, nothing autouse, no side effects.
+(Python imports the ``pingsdk`` package to reach this module; the edge server and the fixtures'
+helpers are imported only when a test asks for one of these fixtures.)
 
 Fixtures:
     pingsdk_capture: a :class:`pingsdk.testing.CapturingTransport` (answers 200 by default).
