@@ -38,7 +38,7 @@ from ._prepare import prepare_ping
 from ._queue import QueuedPing
 from ._retry import RetryPolicy
 from ._stats import ClientStats, Counters, DeliveryReport
-from ._uploader import Engine, open_queue, preload_imports
+from ._uploader import Engine, open_queue, preload_imports, tls_context
 from ._urls import AppInfo
 
 __all__ = ["BaseClient", "PingClient"]
@@ -356,6 +356,8 @@ class PingClient(BaseClient):
             if self._thread is not None or self._closed:
                 return
             preload_imports()
+            if self._config.transport is None:
+                tls_context(self._config.verify)  # here, not in the uploader thread: see there
             loop = asyncio.new_event_loop()
             thread = threading.Thread(
                 target=_run_engine, args=(loop, self._engine), name="pingsdk-uploader", daemon=True

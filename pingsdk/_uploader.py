@@ -21,6 +21,7 @@ import gzip
 import importlib
 import logging
 import random
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -37,7 +38,7 @@ from ._prepare import prepare_ping
 from ._queue import PingQueue, QueuedPing
 from ._stats import ClientStats, Counters, DeliveryReport
 
-__all__ = ["Engine", "TokenBucket", "open_queue", "preload_imports"]
+__all__ = ["Engine", "TokenBucket", "open_queue", "preload_imports", "tls_context"]
 
 POLL_INTERVAL = 2.0
 """Longest idle sleep: how late pings of other processes and expired leases are noticed."""
@@ -68,6 +69,24 @@ def preload_imports() -> None:
     for name in _LAZY_IMPORTS:
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
+
+
+_TLS_CONTEXTS: dict[bool | str, ssl.SSLContext] = {}
+
+
+def tls_context(verify: bool | str) -> ssl.SSLContext:
+    """The TLS context for ``verify``, created once per process tree and then shared.
+
+    Creating one takes OpenSSL's locks for tens of milliseconds (loading the CA bundle). Done
+    by the uploader thread, a ``fork()`` from another thread meanwhile left the child with
+    those locks held, and the child's uploader hung in ``SSLContext()`` (seen in 1 of 4 forks
+    right after the first submit). So clients create it in the calling thread before the
+    uploader starts, and a forked child reuses the parent's context.
+    """
+    context = _TLS_CONTEXTS.get(verify)
+    if context is None:
+        context = _TLS_CONTEXTS[verify] = httpx.create_ssl_context(verify=verify)
+    return context
 
 
 def open_queue(config: ClientConfig) -> PingQueue:
@@ -217,7 +236,9 @@ class Engine:
         try:
             async with httpx.AsyncClient(
                 transport=self._config.transport,
-                verify=self._config.verify,
+                verify=(
+                    tls_context(self._config.verify) if self._config.transport is None else True
+                ),
                 timeout=self._config.timeout,
                 limits=limits,
                 follow_redirects=False,
