@@ -11,7 +11,7 @@ import os
 import time
 from types import TracebackType
 
-from ._client import _OTHER_SENDER_POLL, _STOP_RESERVE, BaseClient
+from ._client import _STOP_RESERVE, BaseClient
 from ._log import logger
 from ._ping import Ping
 from ._uploader import Engine
@@ -57,10 +57,10 @@ class AsyncPingClient(BaseClient):
             return False
         if not self._config.uploader:
             deadline = time.monotonic() + max(0.0, timeout)
-            while not self._engine.nothing_due_before(deadline):
-                if time.monotonic() >= deadline:
+            while (pause := self._engine.other_sender_pause(deadline)) is not None:
+                if not pause:
                     return False
-                await asyncio.sleep(min(_OTHER_SENDER_POLL, max(0.0, deadline - time.monotonic())))
+                await asyncio.sleep(pause)
             return True
         return await self._running_engine().flush(timeout)
 

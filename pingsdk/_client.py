@@ -161,10 +161,6 @@ if hasattr(os, "register_at_fork"):
 atexit.register(_close_all_at_exit)
 
 
-_OTHER_SENDER_POLL = 0.05
-"""How often flush() looks at the queue when another process does the sending."""
-
-
 class PingClient(BaseClient):
     """Send pings to an edge server, reliably, from any thread.
 
@@ -260,10 +256,10 @@ class PingClient(BaseClient):
             return False
         if not self._config.uploader:
             deadline = time.monotonic() + max(0.0, timeout)
-            while not self._engine.nothing_due_before(deadline):
-                if time.monotonic() >= deadline:
+            while (pause := self._engine.other_sender_pause(deadline)) is not None:
+                if not pause:
                     return False
-                time.sleep(min(_OTHER_SENDER_POLL, max(0.0, deadline - time.monotonic())))
+                time.sleep(pause)
             return True
         self._start()
         return bool(self._call(self._engine.flush(timeout), timeout))

@@ -44,6 +44,8 @@ POLL_INTERVAL = 2.0
 """Longest idle sleep: how late pings of other processes and expired leases are noticed."""
 _QUEUE_RETRY = 1.0
 """Pause after the queue file could not be used (locked past its busy timeout, I/O error)."""
+OTHER_SENDER_POLL = 0.05
+"""How often flush() looks at the queue when another process does the sending."""
 _USER_AGENT = telemetry_agent()
 """Sent unless the client's extra headers name another User-Agent (proxies may want one)."""
 _BUSY_RETRY = 0.05
@@ -259,13 +261,18 @@ class Engine:
         self._stopping = True
         self._wake_event.set()
 
-    def nothing_due_before(self, deadline: float) -> bool:
-        """Whether no stored ping is due before ``deadline`` (a ``time.monotonic()`` value).
+    def other_sender_pause(self, deadline: float) -> float | None:
+        """One step of ``flush()`` for a client whose pings another process sends.
 
-        What a client without its own uploader (``uploader=False``) waits on in ``flush()``.
+        ``uploader=False`` clients wait for the queue itself: this returns ``None`` when no
+        stored ping is due before ``deadline`` (a ``time.monotonic()`` value), ``0.0`` when the
+        deadline has passed with some still due, else how long to sleep before asking again.
         """
+        now = time.monotonic()
         next_due = self.queue.next_due()
-        return next_due is None or next_due > time.time() + (deadline - time.monotonic())
+        if next_due is None or next_due > time.time() + (deadline - now):
+            return None
+        return min(OTHER_SENDER_POLL, max(0.0, deadline - now))
 
     async def flush(self, timeout: float) -> bool:
         """Wait until nothing due before the deadline is unsent; ``False`` at the deadline.
