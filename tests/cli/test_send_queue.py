@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pydantic import Field
 
 import pingsdk
 from pingsdk._cli import main
@@ -28,8 +29,8 @@ ROOT = Path(__file__).resolve().parents[2]
 class Clicks(pingsdk.Ping, namespace="cli-app", doctype="clicks", version=1, registry=REG):
     """Clicks per button."""
 
-    button: str
-    count: int
+    button: str = Field(description="Which button.")
+    count: int = Field(description="How many clicks.")
 
 
 SEND = ["--namespace", "cli-app", "--doctype", "clicks", "--version", "1"]

@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime
 import json
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Annotated, Any
 
 import jsonschema
 import pytest
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 import pingsdk
 from examples.pings import SearchCounts, SessionSummary
@@ -176,7 +176,7 @@ def test_refuses_fail_example_that_validates(
         registry=registry,
         fail_examples={"not_failing": {"x": 5}},
     ):
-        x: int
+        x: int = Field(description="A number.")
 
     with pytest.raises(pingsdk.SchemaExportError) as info:
         pingsdk.export_repository([P], tmp_path)
@@ -199,7 +199,7 @@ def test_refuses_pass_example_that_does_not_validate(
         registry=registry,
         examples={"too_long": {"code": "abcd"}},
     ):
-        code: str = Field(json_schema_extra={"maxLength": 2})
+        code: str = Field(description="A code.", json_schema_extra={"maxLength": 2})
 
     with pytest.raises(pingsdk.SchemaExportError) as info:
         pingsdk.export_repository([P], tmp_path)
@@ -215,7 +215,11 @@ def test_refuses_two_classes_with_one_identity(tmp_path: Path) -> None:
         return type(
             name,
             (pingsdk.Ping,),
-            {"__annotations__": {"x": int}, "__module__": __name__, "__qualname__": name},
+            {
+                "__annotations__": {"x": Annotated[int, Field(description="A number.")]},
+                "__module__": __name__,
+                "__qualname__": name,
+            },
             namespace="a",
             doctype="b",
             version=1,
@@ -264,3 +268,24 @@ def test_examples_are_constructible_and_unexpired() -> None:
     )
     assert not SessionSummary.is_expired(datetime.date(2026, 1, 1))
     assert SessionSummary.ping_info().category is pingsdk.DataCategory.STORED_CONTENT
+
+
+def test_undocumented_fields_are_reported(tmp_path: Path, registry: pingsdk.PingRegistry) -> None:
+    class Inner(BaseModel):
+        documented: int = Field(description="Has one.")
+        bare: int
+
+    class P(pingsdk.Ping, namespace="a", doctype="b", version=1, registry=registry):
+        """A ping with gaps in its documentation."""
+
+        inner: Inner = Field(description="Nested.")
+        tags: list[Inner] = Field(default_factory=list, description="Listed.")
+        count: int
+
+    with pytest.warns(pingsdk.SchemaWarning) as caught:
+        pingsdk.export_repository([P], tmp_path)
+    messages = [str(w.message) for w in caught]
+    assert any(
+        "P: no description for count, inner.bare, tags[].bare; add Field(description=...)" in m
+        for m in messages
+    ), messages
