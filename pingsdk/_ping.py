@@ -20,6 +20,7 @@ from pydantic._internal._typing_extra import parent_frame_namespace
 
 from ._exceptions import ConfigurationError, PingDefinitionError
 from ._review import DataCategory, DataReview
+from ._validation import lookup_name
 
 __all__ = ["Ping", "PingInfo", "PingRegistry", "default_registry", "validate_name"]
 
@@ -155,7 +156,11 @@ class PingRegistry:
         """The class declared for this identity (``-`` and ``_`` compare equal), or ``None``."""
         with self._lock:
             for (ns, dt, v), cls in self._classes.items():
-                if (_norm(ns), _norm(dt), v) == (_norm(namespace), _norm(doctype), version):
+                if (lookup_name(ns), lookup_name(dt), v) == (
+                    lookup_name(namespace),
+                    lookup_name(doctype),
+                    version,
+                ):
                     return cls
         return None
 
@@ -168,10 +173,6 @@ class PingRegistry:
 
     def __contains__(self, cls: object) -> bool:
         return cls in self._classes.values()
-
-
-def _norm(name: str) -> str:
-    return name.replace("-", "_")
 
 
 def _origin(cls: type) -> tuple[str, str]:

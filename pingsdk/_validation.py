@@ -157,19 +157,21 @@ _EXAMPLE_NAME = re.compile(
 )
 
 
-def _norm(name: str) -> str:
-    # The pipeline compares namespaces and doctypes after turning '-' into '_'.
+def lookup_name(name: str) -> str:
+    """A namespace or doctype as the pipeline compares them: ``-`` and ``_`` are the same."""
     return name.replace("-", "_")
 
 
-def _schema_index(root: Path) -> dict[tuple[str, str, int], Path]:
+def schema_index(schemas_dir: Path) -> dict[tuple[str, str, int], Path]:
+    """Every ``<ns>/<doctype>/<doctype>.<v>.schema.json`` under ``schemas_dir``, keyed by
+    ``(lookup_name(ns), lookup_name(doctype), v)``; files that break the layout are skipped."""
     index: dict[tuple[str, str, int], Path] = {}
-    for path in sorted((root / "schemas").glob("*/*/*.schema.json")):
+    for path in sorted(schemas_dir.glob("*/*/*.schema.json")):
         match = _SCHEMA_NAME.match(path.name)
-        if match is None:
+        if match is None or match["doctype"] != path.parent.name:
             continue
-        namespace = path.relative_to(root).parts[1]
-        key = (_norm(namespace), _norm(match["doctype"]), int(match["version"]))
+        namespace = path.parent.parent.name
+        key = (lookup_name(namespace), lookup_name(match["doctype"]), int(match["version"]))
         index.setdefault(key, path)
     return index
 
@@ -188,7 +190,9 @@ def find_schema(root: str | Path, namespace: str, doctype: str, version: int) ->
     direct = root / "schemas" / namespace / doctype / f"{doctype}.{version}.schema.json"
     if direct.is_file():
         return direct
-    return _schema_index(root).get((_norm(namespace), _norm(doctype), version))
+    return schema_index(root / "schemas").get(
+        (lookup_name(namespace), lookup_name(doctype), version)
+    )
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -288,7 +292,7 @@ def validate_repository(root: str | Path, *, format_check: bool = False) -> Repo
         raise ConfigurationError(
             f"{root}: no validation/ or schemas/ directory (is it a schema repository?)"
         )
-    index = _schema_index(root)
+    index = schema_index(root / "schemas")
     validators: dict[Path, jsonschema.protocols.Validator | str] = {}
     results = [
         _check_example(root, path, index, validators, format_check)
@@ -316,7 +320,7 @@ def _check_example(
         )
     expect: Literal["pass", "fail"] = "pass" if match["expect"] == "pass" else "fail"
     namespace, doctype, version = parts[1], match["doctype"], int(match["version"])
-    schema_path = index.get((_norm(namespace), _norm(doctype), version))
+    schema_path = index.get((lookup_name(namespace), lookup_name(doctype), version))
     if schema_path is None:
         wanted = f"schemas/{namespace}/{doctype}/{doctype}.{version}.schema.json"
         return ExampleResult(path, expect, None, ok=False, reason=f"schema missing: {wanted}")

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import zlib
 from typing import Any
 
+from .._encoding import decode_body as gunzip
+from .._exceptions import PayloadTooLargeError
 from ._rules import MAX_DECODED
 
 __all__ = ["Decoded", "decode_body"]
-
-_GZIP_MAGIC = b"\x1f\x8b"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -31,23 +30,15 @@ class Decoded:
     error: str | None
 
 
-def _gunzip(body: bytes) -> bytes:
-    # A bounded decompressor: a gzip bomb stops at the cap instead of filling memory.
-    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
-    out = inflater.decompress(body, MAX_DECODED + 1)
-    if len(out) <= MAX_DECODED and not inflater.eof:
-        raise zlib.error("truncated gzip stream")
-    return out
-
-
 def decode_body(body: bytes) -> Decoded:
     """Decode a request body; never raises (a failure is :attr:`Decoded.error`)."""
-    raw = body
-    if body[:2] == _GZIP_MAGIC:
-        try:
-            raw = _gunzip(body)
-        except zlib.error as exc:
-            return Decoded(None, None, 0, f"bad gzip body ({exc})")
+    try:
+        # The client's own decoder: gzip sniffed by its magic bytes, decompression bounded.
+        raw = gunzip(body)
+    except PayloadTooLargeError as exc:
+        return Decoded(None, None, exc.size, f"JSON over {MAX_DECODED} bytes after decompression")
+    except ValueError as exc:
+        return Decoded(None, None, 0, f"bad gzip body ({exc})")
     if len(raw) > MAX_DECODED:
         return Decoded(None, None, len(raw), f"JSON over {MAX_DECODED} bytes after decompression")
     try:

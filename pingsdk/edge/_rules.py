@@ -8,6 +8,10 @@ from __future__ import annotations
 import dataclasses
 import re
 
+from .._encoding import MAX_COMPRESSED_BYTES, MAX_JSON_BYTES
+from .._headers import MAX_HEADER_BYTES
+from .._validation import lookup_name as normalise
+
 __all__ = [
     "ALLOW",
     "KEPT_HEADERS",
@@ -24,9 +28,10 @@ __all__ = [
 ]
 
 ALLOW = "POST, PUT"
-MAX_BODY = 1024 * 1024  # request body as sent (1 MB)
-MAX_DECODED = 8 * 1024 * 1024  # JSON after decompression (8 MiB)
-MAX_FIELD = 1024  # path, query string, every kept header value
+# The same limits the client enforces before it sends.
+MAX_BODY = MAX_COMPRESSED_BYTES  # request body as sent (1 MB)
+MAX_DECODED = MAX_JSON_BYTES  # JSON after decompression (8 MiB)
+MAX_FIELD = MAX_HEADER_BYTES  # path, query string, every kept header value (1024 bytes)
 
 # Headers the edge keeps (canonical spelling, as stored).
 KEPT_HEADERS = (
@@ -65,11 +70,6 @@ class Route:
 
 class RouteError(Exception):
     """The path is not a submit path the edge knows (answer 404); the message says why."""
-
-
-def normalise(name: str) -> str:
-    """Pipeline lookup form of a namespace or doctype: ``-`` and ``_`` are the same."""
-    return name.replace("-", "_")
 
 
 def is_doc_id(value: str) -> bool:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import threading
 from pathlib import Path
 from typing import Any
@@ -10,12 +9,16 @@ from typing import Any
 import jsonschema.protocols
 
 from .._exceptions import ConfigurationError
-from .._validation import ValidationIssue, load_schema, schema_validator, validate_payload
+from .._validation import (
+    ValidationIssue,
+    load_schema,
+    schema_index,
+    schema_validator,
+    validate_payload,
+)
 from ._rules import normalise
 
 __all__ = ["SchemaStore"]
-
-_FILE = re.compile(r"^(?P<doctype>[-_a-z0-9]+)\.(?P<version>[1-9][0-9]*)\.schema\.json$")
 
 Key = tuple[str, str, int]
 
@@ -38,17 +41,9 @@ class SchemaStore:
         if (base / "schemas").is_dir():
             base = base / "schemas"
         self.root = base
-        self._files: dict[Key, Path] = {}
-        self._doctypes: set[tuple[str, str]] = set()
-        self._namespaces: set[str] = set()
-        for path in sorted(base.glob("*/*/*.schema.json")):
-            match = _FILE.match(path.name)
-            if match is None or match["doctype"] != path.parent.name:
-                continue
-            ns, doctype = normalise(path.parent.parent.name), normalise(path.parent.name)
-            self._files[(ns, doctype, int(match["version"]))] = path
-            self._doctypes.add((ns, doctype))
-            self._namespaces.add(ns)
+        self._files: dict[Key, Path] = schema_index(base)
+        self._doctypes = {(ns, doctype) for ns, doctype, _ in self._files}
+        self._namespaces = {ns for ns, _, _ in self._files}
         if not self._files:
             raise ConfigurationError(
                 f"{root}: no <namespace>/<doctype>/<doctype>.<version>.schema.json files"

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from .._exceptions import ConfigurationError
-from .._validation import ValidationIssue
+from .._validation import ValidationIssue, lookup_name
 
 __all__ = ["ReceivedPing", "Store", "open_readonly"]
 
@@ -218,7 +218,7 @@ class Store:
         where, args = [], []
         if doctype:
             where.append("REPLACE(doctype, '-', '_') = ?")
-            args.append(doctype.replace("-", "_"))
+            args.append(lookup_name(doctype))
         if debug_id:
             where.append("json_extract(headers, '$.\"X-Debug-ID\"') = ?")
             args.append(debug_id)

@@ -17,6 +17,7 @@ import httpx
 from .._exceptions import ConfigurationError
 from .._ping import Ping, PingRegistry, default_registry
 from .._urls import AppInfo, SubmitPath, parse_submit_path
+from .._validation import lookup_name
 
 __all__ = ["CapturedPing", "CapturingTransport"]
 
@@ -96,8 +97,8 @@ class CapturedPing:
         """
         info = ping_cls.ping_info()
         mismatch = (
-            _norm(info.namespace) != _norm(self.namespace or "")
-            or _norm(info.doctype) != _norm(self.doctype or "")
+            lookup_name(info.namespace) != lookup_name(self.namespace or "")
+            or lookup_name(info.doctype) != lookup_name(self.doctype or "")
             or (self.version is not None and info.version != self.version)
         )
         if mismatch:
@@ -134,8 +135,8 @@ class CapturedPing:
         found = [
             c
             for c in self.registry
-            if (_norm(c.ping_info().namespace), _norm(c.ping_info().doctype))
-            == (_norm(self.namespace), _norm(self.doctype))
+            if (lookup_name(c.ping_info().namespace), lookup_name(c.ping_info().doctype))
+            == (lookup_name(self.namespace), lookup_name(self.doctype))
         ]
         if len(found) != 1:
             raise LookupError(
@@ -151,10 +152,6 @@ class CapturedPing:
         if self.version is not None:
             parts.append(str(self.version))
         return "/".join(parts)
-
-
-def _norm(name: str) -> str:
-    return name.replace("-", "_")
 
 
 def _submit_path(raw_path: str) -> SubmitPath | None:
