@@ -1,24 +1,30 @@
 """What an edge response (or a failed request) means for the ping: the spec's status table as a
 lookup. No I/O.
 
-============================  =======  ==============================
-status / error                kind     reason
-============================  =======  ==============================
-2xx                           SENT     ``ok``
-408                           RETRY    ``http_408``
-429                           RETRY    ``rate_limited``
-5xx (500, 503, 507, ...)      RETRY    ``http_<status>``
-other 4xx (400, 404, 413...)  DROP     ``http_<status>``
-1xx, 3xx, anything else       RETRY    ``unexpected_status``
-timeout                       RETRY    ``timeout``
-connection refused / DNS      RETRY    ``connect_error``
-reset while reading/writing   RETRY    ``read_error`` / ``write_error``
-bad response framing          RETRY    ``protocol_error``
-other network or OS error     RETRY    ``network_error``
-any other exception           RETRY    ``error`` (logged at ERROR)
-============================  =======  ==============================
+============================  =====  ================================  ==========
+status / error                kind   reason                            pauses all
+============================  =====  ================================  ==========
+2xx                           SENT   ``ok``                            no
+408                           RETRY  ``http_408``                      no
+429                           RETRY  ``rate_limited``                  yes
+503                           RETRY  ``http_503``                      yes
+other 5xx (500, 507, ...)     RETRY  ``http_<status>``                 no
+other 4xx (400, 404, 413...)  DROP   ``http_<status>``                 no
+1xx, 3xx, anything else       RETRY  ``unexpected_status``             no
+timeout                       RETRY  ``timeout``                       yes
+connection refused / DNS      RETRY  ``connect_error``                 yes
+reset while reading/writing   RETRY  ``read_error`` / ``write_error``  yes
+bad response framing          RETRY  ``protocol_error``                yes
+other network or OS error     RETRY  ``network_error``                 yes
+any other exception           RETRY  ``error`` (logged at ERROR)       yes
+============================  =====  ================================  ==========
 
-``Retry-After`` (seconds or an HTTP date) is read on RETRY statuses; :class:`RetryPolicy` caps it.
+"Pauses all" (:attr:`Outcome.pauses_sending`): the server is unreachable or asked every client
+to slow down, so the uploader holds back every ping, not only this one, and counts the outage
+once however many requests were in flight when it began.
+
+``Retry-After`` (seconds or an HTTP date) is read on RETRY statuses; :class:`RetryPolicy` caps it
+and never lets it shorten the policy's own wait.
 """
 
 from __future__ import annotations
@@ -35,12 +41,14 @@ from collections.abc import Mapping
 import httpx
 
 __all__ = [
+    "DETAIL_BYTES",
     "RETRYABLE_EXCEPTIONS",
     "Outcome",
     "OutcomeKind",
     "classify",
     "classify_exception",
     "parse_retry_after",
+    "response_detail",
 ]
 
 logger = logging.getLogger("pingsdk")
@@ -70,12 +78,15 @@ class Outcome:
             ``"rate_limited"``, ``"timeout"``...; see the module table).
         retry_after: seconds the server asked to wait (``Retry-After``), ``>= 0``, uncapped;
             ``None`` when absent or unreadable.
+        pauses_sending: the answer means the whole edge is unavailable or overloaded (no
+            answer, 429, 503): hold back every ping, not only this one.
     """
 
     kind: OutcomeKind
     status: int | None
     reason: str
     retry_after: float | None = None
+    pauses_sending: bool = False
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:
@@ -133,8 +144,9 @@ def classify(status: int, headers: Mapping[str, str], *, now: float) -> Outcome:
 
     >>> classify(200, {}, now=0).kind
     <OutcomeKind.SENT: 'sent'>
-    >>> classify(503, {"retry-after": "7"}, now=0)
-    Outcome(kind=<OutcomeKind.RETRY: 'retry'>, status=503, reason='http_503', retry_after=7.0)
+    >>> outcome = classify(503, {"retry-after": "7"}, now=0)
+    >>> (outcome.kind, outcome.reason, outcome.retry_after, outcome.pauses_sending)
+    (<OutcomeKind.RETRY: 'retry'>, 'http_503', 7.0, True)
     >>> classify(404, {}, now=0).reason
     'http_404'
     """
@@ -145,13 +157,16 @@ def classify(status: int, headers: Mapping[str, str], *, now: float) -> Outcome:
     if status in (408, 429) or 500 <= status < 600:
         reason = "rate_limited" if status == 429 else f"http_{status}"
         retry_after = parse_retry_after(_header(headers, "Retry-After"), now=now)
-        return Outcome(OutcomeKind.RETRY, status, reason, retry_after)
+        return Outcome(OutcomeKind.RETRY, status, reason, retry_after, status in _PAUSING)
     if 400 <= status < 500:
         return Outcome(OutcomeKind.DROP, status, f"http_{status}")
     # Not in the contract (a redirecting proxy, a misconfigured endpoint): like Glean, treat it
     # as recoverable, so a configuration mistake costs backoff, not the pings.
     return Outcome(OutcomeKind.RETRY, status, "unexpected_status")
 
+
+_PAUSING = frozenset({429, 503})
+"""Statuses that mean "the edge as a whole is overloaded", not "this request failed"."""
 
 # Most specific first: httpx's exception classes nest (ConnectTimeout is a TimeoutException).
 _EXCEPTIONS: tuple[tuple[type[BaseException], str], ...] = (
@@ -185,10 +200,35 @@ def classify_exception(exc: BaseException) -> Outcome:
     """
     for exc_type, reason in _EXCEPTIONS:
         if isinstance(exc, exc_type):
-            return Outcome(OutcomeKind.RETRY, None, reason)
+            return Outcome(OutcomeKind.RETRY, None, reason, pauses_sending=True)
     logger.error(
         "unexpected %s while sending a ping; it stays queued and will be retried",
         type(exc).__name__,
         exc_info=exc,
     )
-    return Outcome(OutcomeKind.RETRY, None, "error")
+    return Outcome(OutcomeKind.RETRY, None, "error", pauses_sending=True)
+
+
+DETAIL_BYTES = 1024
+"""How much of an edge's answer body is kept as :attr:`DeliveryReport.detail`."""
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+
+
+def response_detail(body: bytes) -> str | None:
+    """The first :data:`DETAIL_BYTES` of an answer body as one line of safe text.
+
+    Decoded as UTF-8 (invalid bytes replaced, a character cut at the limit dropped), every run
+    of control characters (newlines, escapes, C1 controls) replaced by one space, so a hostile
+    server cannot forge log lines or terminal escapes. ``None`` for an empty or blank body.
+
+    >>> response_detail(b'{"error": "missing field"}\\r\\n\\x1b[31m')
+    '{"error": "missing field"} [31m'
+    >>> response_detail(b"") is None
+    True
+    """
+    text = body[:DETAIL_BYTES].decode("utf-8", "replace")
+    if len(body) > DETAIL_BYTES:
+        text = text.removesuffix("\ufffd")  # a multi-byte character cut by the limit
+    text = _CONTROL.sub(" ", text).strip()
+    return text or None

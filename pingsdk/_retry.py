@@ -97,9 +97,11 @@ class RetryPolicy:
         delay(n) = uniform(0, cap(n))      # full jitter; cap(n) itself when jitter=False
 
     which is tenacity's ``wait_random_exponential(multiplier=initial_delay, max=max_delay,
-    exp_base=exp_base)`` (AWS's "full jitter"). A ``Retry-After`` from the server replaces it,
-    clamped to ``[0, max_retry_after]``. The defaults follow Firefox: windows from 1 minute
-    doubling up to 2 hours, pings dropped after 14 days.
+    exp_base=exp_base)`` (AWS's "full jitter"). A ``Retry-After`` from the server (clamped to
+    ``[0, max_retry_after]``) can only lengthen that wait, never shorten it: a server answering
+    ``Retry-After: 0`` (or a negative value, or a date in the past) is retried on the policy's
+    own schedule, not at once. The defaults follow Firefox: windows from 1 minute doubling up to
+    2 hours, pings dropped after 14 days.
 
     Attributes:
         initial_delay: the first window (seconds), ``>= 0``. Default 60.
@@ -194,22 +196,38 @@ class RetryPolicy:
 
         Args:
             attempt: how many attempts have failed so far, ``>= 1``.
-            retry_after: the server's ``Retry-After`` in seconds; when given (and not NaN) it
-                replaces the backoff, clamped to ``[0, max_retry_after]``.
+            retry_after: the server's ``Retry-After`` in seconds; when given (and not NaN),
+                clamped to ``[0, max_retry_after]``, it lengthens the wait to at least that.
             rng: the random source for the jitter; ``None`` uses tenacity's own wait object
                 (the ``random`` module), a seeded ``random.Random`` makes it reproducible.
 
         Returns:
-            A delay in ``[0, cap(attempt)]``, or the clamped ``retry_after``.
+            ``max(backoff, clamped retry_after)`` where the backoff is in ``[0, cap(attempt)]``.
 
         >>> RetryPolicy(jitter=False).delay(3)
         240.0
         >>> RetryPolicy().delay(1, retry_after=99999.0)
         3600.0
+        >>> RetryPolicy(jitter=False).delay(2, retry_after=0.0)  # never shorter than the policy
+        120.0
         """
         _check_attempt(attempt)
-        if retry_after is not None and not math.isnan(retry_after):
-            return min(max(0.0, float(retry_after)), self.max_retry_after)
+        backoff = self._backoff(attempt, rng)
+        server = self.server_delay(retry_after)
+        return backoff if server is None else max(backoff, server)
+
+    def server_delay(self, retry_after: float | None) -> float | None:
+        """The server's ``Retry-After`` (seconds) as honoured: clamped to
+        ``[0, max_retry_after]``; ``None`` when absent or NaN.
+
+        >>> RetryPolicy(max_retry_after=60).server_delay(600.0)
+        60.0
+        """
+        if retry_after is None or math.isnan(retry_after):
+            return None
+        return min(max(0.0, float(retry_after)), self.max_retry_after)
+
+    def _backoff(self, attempt: int, rng: random.Random | None) -> float:
         state = typing.cast(tenacity.RetryCallState, _Attempt(attempt))
         if not self.jitter:
             return float(self._exponential()(state))

@@ -9,12 +9,14 @@ import httpx
 import pytest
 
 from pingsdk._outcome import (
+    DETAIL_BYTES,
     RETRYABLE_EXCEPTIONS,
     Outcome,
     OutcomeKind,
     classify,
     classify_exception,
     parse_retry_after,
+    response_detail,
 )
 
 NOW = 1_700_000_000.0
@@ -59,7 +61,14 @@ TABLE = [
 @pytest.mark.parametrize(("status", "kind", "reason"), TABLE)
 def test_status_table(status: int, kind: OutcomeKind, reason: str) -> None:
     outcome = classify(status, {}, now=NOW)
-    assert outcome == Outcome(kind, status, reason, None)
+    assert outcome == Outcome(kind, status, reason, None, pauses_sending=status in (429, 503))
+
+
+def test_only_overload_answers_pause_all_sending() -> None:
+    # The edge as a whole says "slow down" only with 429 and 503; a 500 or 507 is about this
+    # request, so other pings keep going.
+    pausing = {s for s in range(100, 700) if classify(s, {}, now=NOW).pauses_sending}
+    assert pausing == {429, 503}
 
 
 def test_every_2xx_is_sent_and_every_5xx_retried() -> None:
@@ -147,15 +156,26 @@ REQUEST = httpx.Request("POST", "https://incoming.example.com/submit/a/b/1/x")
     ],
 )
 def test_network_errors_retry(exc: BaseException, reason: str) -> None:
-    assert classify_exception(exc) == Outcome(RETRY, None, reason, None)
+    assert classify_exception(exc) == Outcome(RETRY, None, reason, None, pauses_sending=True)
     assert isinstance(exc, RETRYABLE_EXCEPTIONS)
 
 
 def test_unknown_exception_retries_and_logs_error(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.ERROR, logger="pingsdk"):
         outcome = classify_exception(ZeroDivisionError("our bug"))
-    assert outcome == Outcome(RETRY, None, "error", None)
+    assert outcome == Outcome(RETRY, None, "error", None, pauses_sending=True)
     [record] = caplog.records
     assert record.levelno == logging.ERROR
     assert "ZeroDivisionError" in record.getMessage()
     assert not isinstance(ZeroDivisionError(), RETRYABLE_EXCEPTIONS)
+
+
+def test_response_detail_is_one_bounded_line_of_safe_text() -> None:
+    assert response_detail(b"") is None
+    assert response_detail(b" \r\n\t") is None
+    hostile = "bad\r\nX-Injected: 1\x1b[2J\u0085end\u2028!".encode()
+    assert response_detail(hostile) == "bad X-Injected: 1 [2J end !"
+    assert response_detail(b"\xff\xfeok") == "\ufffd\ufffdok"
+    long = response_detail("é".encode() * 1000)
+    assert long is not None and len(long.encode()) <= DETAIL_BYTES and set(long) == {"é"}
+    assert response_detail(b"x" * 5000) == "x" * DETAIL_BYTES

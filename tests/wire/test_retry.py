@@ -118,16 +118,33 @@ def test_same_schedule_as_tenacity_full_jitter() -> None:
         assert policy.delay(attempt) == expected
 
 
-def test_retry_after_overrides_and_is_capped() -> None:
-    policy = RetryPolicy()
-    assert policy.delay(1, retry_after=10.0) == 10.0
-    assert policy.delay(9, retry_after=10.0) == 10.0  # even when the backoff would be longer
-    assert policy.delay(1, retry_after=0.0) == 0.0
-    assert policy.delay(1, retry_after=-5.0) == 0.0
-    assert policy.delay(1, retry_after=86400.0) == 3600.0
+def test_retry_after_lengthens_the_wait_and_is_capped() -> None:
+    policy = RetryPolicy(jitter=False)  # cap(1) = 60, cap(2) = 120, cap(9) = 7200
+    assert policy.delay(1, retry_after=100.0) == 100.0
+    assert policy.delay(9, retry_after=10.0) == 7200.0  # the policy's own wait is longer
+    assert policy.delay(1, retry_after=86400.0) == 3600.0  # capped at max_retry_after
     assert RetryPolicy(max_retry_after=120).delay(1, retry_after=1e12) == 120.0
     rng = random.Random(5)
     assert 0 <= policy.delay(2, retry_after=float("nan"), rng=rng) <= 120.0  # NaN ignored
+
+
+@pytest.mark.parametrize("retry_after", [0.0, -5.0, 0.001])
+def test_retry_after_never_shortens_the_policy_wait(retry_after: float) -> None:
+    # Retry-After: 0 (or negative, or a past date, parsed as 0) once meant "no backoff at all":
+    # hundreds of requests per second against a server that always answers it.
+    assert RetryPolicy(jitter=False).delay(2, retry_after=retry_after) == 120.0
+    for attempt in range(1, 6):
+        jittered = RetryPolicy().delay(attempt, retry_after=retry_after, rng=random.Random(7))
+        assert jittered == RetryPolicy().delay(attempt, rng=random.Random(7))
+
+
+def test_server_delay_is_the_clamped_retry_after() -> None:
+    policy = RetryPolicy(max_retry_after=60)
+    assert policy.server_delay(None) is None
+    assert policy.server_delay(float("nan")) is None
+    assert policy.server_delay(-3.0) == 0.0
+    assert policy.server_delay(30.0) == 30.0
+    assert policy.server_delay(600.0) == 60.0
 
 
 def test_attempt_must_be_positive() -> None:
@@ -192,7 +209,7 @@ def test_retrying_retries_outcomes_and_network_errors() -> None:
 
 def test_retrying_honours_retry_after_from_outcome() -> None:
     sleeps: list[float] = []
-    policy = RetryPolicy(max_attempts=5, max_retry_after=100)
+    policy = RetryPolicy(initial_delay=1, max_delay=1, max_attempts=5, max_retry_after=100)
     limited = Outcome(OutcomeKind.RETRY, 429, "rate_limited", retry_after=30.0)
     too_long = Outcome(OutcomeKind.RETRY, 503, "http_503", retry_after=9999.0)
     flaky = _Flaky([limited, too_long, SENT])
