@@ -12,6 +12,7 @@ Every error pingsdk raises on purpose derives from :class:`PingSDKError`::
      +-- QueueError                              the on-disk queue cannot be used
      |    +-- QueueFullError                     the disk (or RLIMIT_FSIZE) is full
      |    +-- QueueCorruptError                  the file is not a usable queue
+     |    +-- QueueBusyError                     another process held the file past the deadline
      +-- SubmitError                             send_now() / strict flush only
           +-- PingRejectedError                  the edge answered 4xx; never retried
           +-- EdgeUnavailableError               retries used up (last status or httpx cause)
@@ -33,6 +34,7 @@ __all__ = [
     "PingExpiredError",
     "PingRejectedError",
     "PingSDKError",
+    "QueueBusyError",
     "QueueCorruptError",
     "QueueError",
     "QueueFullError",
@@ -116,6 +118,13 @@ class QueueFullError(QueueError):
 
 class QueueCorruptError(QueueError):
     """The queue file is not a usable SQLite queue."""
+
+
+class QueueBusyError(QueueError):
+    """The queue file stayed locked (by another process) past the caller's deadline.
+
+    Nothing was changed: the operation can be tried again later.
+    """
 
 
 class SubmitError(PingSDKError):

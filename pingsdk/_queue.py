@@ -31,13 +31,19 @@ import contextlib
 import dataclasses
 import json
 import logging
+import math
 import os
+import re
+import shutil
 import sqlite3
+import stat
 import sys
+import tempfile
 import threading
 import time
 import uuid
 import weakref
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
@@ -46,6 +52,7 @@ from typing import Literal, TypeVar
 from ._exceptions import (
     ConfigurationError,
     PayloadTooLargeError,
+    QueueBusyError,
     QueueCorruptError,
     QueueError,
     QueueFullError,
@@ -56,6 +63,7 @@ __all__ = [
     "DEFAULT_MAX_BYTES",
     "DEFAULT_MAX_COUNT",
     "PingQueue",
+    "QueueGroup",
     "QueueStats",
     "QueuedPing",
     "default_queue_path",
@@ -70,12 +78,16 @@ DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 DEFAULT_LEASE_SECONDS = 60.0
 """Default lease: a claimed ping is reserved to its sender for this long."""
 
-_SCHEMA_VERSION = 1
+_SCHEMA_VERSION = 2
 _APPLICATION_ID = 0x50494E47  # "PING": marks the file as ours in its header
+_APPLICATION_ID_OFFSET = 68  # where SQLite keeps PRAGMA application_id in the file header
 _BUSY_TIMEOUT = 10.0
 _CHECKPOINT_INTERVAL = 0.2
+_SWEEP_INTERVAL = 30.0
 _MEMORY = ":memory:"
 _SQLITE_MAGIC = b"SQLite format 3\x00"
+_QUARANTINE_KEEP = 200
+"""Quarantined rows kept for inspection (the newest); older ones are deleted."""
 
 _T = TypeVar("_T")
 
@@ -85,8 +97,12 @@ _T = TypeVar("_T")
 # Bodies over _INLINE_BODY bytes live in ``bodies``: SQLite rewrites a whole row (overflow pages
 # included) on UPDATE, and a lease or retry update must not rewrite a 1 MB body under the write
 # lock. Small bodies stay inline, so the common put() writes one table row.
-_SCHEMA = (
-    """CREATE TABLE pings (
+# Schema 2 appended (so that version 1 files migrate with ALTER TABLE ... ADD COLUMN):
+# ``endpoint`` (where the ping may be sent; '' = written by schema 1, any endpoint),
+# ``checksum`` (CRC-32 of what is sent, checked at claim; NULL for schema 1 rows),
+# ``hold_until`` (a pause the server asked for; even a flush waits for it), ``keep`` (survives a
+# purge: the deletion-request ping), and ``last_status``/``last_attempt_at`` for inspection.
+_PINGS_V1 = """CREATE TABLE pings (
         id INTEGER PRIMARY KEY,
         doc_id TEXT NOT NULL UNIQUE,
         path TEXT NOT NULL,
@@ -103,7 +119,25 @@ _SCHEMA = (
         body BLOB,
         seq_count INTEGER NOT NULL,
         seq_bytes INTEGER NOT NULL
-    )""",
+    )"""
+_V2_COLUMNS = (
+    "ALTER TABLE pings ADD COLUMN endpoint TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE pings ADD COLUMN checksum INTEGER",
+    "ALTER TABLE pings ADD COLUMN hold_until REAL NOT NULL DEFAULT 0",
+    "ALTER TABLE pings ADD COLUMN keep INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE pings ADD COLUMN last_status INTEGER",
+    "ALTER TABLE pings ADD COLUMN last_attempt_at REAL",
+)
+# Columns without a declared type keep whatever a damaged row held, byte for byte.
+_QUARANTINE_TABLE = """CREATE TABLE quarantine (
+        qid INTEGER PRIMARY KEY,
+        reason TEXT NOT NULL,
+        quarantined_at REAL NOT NULL,
+        doc_id, path, headers, body, created_at, attempts, namespace, doctype, version, endpoint
+    )"""
+_V2_MIGRATION = (*_V2_COLUMNS, _QUARANTINE_TABLE, f"PRAGMA user_version = {_SCHEMA_VERSION}")
+_SCHEMA = (
+    _PINGS_V1,
     "CREATE INDEX pings_due ON pings (next_attempt_at)",
     "CREATE INDEX pings_leased ON pings (lease_until) WHERE lease_owner IS NOT NULL",
     "CREATE TABLE bodies (id INTEGER PRIMARY KEY, body BLOB NOT NULL)",
@@ -122,11 +156,11 @@ _SCHEMA = (
         DELETE FROM bodies WHERE id = old.id;
     END""",
     f"PRAGMA application_id = {_APPLICATION_ID}",
-    f"PRAGMA user_version = {_SCHEMA_VERSION}",
+    *_V2_MIGRATION,
 )
 _INLINE_BODY = 2048
 _TABLES = {"pings", "bodies", "meta"}
-_COLUMNS = (
+_COLUMNS_V1 = (
     "id",
     "doc_id",
     "path",
@@ -143,6 +177,15 @@ _COLUMNS = (
     "body",
     "seq_count",
     "seq_bytes",
+)
+_COLUMNS = (
+    *_COLUMNS_V1,
+    "endpoint",
+    "checksum",
+    "hold_until",
+    "keep",
+    "last_status",
+    "last_attempt_at",
 )
 
 # Count and bytes without a counter row written by every put (one WAL page less per put():
@@ -170,8 +213,9 @@ _LAST_BYTES = (
 )
 _INSERT = (
     "INSERT INTO pings (doc_id, path, headers, size, created_at, attempts, next_attempt_at, "
-    "namespace, doctype, version, body, seq_count, seq_bytes) VALUES "
-    f"(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, {_LAST_COUNT} + 1, {_LAST_BYTES} + ?4)"
+    "namespace, doctype, version, body, endpoint, checksum, keep, seq_count, seq_bytes) VALUES "
+    "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
+    f"{_LAST_COUNT} + 1, {_LAST_BYTES} + ?4)"
 )
 _INSERT_BODY = "INSERT INTO bodies (id, body) VALUES (?, ?)"
 _OLDEST = "SELECT id, doc_id, size FROM pings ORDER BY id LIMIT ?"
@@ -184,29 +228,84 @@ _BOUND_TRIGGER = (
     f"BEGIN SELECT RAISE(ABORT, '{_BOUND_MESSAGE}'); END"
 )
 _DELETE = "DELETE FROM pings WHERE id = ?"
+# Text columns are read as BLOBs: a damaged row with bytes that are not UTF-8 must reach
+# _decode_row (and the quarantine), not fail the whole fetch inside sqlite3.
+_ROW = (
+    "p.id, CAST(p.doc_id AS BLOB), CAST(p.path AS BLOB), CAST(p.headers AS BLOB), "
+    "coalesce(p.body, b.body), p.created_at, p.attempts, p.next_attempt_at, "
+    "CAST(p.namespace AS BLOB), CAST(p.doctype AS BLOB), p.version, CAST(p.endpoint AS BLOB), "
+    "p.checksum, p.hold_until, p.keep"
+)
+_DUE_WHERE = (
+    "p.next_attempt_at <= ?1 AND p.hold_until <= ?2 "
+    "AND (p.lease_owner IS NULL OR p.lease_until <= ?2)"
+)
 _DUE = (
-    "SELECT p.id, p.doc_id, p.path, p.headers, coalesce(p.body, b.body), p.created_at, "
-    "p.attempts, p.next_attempt_at, p.namespace, p.doctype, p.version "
-    "FROM pings AS p LEFT JOIN bodies AS b ON b.id = p.id "
-    "WHERE p.next_attempt_at <= ? AND (p.lease_owner IS NULL OR p.lease_until <= ?) "
-    "ORDER BY p.next_attempt_at, p.id LIMIT ?"
+    f"SELECT {_ROW} FROM pings AS p LEFT JOIN bodies AS b ON b.id = p.id "
+    f"WHERE {_DUE_WHERE} ORDER BY p.next_attempt_at, p.id LIMIT ?3"
+)
+_DUE_FOR = (
+    f"SELECT {_ROW} FROM pings AS p LEFT JOIN bodies AS b ON b.id = p.id "
+    f"WHERE {_DUE_WHERE} AND p.endpoint IN (?4, '') ORDER BY p.next_attempt_at, p.id LIMIT ?3"
+)
+# Rows whose scheduling columns lost their type can never be due (in SQLite text sorts after
+# every number): found by a periodic scan, they go to the quarantine like undecodable rows.
+_MISTYPED = (
+    "SELECT id FROM pings WHERE typeof(next_attempt_at) NOT IN ('integer', 'real') "
+    "OR typeof(hold_until) NOT IN ('integer', 'real') "
+    "OR typeof(lease_until) NOT IN ('integer', 'real', 'null') "
+    "OR typeof(endpoint) != 'text' OR typeof(created_at) NOT IN ('integer', 'real')"
+)
+_QUARANTINE = (
+    "INSERT INTO quarantine (reason, quarantined_at, doc_id, path, headers, body, created_at, "
+    "attempts, namespace, doctype, version, endpoint) SELECT ?, ?, p.doc_id, p.path, p.headers, "
+    "coalesce(p.body, b.body), p.created_at, p.attempts, p.namespace, p.doctype, p.version, "
+    "p.endpoint FROM pings AS p LEFT JOIN bodies AS b ON b.id = p.id WHERE p.id = ?"
+)
+_QUARANTINE_TRIM = (
+    f"DELETE FROM quarantine WHERE qid <= (SELECT max(qid) FROM quarantine) - {_QUARANTINE_KEEP}"
 )
 _LEASE = "UPDATE pings SET lease_owner = ?, lease_until = ? WHERE id = ?"
 _ACK = "DELETE FROM pings WHERE doc_id = ? AND lease_owner = ?"
 _DEFER = (
-    "UPDATE pings SET next_attempt_at = ?, attempts = ?, lease_owner = NULL, lease_until = NULL "
+    "UPDATE pings SET next_attempt_at = ?, attempts = ?, hold_until = ?, last_status = ?, "
+    "last_attempt_at = ?, lease_owner = NULL, lease_until = NULL "
     "WHERE doc_id = ? AND lease_owner = ?"
 )
 _RELEASE = (
     "UPDATE pings SET lease_owner = NULL, lease_until = NULL WHERE doc_id = ? AND lease_owner = ?"
 )
 _EXTEND = "UPDATE pings SET lease_until = ? WHERE doc_id = ? AND lease_owner = ?"
+_FREE = "(lease_owner IS NULL OR lease_until <= ?1)"
 _NEXT_FREE = (
-    "SELECT next_attempt_at FROM pings WHERE lease_owner IS NULL OR lease_until <= ? "
+    f"SELECT max(next_attempt_at, hold_until) FROM pings WHERE {_FREE} "
     "ORDER BY next_attempt_at LIMIT 1"
 )
+_NEXT_FREE_FOR = (
+    f"SELECT max(next_attempt_at, hold_until) FROM pings WHERE {_FREE} "
+    "AND endpoint IN (?2, '') ORDER BY next_attempt_at LIMIT 1"
+)
+# A flush ignores the client's own schedule, never the server's hold.
+_NEXT_HOLD = f"SELECT min(hold_until) FROM pings WHERE {_FREE}"
+_NEXT_HOLD_FOR = f"SELECT min(hold_until) FROM pings WHERE {_FREE} AND endpoint IN (?2, '')"
 _NEXT_LEASE_END = "SELECT min(lease_until) FROM pings WHERE lease_owner IS NOT NULL"
+_NEXT_LEASE_END_FOR = (
+    "SELECT min(lease_until) FROM pings WHERE lease_owner IS NOT NULL AND endpoint IN (?, '')"
+)
 _LEASED = "SELECT count(*) FROM pings WHERE lease_owner IS NOT NULL AND lease_until > ?"
+_COUNT_FOR = (
+    "SELECT count(*), coalesce(sum(size), 0), "
+    "coalesce(sum(lease_owner IS NOT NULL AND lease_until > ?2), 0) "
+    "FROM pings WHERE endpoint IN (?1, '')"
+)
+_QUARANTINED = "SELECT count(*) FROM quarantine"
+_GROUPS = (
+    "SELECT endpoint, namespace, doctype, version, count(*), sum(size), min(created_at), "
+    "max(attempts), sum(attempts), min(max(next_attempt_at, hold_until)), "
+    "sum(lease_owner IS NOT NULL AND lease_until > ?), max(last_attempt_at), last_status "
+    "FROM pings GROUP BY endpoint, namespace, doctype, version "
+    "ORDER BY endpoint, namespace, doctype, version"
+)
 
 # SQLite primary result codes (the low byte of extended codes).
 _SQLITE_BUSY = 5
@@ -215,8 +314,13 @@ _SQLITE_IOERR = 10
 _SQLITE_CORRUPT = 11
 _SQLITE_FULL = 13
 _SQLITE_NOTADB = 26
+_SQLITE_READONLY = 8
+_SQLITE_CANTOPEN = 14
+_SQLITE_PERM = 3
 # Python 3.10 has no ``sqlite_errorcode``: fall back on SQLite's fixed English messages.
 _MESSAGE_CODES = (
+    ("readonly database", _SQLITE_READONLY),
+    ("unable to open database", _SQLITE_CANTOPEN),
     ("database is locked", _SQLITE_BUSY),
     ("database table is locked", _SQLITE_LOCKED),
     ("database or disk is full", _SQLITE_FULL),
@@ -239,6 +343,10 @@ class QueuedPing:
         attempts: how many sends have been tried and failed retryably.
         next_attempt_at: Unix time before which it is not sent.
         namespace, doctype, version: for stats, logs and callbacks.
+        endpoint: the normalised endpoint it was submitted for; it is only ever sent there
+            (``""`` on rows stored by pingsdk 0.1, which any sender may send).
+        survives_purge: kept when the queue is purged because upload was switched off (the
+            deletion-request ping, which must still be sent).
     """
 
     doc_id: str
@@ -251,6 +359,8 @@ class QueuedPing:
     namespace: str = ""
     doctype: str = ""
     version: int = 0
+    endpoint: str = ""
+    survives_purge: bool = False
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -266,6 +376,38 @@ class QueueStats:
     pending: int
     bytes: int
     leased: int
+    quarantined: int = 0
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class QueueGroup:
+    """What a queue file holds for one endpoint and ping identity (``pingsdk queue list``).
+
+    Attributes:
+        endpoint: where these pings go (``""``: stored by pingsdk 0.1, sent by any sender).
+        namespace, doctype, version: the ping identity.
+        count, bytes: how many are stored and their stored size.
+        oldest: Unix time the oldest of them was submitted.
+        max_attempts, total_attempts: failed attempts (the most for one ping, and in all).
+        next_attempt: Unix time the next of them may be sent (in the past: due now).
+        leased: how many are being sent right now (by any process).
+        last_status: HTTP status of the latest failed attempt (``None``: no answer, or none yet).
+        last_attempt: Unix time of the latest failed attempt, or ``None``.
+    """
+
+    endpoint: str
+    namespace: str
+    doctype: str
+    version: int
+    count: int
+    bytes: int
+    oldest: float
+    max_attempts: int
+    total_attempts: int
+    next_attempt: float
+    leased: int
+    last_status: int | None
+    last_attempt: float | None
 
 
 def default_queue_path() -> Path:
@@ -306,19 +448,84 @@ def _error_code(exc: sqlite3.Error) -> int | None:
     return None
 
 
-def _row_to_ping(row: tuple[object, ...]) -> QueuedPing:
-    _, doc_id, path, headers, body, created, attempts, due, namespace, doctype, version = row
+class _BadRowError(Exception):
+    """Internal: a stored row that cannot be sent as it is (reason in ``args[0]``)."""
+
+
+_DOC_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_HEADER_BAD = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _text(value: object, what: str) -> str:
+    if not isinstance(value, bytes):
+        raise _BadRowError(f"{what} is {type(value).__name__}, not text")
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _BadRowError(f"{what} is not UTF-8") from None
+
+
+def _number(value: object, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise _BadRowError(f"{what} is not a number")
+    return float(value)
+
+
+def _integer(value: object, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise _BadRowError(f"{what} is not a non-negative integer")
+    return value
+
+
+def _as_time(value: object) -> float:
+    """A time read from an aggregate; a damaged (non-numeric) value counts as "now-ish" 0."""
+    return float(value) if isinstance(value, (int, float)) else 0.0
+
+
+def _checksum(doc_id: str, path: str, headers_json: str, endpoint: str, body: bytes) -> int:
+    """CRC-32 over everything a send uses, so a damaged row is never sent as if intact."""
+    text = f"{doc_id}\n{path}\n{headers_json}\n{endpoint}\n".encode()
+    return zlib.crc32(body, zlib.crc32(text))
+
+
+def _decode_row(row: tuple[object, ...]) -> QueuedPing:
+    """The ping a claimed row holds; raises _BadRowError when any part of it is damaged."""
+    (_, doc_id_b, path_b, headers_b, body, created, attempts, due, ns_b, dt_b, version,
+     endpoint_b, checksum, _hold, keep) = row  # fmt: skip
+    doc_id = _text(doc_id_b, "doc_id")
+    if not _DOC_ID.fullmatch(doc_id):
+        raise _BadRowError("doc_id is not a canonical UUID")
+    path = _text(path_b, "path")
+    if not path.startswith("/submit/") or _HEADER_BAD.search(path) or " " in path:
+        raise _BadRowError("path is not a submit path")
+    headers_json = _text(headers_b, "headers")
+    endpoint = _text(endpoint_b, "endpoint")
+    if not isinstance(body, bytes):
+        raise _BadRowError("body is missing" if body is None else "body is not bytes")
+    if checksum is not None and checksum != _checksum(doc_id, path, headers_json, endpoint, body):
+        raise _BadRowError("checksum mismatch")
+    try:
+        headers = json.loads(headers_json)
+    except ValueError:
+        raise _BadRowError("headers are not JSON") from None
+    if not isinstance(headers, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) and not _HEADER_BAD.search(k + v)
+        for k, v in headers.items()
+    ):
+        raise _BadRowError("headers are not a map of clean strings")
     return QueuedPing(
-        doc_id=str(doc_id),
-        path=str(path),
-        headers=json.loads(str(headers)),
-        body=bytes(body),  # type: ignore[call-overload]
-        created_at=float(created),  # type: ignore[arg-type]
-        attempts=int(attempts),  # type: ignore[call-overload]
-        next_attempt_at=float(due),  # type: ignore[arg-type]
-        namespace=str(namespace),
-        doctype=str(doctype),
-        version=int(version),  # type: ignore[call-overload]
+        doc_id=doc_id,
+        path=path,
+        headers=headers,
+        body=body,
+        created_at=_number(created, "created_at"),
+        attempts=_integer(attempts, "attempts"),
+        next_attempt_at=_number(due, "next_attempt_at"),
+        namespace=_text(ns_b, "namespace"),
+        doctype=_text(dt_b, "doctype"),
+        version=_integer(version, "version"),
+        endpoint=endpoint,
+        survives_purge=bool(keep),
     )
 
 
@@ -347,15 +554,25 @@ class PingQueue:
         lease_seconds: how long a claimed ping stays reserved to its sender. It must exceed the
             longest send (timeout included); a sender still busy after that may see the ping
             claimed by another and sent twice (the pipeline deduplicates by docId).
+        busy_timeout: the longest any operation waits for a lock held by another process (or
+            thread) before raising :class:`QueueBusyError` (default 10 s); each operation's
+            ``timeout`` argument can shorten it.
+        create: ``False`` opens an existing queue only (tools such as the CLI): a missing file
+            raises QueueError and a damaged one QueueCorruptError, and nothing is moved aside.
 
     Raises:
-        ConfigurationError: a bound or the lease is not positive, or an unknown durability.
-        QueueError: the file cannot be opened or created (permissions, a newer schema version).
-        QueueCorruptError: the file is not a usable queue and could not be moved aside.
+        ConfigurationError: a bound or the lease is not positive, an unknown durability, or an
+            empty path.
+        QueueError: the file cannot be opened or created (permissions, read-only, a newer
+            schema version), or the path names something that is not a pingsdk queue (a
+            directory, a device, a FIFO, another program's file): such paths are never touched.
+        QueueCorruptError: the file is a damaged pingsdk queue and could not be moved aside.
 
-    The file is opened lazily, at the first operation. Corrupt or foreign files are moved aside
-    to ``<name>.corrupt-<UTC timestamp>`` (with their ``-wal`` and ``-shm``) with an ERROR log on
-    logger ``"pingsdk"``, and a fresh queue is created.
+    The file is opened lazily, at the first operation. A damaged pingsdk queue (its header says
+    so, or pingsdk's ``<name>.lock`` beside it shows it was one) is moved aside to
+    ``<name>.corrupt-<UTC timestamp>`` (with its ``-wal`` and ``-shm``) with an ERROR log on
+    logger ``"pingsdk"``, and a fresh queue is created. Single damaged rows are moved to the
+    ``quarantine`` table instead (see :meth:`claim`): the other pings keep going out.
 
     Example::
 
@@ -375,7 +592,20 @@ class PingQueue:
         max_bytes: int = DEFAULT_MAX_BYTES,
         durability: Literal["process", "power"] = "process",
         lease_seconds: float = DEFAULT_LEASE_SECONDS,
+        busy_timeout: float = _BUSY_TIMEOUT,
+        create: bool = True,
     ) -> None:
+        if path is not None and os.fspath(path) == "":
+            raise ConfigurationError(
+                "queue_path is an empty string; pass a file path, None for the per-user default "
+                "queue, or ':memory:'"
+            )
+        if (
+            isinstance(busy_timeout, bool)
+            or not isinstance(busy_timeout, (int, float))
+            or not (math.isfinite(busy_timeout) and busy_timeout >= 0)
+        ):
+            raise ConfigurationError(f"busy_timeout must be seconds >= 0, got {busy_timeout!r}")
         if isinstance(max_count, bool) or not isinstance(max_count, int) or max_count < 1:
             raise ConfigurationError(f"max_count must be a positive int, got {max_count!r}")
         if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 1:
@@ -394,8 +624,13 @@ class PingQueue:
         self._max_bytes = max_bytes
         self.durability = durability
         self.lease_seconds = float(lease_seconds)
+        self.busy_timeout = float(busy_timeout)
+        self._create = bool(create)
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
+        self._quarantined = 0  # rows moved to the quarantine since take_quarantined()
+        self._last_sweep = -math.inf
+        self._empty_logged = False
         self._pid = os.getpid()
         self._owner = _new_owner()
         self._closed = False
@@ -431,14 +666,14 @@ class PingQueue:
 
     # -- operations ----------------------------------------------------------------------------
 
-    def put(self, ping: QueuedPing) -> list[str]:
+    def put(self, ping: QueuedPing, *, timeout: float | None = None) -> list[str]:
         """Store ``ping`` durably; returns the doc_ids evicted (oldest first) to make room.
 
         When this returns, the ping survives a crash of the process (``durability="process"``)
         or a power loss (``"power"``). It is one transaction: the insert and any eviction.
         Eviction takes the oldest stored pings, in flight or not (an in-flight one's sender then
         finds its ack refused). While another process holds the write lock, this waits for it,
-        up to 10 s.
+        up to ``timeout`` (default: ``busy_timeout``).
 
         Raises:
             PayloadTooLargeError: the ping alone is larger than ``max_bytes`` (``kind="queue"``);
@@ -446,10 +681,57 @@ class PingQueue:
             ConfigurationError: ``headers`` holds ``Date`` (set at send time) or a non-string.
             QueueFullError: the disk (or the file size limit) is full; nothing was stored and
                 what is stored is intact.
+            QueueBusyError: the file stayed locked past the deadline; nothing was stored.
             QueueCorruptError: the file turned out corrupt; it is moved aside at the next
                 operation.
             QueueError: the doc_id is already queued, or another storage failure.
         """
+        return self._put(ping, None, timeout)
+
+    def put_with(
+        self,
+        build: Callable[[sqlite3.Connection], QueuedPing | None],
+        *,
+        timeout: float | None = None,
+    ) -> tuple[QueuedPing | None, list[str]]:
+        """Run ``build`` and store the ping it returns, in one write transaction.
+
+        For callers that keep their own tables in the queue file (``pingsdk.glean`` keeps its
+        metrics there): what ``build`` writes through the connection and the ping it returns
+        are committed together, or not at all. ``build`` may return ``None`` to store nothing
+        (its writes are still committed). It must not commit or roll back itself.
+
+        Returns:
+            The stored ping (or ``None``) and the doc_ids evicted to make room for it.
+
+        Raises:
+            What :meth:`put` raises, and whatever ``build`` raises (then nothing is written).
+        """
+        built: list[QueuedPing | None] = [None]
+
+        def run(conn: sqlite3.Connection) -> list[str]:
+            ping = built[0] = build(conn)
+            if ping is None:
+                return []
+            return self._insert_evicting(conn, ping, self._row_params(ping))
+
+        evicted = self._write(run, timeout)
+        return built[0], evicted
+
+    def write(self, fn: Callable[[sqlite3.Connection], _T], *, timeout: float | None = None) -> _T:
+        """Run ``fn`` in a write transaction (``BEGIN IMMEDIATE``) of this queue's connection.
+
+        For pingsdk's own extensions (``pingsdk.glean``), which keep tables in the same file so
+        that their writes and the queue's commit together. Errors are translated like any queue
+        operation's; ``fn`` must not commit or roll back.
+        """
+        return self._write(fn, timeout)
+
+    def read(self, fn: Callable[[sqlite3.Connection], _T], *, timeout: float | None = None) -> _T:
+        """Run ``fn`` in a read transaction of this queue's connection (see :meth:`write`)."""
+        return self._read(fn, timeout)
+
+    def _row_params(self, ping: QueuedPing) -> tuple[object, ...]:
         headers_json = _headers_json(tuple(ping.headers.items()))
         body = bytes(ping.body)
         size = len(body) + len(ping.path.encode()) + len(headers_json.encode())
@@ -461,8 +743,7 @@ class PingQueue:
                 limit=self._max_bytes,
                 kind="queue",
             )
-        inline = len(body) <= _INLINE_BODY
-        params = (
+        return (
             ping.doc_id,
             ping.path,
             headers_json,
@@ -473,25 +754,21 @@ class PingQueue:
             ping.namespace,
             ping.doctype,
             int(ping.version),
-            body if inline else None,
+            body if len(body) <= _INLINE_BODY else None,
+            ping.endpoint,
+            _checksum(ping.doc_id, ping.path, headers_json, ping.endpoint, body),
+            1 if ping.survives_purge else 0,
         )
-        doc_id = ping.doc_id
 
-        def insert(conn: sqlite3.Connection) -> int | None:
-            # The row id, or None when the bound trigger refused the row (the queue is full).
-            try:
-                return conn.execute(_INSERT, params).lastrowid
-            except sqlite3.IntegrityError as exc:
-                if _BOUND_MESSAGE in str(exc):
-                    return None
-                raise QueueError(f"doc_id {doc_id} is already queued") from None
-
-        if inline:
+    def _put(
+        self, ping: QueuedPing, params: tuple[object, ...] | None, timeout: float | None
+    ) -> list[str]:
+        params = self._row_params(ping) if params is None else params
+        if params[10] is not None:
             # The common case: one statement in autocommit mode, its own transaction (an INSERT
             # takes the write lock at once, like BEGIN IMMEDIATE); the bound is checked by this
             # connection's BEFORE INSERT trigger, in C. Written out (no closures, no retry
             # loop) because put() latency is what submit() costs its caller.
-            full = False
             with self._lock:
                 conn = self._conn
                 if conn is not None:
@@ -499,25 +776,32 @@ class PingQueue:
                         conn.execute(_INSERT, params)
                     except sqlite3.IntegrityError as exc:
                         if _BOUND_MESSAGE not in str(exc):
-                            raise QueueError(f"doc_id {doc_id} is already queued") from None
-                        full = True
+                            raise QueueError(f"doc_id {ping.doc_id} is already queued") from None
                     except sqlite3.Error:
                         pass  # busy, disk full, corrupt...: the general path below decides
                     else:
                         return []
-            if not full and self._transact(insert, None) is not None:
-                return []
+        return self._write(lambda conn: self._insert_evicting(conn, ping, params), timeout)
 
-        def evict_and_insert(conn: sqlite3.Connection) -> list[str]:
-            evicted = self._evict(conn, size)
-            row_id = insert(conn)
-            if row_id is None:  # unreachable: room was made in this very transaction
-                raise QueueError("the queue bound could not be met")
-            if not inline:
-                conn.execute(_INSERT_BODY, (row_id, body))
+    def _insert_evicting(
+        self, conn: sqlite3.Connection, ping: QueuedPing, params: tuple[object, ...]
+    ) -> list[str]:
+        """Insert the row (its body too), evicting the oldest rows first when it does not fit."""
+        size = params[3]
+        assert isinstance(size, int)
+        evicted: list[str] = []
+        for _ in range(2):
+            try:
+                row_id = conn.execute(_INSERT, params).lastrowid
+            except sqlite3.IntegrityError as exc:
+                if _BOUND_MESSAGE not in str(exc):
+                    raise QueueError(f"doc_id {ping.doc_id} is already queued") from None
+                evicted += self._evict(conn, size)
+                continue
+            if params[10] is None:
+                conn.execute(_INSERT_BODY, (row_id, bytes(ping.body)))
             return evicted
-
-        return self._write(evict_and_insert)
+        raise QueueError("the queue bound could not be met")  # room was made: unreachable
 
     def _evict(self, conn: sqlite3.Connection, incoming: int) -> list[str]:
         """Delete the oldest rows until one more row of ``incoming`` bytes fits."""
@@ -533,9 +817,9 @@ class PingQueue:
                 if count + 1 <= self._max_count and total + incoming <= self._max_bytes:
                     break
                 conn.execute(_DELETE, (row_id,))
-                evicted.append(victim)
+                evicted.append(str(victim))
                 count -= 1
-                total -= victim_size
+                total -= victim_size if isinstance(victim_size, int) else 0
         if evicted:
             # The caller counts and reports evictions (rate-limited); one line per put would flood.
             logger.debug(
@@ -546,36 +830,104 @@ class PingQueue:
             )
         return evicted
 
-    def claim(self, limit: int, *, now: float | None = None) -> list[QueuedPing]:
+    def claim(
+        self,
+        limit: int,
+        *,
+        now: float | None = None,
+        endpoint: str | None = None,
+        ignore_schedule: bool = False,
+        timeout: float | None = None,
+    ) -> list[QueuedPing]:
         """Lease up to ``limit`` due pings to this owner for ``lease_seconds``.
 
-        Due means ``next_attempt_at <= now`` and not leased, or leased with an expired lease
-        (its holder crashed or is too slow). Order: earliest due first, then oldest stored.
-        Atomic across threads and processes (``BEGIN IMMEDIATE``): no row is leased to two
-        owners at once.
+        Due means ``next_attempt_at <= now`` (any time with ``ignore_schedule``), past the
+        server's ``hold_until`` (always), and not leased, or leased with an expired lease (its
+        holder crashed or is too slow). Order: earliest due first, then oldest stored. Atomic
+        across threads and processes (``BEGIN IMMEDIATE``): no row is leased to two owners.
+
+        A row that cannot be sent as stored (undecodable text or JSON, a missing body, a
+        checksum that does not match, scheduling columns of the wrong type) is moved to the
+        ``quarantine`` table in the same transaction, logged at ERROR once, and counted for
+        :meth:`take_quarantined`; it never stops the other rows from being claimed.
 
         Args:
             limit: the most pings to return (``<= 0`` returns ``[]``).
             now: the Unix time to judge "due" and to start the lease at (tests); default now.
+            endpoint: claim only pings submitted for this endpoint (and pings stored by pingsdk
+                0.1, which recorded none); ``None`` claims pings of every endpoint.
+            ignore_schedule: claim pings waiting for their retry too (a flush).
+            timeout: the longest wait for the file's lock (default ``busy_timeout``).
         """
         if limit <= 0:
             return []
         at = time.time() if now is None else now
         until = at + self.lease_seconds
+        due_by = math.inf if ignore_schedule else at
 
         def claim(conn: sqlite3.Connection) -> list[QueuedPing]:
-            rows = conn.execute(_DUE, (at, at, limit)).fetchall()
-            owner = self._owner
-            conn.executemany(_LEASE, [(owner, until, row[0]) for row in rows])
-            return [_row_to_ping(row) for row in rows]
+            if time.monotonic() - self._last_sweep >= _SWEEP_INTERVAL:
+                self._sweep(conn)
+            while True:
+                if endpoint is None:
+                    rows = conn.execute(_DUE, (due_by, at, limit)).fetchall()
+                else:
+                    rows = conn.execute(_DUE_FOR, (due_by, at, limit, endpoint)).fetchall()
+                claimed: list[QueuedPing] = []
+                leases: list[tuple[str, float, object]] = []
+                owner = self._owner
+                for row in rows:
+                    try:
+                        claimed.append(_decode_row(row))
+                    except _BadRowError as problem:
+                        self._quarantine(conn, row[0], str(problem), row[1])
+                    else:
+                        leases.append((owner, until, row[0]))
+                if not claimed and len(rows) == limit:
+                    continue  # a page of damaged rows: look past them in the same transaction
+                conn.executemany(_LEASE, leases)
+                return claimed
 
         # The sender's path (not put()'s) also notices a file replaced by another process and
         # keeps the WAL short.
-        claimed = self._transact(claim, "BEGIN IMMEDIATE", reopen_if_replaced=True)
+        claimed = self._transact(claim, "BEGIN IMMEDIATE", timeout, reopen_if_replaced=True)
         self._maybe_checkpoint()
         return claimed
 
-    def ack(self, doc_id: str) -> bool:
+    def _quarantine(
+        self, conn: sqlite3.Connection, row_id: object, reason: str, doc: object
+    ) -> None:
+        """Move one damaged row out of ``pings`` (inside the caller's write transaction)."""
+        conn.execute(_QUARANTINE, (reason, time.time(), row_id))
+        conn.execute(_DELETE, (row_id,))
+        conn.execute(_QUARANTINE_TRIM)
+        self._quarantined += 1
+        shown = doc.decode("utf-8", "replace")[:40] if isinstance(doc, bytes) else repr(doc)[:40]
+        logger.error(
+            "pingsdk queue %s: ping %r cannot be sent as stored (%s); moved to the quarantine "
+            "table (not sent)",
+            self._where(),
+            shown,
+            reason,
+        )
+
+    def _sweep(self, conn: sqlite3.Connection) -> None:
+        """Quarantine rows that could never be claimed, and notice a file emptied under us."""
+        self._last_sweep = time.monotonic()
+        for (row_id,) in conn.execute(_MISTYPED).fetchall():
+            doc = conn.execute("SELECT doc_id FROM pings WHERE id = ?", (row_id,)).fetchone()
+            self._quarantine(
+                conn, row_id, "scheduling columns are damaged", doc[0] if doc else None
+            )
+        self._notice_empty_file()
+
+    def take_quarantined(self) -> int:
+        """How many rows this instance moved to the quarantine since the last call."""
+        with self._lock:
+            count, self._quarantined = self._quarantined, 0
+        return count
+
+    def ack(self, doc_id: str, *, timeout: float | None = None) -> bool:
         """Delete a sent (or dropped) ping. Only the lease owner's ack counts.
 
         Returns ``True`` when the row was deleted. ``False`` when this owner no longer leases it:
@@ -584,39 +936,68 @@ class PingQueue:
         duplicate carries the same docId and URL, and the pipeline deduplicates by docId.
         An expired lease that nobody re-claimed still belongs to this owner and is acked.
         """
-        return self.ack_many((doc_id,)) == 1
+        return self.ack_many((doc_id,), timeout=timeout) == 1
 
-    def ack_many(self, doc_ids: Iterable[str]) -> int:
+    def ack_many(self, doc_ids: Iterable[str], *, timeout: float | None = None) -> int:
         """:meth:`ack` several pings in one transaction; returns how many were deleted."""
-        return self._owned_update(_ACK, [(doc_id,) for doc_id in doc_ids])
+        return self._owned_update(_ACK, [(doc_id,) for doc_id in doc_ids], timeout)
 
-    def drop(self, doc_id: str) -> bool:
+    def drop(self, doc_id: str, *, timeout: float | None = None) -> bool:
         """Delete a ping that will never be sent (4xx, too old): the same as :meth:`ack`."""
-        return self.ack(doc_id)
+        return self.ack(doc_id, timeout=timeout)
 
-    def defer(self, doc_id: str, *, next_attempt_at: float, attempts: int) -> bool:
+    def defer(
+        self,
+        doc_id: str,
+        *,
+        next_attempt_at: float,
+        attempts: int,
+        hold_until: float | None = None,
+        last_status: int | None = None,
+        timeout: float | None = None,
+    ) -> bool:
         """Release the lease and record the retry schedule (persisted across restarts).
+
+        Args:
+            next_attempt_at: Unix time of the next regular attempt (the client's backoff).
+            attempts: failed attempts so far.
+            hold_until: Unix time before which nothing may send it, a flush included: a pause
+                the server asked for (``Retry-After``). ``next_attempt_at`` is raised to it.
+            last_status: the HTTP status of this failed attempt (``None``: no answer).
 
         Returns ``False`` (and changes nothing) when this owner no longer leases the ping.
         """
-        return self._owned_update(_DEFER, [(float(next_attempt_at), int(attempts), doc_id)]) == 1
+        hold = 0.0 if hold_until is None else float(hold_until)
+        row = (
+            max(float(next_attempt_at), hold),
+            int(attempts),
+            hold,
+            last_status,
+            time.time(),
+            doc_id,
+        )
+        return self._owned_update(_DEFER, [row], timeout) == 1
 
-    def release(self, doc_ids: Sequence[str]) -> int:
+    def release(self, doc_ids: Sequence[str], *, timeout: float | None = None) -> int:
         """Give leases back unchanged (on close), so another sender may take them at once.
 
         Returns how many leases this owner still held and gave back.
         """
-        return self._owned_update(_RELEASE, [(doc_id,) for doc_id in doc_ids])
+        return self._owned_update(_RELEASE, [(doc_id,) for doc_id in doc_ids], timeout)
 
-    def extend(self, doc_ids: Sequence[str], *, now: float | None = None) -> int:
+    def extend(
+        self, doc_ids: Sequence[str], *, now: float | None = None, timeout: float | None = None
+    ) -> int:
         """Renew this owner's leases for another ``lease_seconds`` (a slow send in progress).
 
         Returns how many leases were renewed (rows this owner still leases).
         """
         until = (time.time() if now is None else now) + self.lease_seconds
-        return self._owned_update(_EXTEND, [(until, doc_id) for doc_id in doc_ids])
+        return self._owned_update(_EXTEND, [(until, doc_id) for doc_id in doc_ids], timeout)
 
-    def _owned_update(self, sql: str, rows: Sequence[tuple[object, ...]]) -> int:
+    def _owned_update(
+        self, sql: str, rows: Sequence[tuple[object, ...]], timeout: float | None
+    ) -> int:
         if not rows:
             return 0
 
@@ -625,7 +1006,7 @@ class PingQueue:
             # rowcount is the statement's own changes, without the triggers' updates of meta.
             return sum(conn.execute(sql, (*row, owner)).rowcount for row in rows)
 
-        return self._write(update)
+        return self._write(update, timeout)
 
     def checkpoint(self) -> bool:
         """Copy committed pings from the WAL into the database file (a passive checkpoint).
@@ -658,53 +1039,127 @@ class PingQueue:
         self._last_checkpoint = now
         self.checkpoint()
 
-    def next_due(self) -> float | None:
+    def next_due(
+        self,
+        *,
+        endpoint: str | None = None,
+        ignore_schedule: bool = False,
+        timeout: float | None = None,
+    ) -> float | None:
         """Unix time at which :meth:`claim` can next return something, or None when empty.
 
         That is the earliest ``next_attempt_at`` of the unleased pings (in the past when some are
-        due now), or the earliest lease expiry when every ping is leased.
+        due now; with ``ignore_schedule``, the earliest server hold), or the earliest lease
+        expiry when every ping is leased. ``endpoint`` limits it to that endpoint's pings (and
+        pings stored by pingsdk 0.1).
         """
         now = time.time()
 
         def next_due(conn: sqlite3.Connection) -> float | None:
-            row = conn.execute(_NEXT_FREE, (now,)).fetchone()
-            free: float | None = None if row is None else float(row[0])
-            (lease_end,) = conn.execute(_NEXT_LEASE_END).fetchone()
+            if ignore_schedule:
+                sql = _NEXT_HOLD if endpoint is None else _NEXT_HOLD_FOR
+            else:
+                sql = _NEXT_FREE if endpoint is None else _NEXT_FREE_FOR
+            row = conn.execute(sql, (now,) if endpoint is None else (now, endpoint)).fetchone()
+            free = None if row is None or row[0] is None else _as_time(row[0])
+            if endpoint is None:
+                (lease_end,) = conn.execute(_NEXT_LEASE_END).fetchone()
+            else:
+                (lease_end,) = conn.execute(_NEXT_LEASE_END_FOR, (endpoint,)).fetchone()
             if lease_end is None:
                 return free
-            return float(lease_end) if free is None else min(free, float(lease_end))
+            end = _as_time(lease_end)
+            return end if free is None else min(free, end)
 
-        return self._read(next_due)
+        return self._read(next_due, timeout)
 
-    def stats(self) -> QueueStats:
-        """Pending count and bytes, and how many are leased now (for every process on the file)."""
+    def stats(self, *, endpoint: str | None = None, timeout: float | None = None) -> QueueStats:
+        """Pending count and bytes, how many are leased now, and how many rows are quarantined.
+
+        Counts every process's pings in the file; ``endpoint`` limits them to that endpoint's
+        pings (and pings stored by pingsdk 0.1, which recorded none).
+        """
         now = time.time()
 
         def stats(conn: sqlite3.Connection) -> QueueStats:
-            count, total = conn.execute(_TOTALS).fetchone()
-            (leased,) = conn.execute(_LEASED, (now,)).fetchone()
-            return QueueStats(pending=int(count), bytes=int(total), leased=int(leased))
+            if endpoint is None:
+                count, total = conn.execute(_TOTALS).fetchone()
+                (leased,) = conn.execute(_LEASED, (now,)).fetchone()
+            else:
+                count, total, leased = conn.execute(_COUNT_FOR, (endpoint, now)).fetchone()
+            (quarantined,) = conn.execute(_QUARANTINED).fetchone()
+            return QueueStats(
+                pending=int(count),
+                bytes=int(total),
+                leased=int(leased),
+                quarantined=int(quarantined),
+            )
 
-        return self._read(stats)
+        return self._read(stats, timeout)
 
-    def purge(self) -> int:
-        """Delete every ping, leased or not; returns how many (upload disabled)."""
+    def groups(self, *, timeout: float | None = None) -> list[QueueGroup]:
+        """What the file holds, per endpoint and ping identity (for ``pingsdk queue list``)."""
+        now = time.time()
+
+        def groups(conn: sqlite3.Connection) -> list[QueueGroup]:
+            rows = conn.execute(_GROUPS, (now,)).fetchall()
+            # The status of each group's latest failed attempt (one extra scan, tools only).
+            latest: dict[tuple[object, ...], tuple[int | None, float]] = {}
+            for key0, key1, key2, key3, status, at in conn.execute(
+                "SELECT endpoint, namespace, doctype, version, last_status, last_attempt_at "
+                "FROM pings WHERE last_attempt_at IS NOT NULL ORDER BY last_attempt_at"
+            ):
+                latest[(key0, key1, key2, key3)] = (status, at)
+            result = []
+            for endpoint, ns, dt, version, count, size, oldest, most, total, nxt, leased in rows:
+                status, at = latest.get((endpoint, ns, dt, version), (None, None))
+                result.append(
+                    QueueGroup(
+                        endpoint=str(endpoint),
+                        namespace=str(ns),
+                        doctype=str(dt),
+                        version=int(version),
+                        count=int(count),
+                        bytes=int(size),
+                        oldest=_as_time(oldest),
+                        max_attempts=int(most),
+                        total_attempts=int(total),
+                        next_attempt=_as_time(nxt),
+                        leased=int(leased),
+                        last_status=status if isinstance(status, int) else None,
+                        last_attempt=None if at is None else _as_time(at),
+                    )
+                )
+            return result
+
+        return self._read(groups, timeout)
+
+    def purge(self, *, timeout: float | None = None) -> int:
+        """Delete every ping, leased or not, but those stored with ``survives_purge``.
+
+        Returns how many were deleted (upload disabled). The kept ones are the deletion-request
+        pings, which must still be sent after the user opted out.
+        """
 
         def purge(conn: sqlite3.Connection) -> int:
-            count, _ = conn.execute(_TOTALS).fetchone()
-            conn.execute("DELETE FROM pings")
-            return int(count)
+            return int(conn.execute("DELETE FROM pings WHERE keep = 0").rowcount)
 
-        return self._write(purge)
+        return self._write(purge, timeout)
 
     def close(self) -> None:
         """Close this process's connection. Leases are kept until they expire or are released.
 
-        Further operations raise QueueError. Calling close() twice is harmless.
+        Further operations raise QueueError. Calling close() twice is harmless. Never raises
+        and never waits for another thread's operation for more than a moment.
         """
-        with self._lock:
+        got = self._lock.acquire(timeout=1.0)
+        try:
             self._closed = True
-            self._drop_connection()
+            if got:
+                self._drop_connection()
+        finally:
+            if got:
+                self._lock.release()
 
     def __enter__(self) -> PingQueue:
         return self
@@ -713,30 +1168,40 @@ class PingQueue:
         self.close()
 
     def __repr__(self) -> str:
-        where = _MEMORY if self._path is None else str(self._path)
         return (
-            f"PingQueue({where!r}, max_count={self._max_count}, max_bytes={self._max_bytes}, "
-            f"durability={self.durability!r}, lease_seconds={self.lease_seconds})"
+            f"PingQueue({self._where()!r}, max_count={self._max_count}, "
+            f"max_bytes={self._max_bytes}, durability={self.durability!r}, "
+            f"lease_seconds={self.lease_seconds})"
         )
+
+    def _where(self) -> str:
+        return _MEMORY if self._path is None else str(self._path)
 
     # -- transactions ----------------------------------------------------------------------------
 
-    def _write(self, fn: Callable[[sqlite3.Connection], _T]) -> _T:
-        return self._transact(fn, "BEGIN IMMEDIATE")
+    def _write(self, fn: Callable[[sqlite3.Connection], _T], timeout: float | None = None) -> _T:
+        return self._transact(fn, "BEGIN IMMEDIATE", timeout)
 
-    def _read(self, fn: Callable[[sqlite3.Connection], _T]) -> _T:
-        return self._transact(fn, "BEGIN")
+    def _read(self, fn: Callable[[sqlite3.Connection], _T], timeout: float | None = None) -> _T:
+        return self._transact(fn, "BEGIN", timeout)
 
     def _transact(
         self,
         fn: Callable[[sqlite3.Connection], _T],
         begin: str | None,
+        timeout: float | None = None,
         *,
         reopen_if_replaced: bool = False,
     ) -> _T:
-        deadline = time.monotonic() + _BUSY_TIMEOUT
+        # One deadline for everything this call may wait on: this object's lock (other
+        # threads), the open lock (other processes opening), SQLite's locks (other writers).
+        # SQLite's own busy handler is off (timeout=0 at connect): this loop is the only wait.
+        wait = self.busy_timeout if timeout is None else max(0.0, min(timeout, self.busy_timeout))
+        deadline = time.monotonic() + wait
         delay = 0.001
-        with self._lock:
+        if not self._lock.acquire(timeout=wait):
+            raise self._busy(wait, "another thread of this process is using it")
+        try:
             if (
                 reopen_if_replaced
                 and self._conn is not None
@@ -747,8 +1212,8 @@ class PingQueue:
                 logger.warning("pingsdk queue file %s was replaced; reopening", self._path)
                 self._drop_connection()
             while True:
-                conn = self._connection()
                 try:
+                    conn = self._connection(deadline)  # opening may meet a busy file too
                     if begin is None:  # one statement in autocommit mode
                         return fn(conn)
                     conn.execute(begin)
@@ -761,14 +1226,22 @@ class PingQueue:
                     return result
                 except sqlite3.Error as exc:
                     code = _error_code(exc)
-                    # SQLite's busy handler already waited (busy_timeout) for a lock held by
-                    # another process; a BUSY that skips the handler (another process recovering
-                    # the WAL) is retried here, within the same overall deadline.
-                    if code in (_SQLITE_BUSY, _SQLITE_LOCKED) and time.monotonic() < deadline:
-                        time.sleep(delay)
+                    if code in (_SQLITE_BUSY, _SQLITE_LOCKED):
+                        left = deadline - time.monotonic()
+                        if left <= 0:
+                            raise self._busy(wait, str(exc)) from exc
+                        time.sleep(min(delay, left))
                         delay = min(delay * 2, 0.05)
                         continue
                     raise self._translate(exc, code) from exc
+        finally:
+            self._lock.release()
+
+    def _busy(self, waited: float, why: str) -> QueueBusyError:
+        return QueueBusyError(
+            f"queue file {self._where()} stayed locked for {waited:.3g} s ({why}); nothing was "
+            "changed: try again later, or find the process holding it"
+        )
 
     @staticmethod
     def _rollback(conn: sqlite3.Connection) -> None:
@@ -778,25 +1251,24 @@ class PingQueue:
                 conn.execute("ROLLBACK")
 
     def _translate(self, exc: sqlite3.Error, code: int | None) -> QueueError:
-        where = _MEMORY if self._path is None else str(self._path)
+        where = self._where()
         if code in (_SQLITE_CORRUPT, _SQLITE_NOTADB):
-            # Checked (and moved aside) at the next operation, which opens afresh.
+            # Checked (repaired or moved aside) at the next operation, which opens afresh.
             self._drop_connection()
             self._verify = True
-            logger.error("pingsdk queue %s is corrupt (%s); it will be moved aside", where, exc)
+            logger.error("pingsdk queue %s is corrupt (%s); it will be checked", where, exc)
             return QueueCorruptError(
-                f"queue file {where} is corrupt ({exc}); it is moved aside at the next operation"
+                f"queue file {where} is corrupt ({exc}); it is repaired or moved aside at the "
+                "next operation"
             )
         if code == _SQLITE_FULL or (code == _SQLITE_IOERR and _disk_full(self._path)):
             return QueueFullError(
                 f"no space left for the queue file {where} ({exc}); free disk space or lower "
                 "max_bytes; what was stored is intact"
             )
-        if code in (_SQLITE_BUSY, _SQLITE_LOCKED):
-            return QueueError(
-                f"queue file {where} stayed locked by another process for over "
-                f"{_BUSY_TIMEOUT:.0f} s ({exc}); is a process stuck holding it?"
-            )
+        if code in (_SQLITE_READONLY, _SQLITE_PERM, _SQLITE_CANTOPEN):
+            self._drop_connection()
+            return QueueError(_read_only_message(self._path, str(exc)))
         if code == _SQLITE_IOERR:
             # The connection may be in an unknown state after an I/O error: start afresh.
             self._drop_connection()
@@ -815,7 +1287,7 @@ class PingQueue:
             self._pid = os.getpid()
             self._owner = _new_owner()
 
-    def _connection(self) -> sqlite3.Connection:
+    def _connection(self, deadline: float) -> sqlite3.Connection:
         conn = self._conn
         if conn is not None:
             # os.fork() closed it beforehand (at-fork hook), so a cached connection is this
@@ -824,7 +1296,7 @@ class PingQueue:
         if self._closed:
             raise QueueError("the queue is closed")
         self._check_pid()
-        conn = self._open()
+        conn = self._open(deadline)
         try:
             conn.execute(
                 _BOUND_TRIGGER.format(max_count=self._max_count, max_bytes=self._max_bytes)
@@ -842,36 +1314,84 @@ class PingQueue:
             with contextlib.suppress(sqlite3.Error):
                 conn.close()
 
-    def _open(self) -> sqlite3.Connection:
+    def _open(self, deadline: float) -> sqlite3.Connection:
         if self._path is None:
             conn = self._connect(_MEMORY)
             self._check_schema(conn)
             return conn
         path = self._path
-        _make_dirs(path.parent)
+        kind = _path_kind(path)  # before anything opens it: a FIFO would block an open()
+        if kind == "missing" and not self._create:
+            raise QueueError(f"no queue file at {path}")
+        if kind == "other":
+            raise QueueError(
+                f"queue_path {path} exists and is not a regular file (a directory, device, FIFO "
+                "or socket); pingsdk left it untouched: name a file, e.g. "
+                f"{path / 'pings.db' if path.is_dir() else path.with_name('pings.db')}"
+            )
+        if kind == "file" and not _writable(path):
+            raise QueueError(_read_only_message(path, "no write permission"))
+        if self._create:
+            _make_dirs(path.parent)
+        # A lock file left by an earlier open is the evidence that this path held a pingsdk
+        # queue: only then may a file that is not recognisably ours be treated as damaged.
+        was_used = path.with_name(path.name + ".lock").exists()
         # One process at a time checks, creates or moves the file aside: two processes finding
         # the same corrupt file must not move each other's fresh queue aside.
-        with _open_lock(path):
-            _create_file(path)
+        with _open_lock(path, deadline, self._busy):
+            if self._create:
+                _create_file(path)
+            self._notice_empty_file(was_used)
             try:
-                conn = self._open_file(path)
+                conn = self._open_file(path, was_used)
             except _UnusableError as problem:
-                self._move_aside(path, str(problem))
+                if not self._create:
+                    raise QueueCorruptError(f"queue file {path} is damaged ({problem})") from None
+                salvaged = self._move_aside(path, str(problem))
                 _create_file(path)
                 try:
-                    conn = self._open_file(path)
+                    conn = self._open_file(path, was_used)
                 except _UnusableError as again:
                     raise QueueCorruptError(
                         f"queue file {path} is still unusable after moving the old one aside "
                         f"({again})"
                     ) from None
+                self._restore(conn, salvaged)
         self._file_id = _file_id(path)
         return conn
+
+    def _notice_empty_file(self, was_used: bool = True) -> None:
+        """Log (once) a queue file found emptied: its pings are gone and nobody else says so.
+
+        A fresh WAL database may legitimately be 0 bytes with everything in its ``-wal``; an
+        empty file with an empty (or no) ``-wal`` where a queue was used is a truncation.
+        """
+        path = self._path
+        if path is None or self._empty_logged or not was_used:
+            return
+        try:
+            size = os.stat(path).st_size
+        except OSError:
+            return
+        wal = path.with_name(path.name + "-wal")
+        try:
+            wal_size = os.stat(wal).st_size
+        except OSError:
+            wal_size = 0
+        if size == 0 and wal_size == 0:
+            self._empty_logged = True
+            logger.error(
+                "pingsdk queue file %s is empty (0 bytes) although a queue was used there: the "
+                "pings it held were lost (truncated by something outside pingsdk); a new queue "
+                "is started in it",
+                path,
+            )
 
     def _connect(self, target: str) -> sqlite3.Connection:
         conn = sqlite3.connect(
             target,
-            timeout=_BUSY_TIMEOUT,
+            # SQLite's own busy handler is off: _transact waits, within the caller's deadline.
+            timeout=0,
             isolation_level=None,  # we issue BEGIN IMMEDIATE / COMMIT ourselves
             check_same_thread=False,  # guarded by self._lock
             cached_statements=64,
@@ -895,47 +1415,70 @@ class PingQueue:
             raise
         return conn
 
-    def _open_file(self, path: Path) -> sqlite3.Connection:
-        # Check the header before SQLite touches the file, so a foreign file and its -wal are
-        # moved aside as they were. But closing any descriptor of a file drops every POSIX lock
-        # this process holds on it, SQLite's included: skip the raw read when another queue of
-        # this process has the file open (SQLite then reports SQLITE_NOTADB itself).
+    def _open_file(self, path: Path, was_used: bool) -> sqlite3.Connection:
+        # Check the header before SQLite touches the file, so a foreign file is left as it is
+        # and a damaged one is moved aside with its -wal. But closing any descriptor of a file
+        # drops every POSIX lock this process holds on it, SQLite's included: skip the raw read
+        # when another queue of this process has the file open.
         if not _open_elsewhere(self, path):
-            try:
-                with path.open("rb") as fh:
-                    head = fh.read(len(_SQLITE_MAGIC))
-            except OSError as exc:
-                raise QueueError(f"cannot read the queue file {path}: {exc}") from exc
-            if head and not (head == _SQLITE_MAGIC or _SQLITE_MAGIC.startswith(head)):
+            head = _read_head(path)
+            ours = was_used or _header_is_ours(head)
+            if head and not (head.startswith(_SQLITE_MAGIC) or _SQLITE_MAGIC.startswith(head)):
+                if not ours:
+                    raise QueueError(_foreign_message(path, "it is not an SQLite file"))
                 raise _UnusableError("not an SQLite file")
             if head and len(head) < len(_SQLITE_MAGIC):
+                if not ours:
+                    raise QueueError(_foreign_message(path, "it is a truncated SQLite file"))
                 raise _UnusableError("truncated SQLite header")
+        else:
+            ours = True
         try:
             conn = self._connect(str(path))
         except sqlite3.Error as exc:
             code = _error_code(exc)
             if code in (_SQLITE_CORRUPT, _SQLITE_NOTADB):
+                if not ours:
+                    raise QueueError(_foreign_message(path, str(exc))) from None
                 raise _UnusableError(str(exc)) from None
+            if code in (_SQLITE_BUSY, _SQLITE_LOCKED):
+                raise  # _transact waits and tries again
             raise self._translate(exc, code) from exc
         try:
-            self._check_schema(conn)
+            self._check_schema(conn, ours)
             if self._verify:
-                (result,) = conn.execute("PRAGMA quick_check(1)").fetchone()
-                if result != "ok":
-                    raise _UnusableError("integrity check failed")
+                self._check_integrity(conn)
         except sqlite3.Error as exc:
             conn.close()
             code = _error_code(exc)
             if code in (_SQLITE_CORRUPT, _SQLITE_NOTADB):
+                if not ours:
+                    raise QueueError(_foreign_message(path, str(exc))) from None
                 raise _UnusableError(str(exc)) from None
+            if code in (_SQLITE_BUSY, _SQLITE_LOCKED):
+                raise
             raise self._translate(exc, code) from exc
         except BaseException:
             conn.close()
             raise
         return conn
 
-    def _check_schema(self, conn: sqlite3.Connection) -> None:
-        """Create the schema in an empty file, or check the file holds our schema."""
+    def _check_integrity(self, conn: sqlite3.Connection) -> None:
+        """quick_check; a damaged index alone is rebuilt (REINDEX) rather than the file lost."""
+        (result,) = conn.execute("PRAGMA quick_check(1)").fetchone()
+        if result == "ok":
+            return
+        try:
+            conn.execute("REINDEX")
+            (result,) = conn.execute("PRAGMA quick_check(1)").fetchone()
+        except sqlite3.Error:
+            result = "failed"
+        if result != "ok":
+            raise _UnusableError("integrity check failed")
+        logger.error("pingsdk queue %s had a damaged index; rebuilt it (no ping lost)", self._path)
+
+    def _check_schema(self, conn: sqlite3.Connection, ours: bool = True) -> None:
+        """Create the schema in an empty file, migrate an older one, or check it is ours."""
         conn.execute("BEGIN IMMEDIATE")
         try:
             (version,) = conn.execute("PRAGMA user_version").fetchone()
@@ -951,6 +1494,10 @@ class PingQueue:
                 for statement in _SCHEMA:
                     conn.execute(statement)
             elif app_id != _APPLICATION_ID:
+                if not ours:
+                    raise QueueError(
+                        _foreign_message(self._path, "it belongs to another application")
+                    )
                 raise _UnusableError("not a pingsdk queue (foreign application id or tables)")
             elif version > _SCHEMA_VERSION:
                 raise QueueError(
@@ -959,14 +1506,18 @@ class PingQueue:
                 )
             else:
                 columns = tuple(row[1] for row in conn.execute("PRAGMA table_info(pings)"))
-                if not tables >= _TABLES or columns != _COLUMNS:
+                if version == 1 and tables >= _TABLES and columns == _COLUMNS_V1:
+                    for statement in _V2_MIGRATION:
+                        conn.execute(statement)
+                elif not tables >= _TABLES | {"quarantine"} or columns != _COLUMNS:
                     raise _UnusableError("the queue tables do not have the expected columns")
             conn.execute("COMMIT")
         except BaseException:
             self._rollback(conn)
             raise
 
-    def _move_aside(self, path: Path, problem: str) -> None:
+    def _move_aside(self, path: Path, problem: str) -> list[tuple[object, ...]]:
+        """Rename a damaged queue file away; returns the rows that could still be read."""
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
         target = path.with_name(f"{path.name}.corrupt-{stamp}")
         try:
@@ -981,13 +1532,147 @@ class PingQueue:
                 f"queue file {path} is unusable ({problem}) and could not be moved aside: {exc}; "
                 "move or delete it by hand"
             ) from exc
+        salvaged = _salvage(target)
         logger.error(
             "pingsdk queue file %s is unusable (%s): moved aside to %s; starting a fresh queue "
-            "(pings stored in it are not sent)",
+            "with the %d ping(s) that could still be read",
             path,
             problem,
             target,
+            len(salvaged),
         )
+        return salvaged
+
+    def _restore(self, conn: sqlite3.Connection, rows: list[tuple[object, ...]]) -> None:
+        """Store rows salvaged from a damaged file in the fresh one (damaged rows skipped)."""
+        restored = 0
+        for row in rows:
+            try:
+                ping = _decode_row(row)
+                params = self._row_params(dataclasses.replace(ping, next_attempt_at=0.0))
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    self._insert_evicting(conn, ping, params)
+                    conn.execute("COMMIT")
+                except BaseException:
+                    self._rollback(conn)
+                    raise
+                restored += 1
+            except (
+                _BadRowError,
+                QueueError,
+                PayloadTooLargeError,
+                ConfigurationError,
+                sqlite3.Error,
+            ):
+                continue
+        if rows:
+            logger.error(
+                "pingsdk queue %s: restored %d of %d salvaged ping(s)",
+                self._path,
+                restored,
+                len(rows),
+            )
+
+
+def _path_kind(path: Path) -> Literal["missing", "file", "other"]:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return "missing"
+    except OSError as exc:
+        raise QueueError(f"cannot use the queue path {path}: {exc}") from exc
+    return "file" if stat.S_ISREG(st.st_mode) else "other"
+
+
+def _writable(path: Path) -> bool:
+    return os.access(path, os.R_OK | os.W_OK) and os.access(path.parent, os.W_OK | os.X_OK)
+
+
+def _read_only_message(path: Path | None, why: str) -> str:
+    return (
+        f"queue file {path} is read-only for this process ({why}): pingsdk must write the file "
+        "and create its -wal and -shm beside it in the same directory; fix the permissions of "
+        "the file and its directory, or choose another queue_path"
+    )
+
+
+def _foreign_message(path: Path | None, why: str) -> str:
+    return (
+        f"queue_path {path} names an existing file that is not a pingsdk queue ({why}); pingsdk "
+        "left it untouched: choose another queue_path"
+    )
+
+
+def _read_head(path: Path) -> bytes:
+    try:
+        with path.open("rb") as fh:
+            return fh.read(100)
+    except OSError as exc:
+        raise QueueError(f"cannot read the queue file {path}: {exc}") from exc
+
+
+def _header_is_ours(head: bytes) -> bool:
+    """The file header names pingsdk's application id (SQLite keeps it at offset 68)."""
+    end = _APPLICATION_ID_OFFSET + 4
+    return (
+        len(head) >= end
+        and head.startswith(_SQLITE_MAGIC)
+        and int.from_bytes(head[_APPLICATION_ID_OFFSET:end], "big") == _APPLICATION_ID
+    )
+
+
+def _salvage(path: Path) -> list[tuple[object, ...]]:
+    """Best effort: read whatever rows of a damaged queue file SQLite can still read.
+
+    Rows are read by rowid ranges from both ends, so damage in the middle of the table loses
+    the rows on the damaged pages, not everything after them. Never raises.
+    """
+    rows: dict[object, tuple[object, ...]] = {}
+    try:
+        with path.open("rb") as fh:
+            if fh.read(len(_SQLITE_MAGIC)) != _SQLITE_MAGIC:
+                return []
+    except OSError:
+        return []
+    # Read a copy: SQLite would rewrite the -shm (and may replay the -wal) of the file it opens,
+    # and what was moved aside is kept exactly as found, for inspection.
+    with tempfile.TemporaryDirectory(prefix="pingsdk-salvage-") as scratch:
+        copy = Path(scratch) / "q.db"
+        try:
+            shutil.copyfile(path, copy)
+            wal = path.with_name(path.name + "-wal")
+            if wal.exists():
+                shutil.copyfile(wal, copy.with_name("q.db-wal"))
+            conn = sqlite3.connect(copy, timeout=0)
+        except (OSError, sqlite3.Error):
+            return []
+        try:
+            _read_rows(conn, rows)
+        finally:
+            conn.close()
+    return [rows[key] for key in sorted(rows, key=lambda k: k if isinstance(k, int) else 0)]
+
+
+def _read_rows(conn: sqlite3.Connection, rows: dict[object, tuple[object, ...]]) -> None:
+    """Rows of ``pings`` by rowid ranges from both ends, past whatever page fails to read."""
+    select = (
+        f"SELECT {_ROW} FROM pings AS p LEFT JOIN bodies AS b ON b.id = p.id "
+        "WHERE p.id {op} ? ORDER BY p.id {order} LIMIT 64"
+    )
+    for op, order, start in ((">", "ASC", -1), ("<", "DESC", 2**62)):
+        cursor = start
+        while True:
+            try:
+                sql = select.format(op=op, order=order)
+                page = conn.execute(sql, (cursor,)).fetchall()
+            except sqlite3.Error:
+                break
+            if not page:
+                break
+            for row in page:
+                rows.setdefault(row[0], row)
+            cursor = page[-1][0]
 
 
 def _make_dirs(directory: Path) -> None:
@@ -1031,8 +1716,13 @@ def _file_id(path: Path) -> tuple[int, int] | None:
 
 
 @contextlib.contextmanager
-def _open_lock(path: Path) -> Iterator[None]:
-    """An exclusive lock on ``<path>.lock`` between processes (POSIX; nothing on Windows)."""
+def _open_lock(
+    path: Path, deadline: float, busy: Callable[[float, str], QueueBusyError]
+) -> Iterator[None]:
+    """An exclusive lock on ``<path>.lock`` between processes (POSIX; nothing on Windows).
+
+    Waits until ``deadline`` (``time.monotonic()``) at most, then raises ``busy(...)``.
+    """
     try:
         import fcntl
     except ImportError:  # Windows: no flock; opening there is not raced by forked workers
@@ -1044,7 +1734,20 @@ def _open_lock(path: Path) -> Iterator[None]:
     except OSError as exc:
         raise QueueError(f"cannot create the queue lock file {lock_path}: {exc}") from exc
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        started = time.monotonic()
+        delay = 0.001
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise busy(
+                        time.monotonic() - started, f"another process holds {lock_path.name}"
+                    ) from None
+                time.sleep(min(delay, left))
+                delay = min(delay * 2, 0.05)
         yield
     finally:
         os.close(fd)  # releases the flock

@@ -1,4 +1,5 @@
-"""Corrupt, truncated and foreign files are moved aside; a full disk raises QueueFullError."""
+"""Damaged pingsdk queue files are moved aside (foreign files are left alone: see
+test_queue_paths.py); a full disk raises QueueFullError."""
 
 from __future__ import annotations
 
@@ -30,6 +31,11 @@ def _fill(path: Path, ping: Factory, n: int = 300) -> list[str]:
     return ids
 
 
+def _was_a_queue(path: Path) -> None:
+    """Leave what pingsdk leaves beside a queue it used: its open lock file."""
+    path.with_name(path.name + ".lock").touch()
+
+
 def _assert_moved_aside(path: Path, caplog: pytest.LogCaptureFixture, ping: Factory) -> Path:
     with PingQueue(path) as q:
         p = ping()
@@ -43,6 +49,7 @@ def _assert_moved_aside(path: Path, caplog: pytest.LogCaptureFixture, ping: Fact
 
 def test_garbage_file(tmp_path: Path, ping: Factory, caplog: pytest.LogCaptureFixture) -> None:
     path = tmp_path / "q.db"
+    _was_a_queue(path)
     garbage = os.urandom(10_000)
     path.write_bytes(garbage)
     aside = _assert_moved_aside(path, caplog, ping)
@@ -60,12 +67,14 @@ def test_truncated_file(tmp_path: Path, ping: Factory, caplog: pytest.LogCapture
 
 def test_truncated_header(tmp_path: Path, ping: Factory, caplog: pytest.LogCaptureFixture) -> None:
     path = tmp_path / "q.db"
+    _was_a_queue(path)
     path.write_bytes(b"SQLite for")
     _assert_moved_aside(path, caplog, ping)
 
 
 def test_foreign_tables(tmp_path: Path, ping: Factory, caplog: pytest.LogCaptureFixture) -> None:
     path = tmp_path / "q.db"
+    _was_a_queue(path)
     conn = sqlite3.connect(path)
     conn.execute("CREATE TABLE other (x)")
     conn.commit()
@@ -87,6 +96,7 @@ def test_wal_and_shm_move_with_the_file(
     tmp_path: Path, ping: Factory, caplog: pytest.LogCaptureFixture
 ) -> None:
     path = tmp_path / "q.db"
+    _was_a_queue(path)
     path.write_bytes(os.urandom(5000))
     (tmp_path / "q.db-wal").write_bytes(b"old wal")
     (tmp_path / "q.db-shm").write_bytes(b"old shm")
@@ -110,6 +120,7 @@ def test_move_aside_failure_raises_corrupt(
     tmp_path: Path, ping: Factory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "q.db"
+    _was_a_queue(path)
     path.write_bytes(os.urandom(5000))
 
     def refuse(self: Path, target: Path) -> Path:
