@@ -35,6 +35,7 @@ __all__ = [
     "render_schema",
     "schema_path",
     "validation_path",
+    "write_artifacts",
 ]
 
 Artifact = tuple[PurePosixPath, str]
@@ -250,6 +251,15 @@ def export_repository(
         for writer in ARTIFACT_WRITERS:
             for path, text in writer(cls, schema):
                 artifacts[path] = text
+    return write_artifacts(artifacts, out_dir)
+
+
+def write_artifacts(artifacts: Mapping[PurePosixPath, str], out_dir: str | Path) -> list[Path]:
+    """Write files (relative path -> text) under ``out_dir``; unchanged files are left alone.
+
+    Returns:
+        Every file, in the mapping's order, whether or not its content changed.
+    """
     root = Path(out_dir)
     written: list[Path] = []
     for relative, text in artifacts.items():

@@ -21,7 +21,16 @@ __all__ = ["Commands", "main"]
 Handler = Callable[[argparse.Namespace], int]
 
 # Subcommand modules, in the order their commands appear in --help.
-_MODULES = ("_export", "_bigquery", "_schema_tools", "_review", "_validate", "_send", "_serve")
+_MODULES = (
+    "_export",
+    "_bigquery",
+    "_schema_tools",
+    "_review",
+    "_validate",
+    "_send",
+    "_serve",
+    "_glean",
+)
 
 
 @dataclasses.dataclass

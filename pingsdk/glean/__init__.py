@@ -1,0 +1,1 @@
+"""Glean-compatible pings from Python: metrics and pings from ``metrics.yaml``/``pings.yaml``."""
