@@ -28,6 +28,17 @@ from ._exceptions import (
     UploadDisabledError,
 )
 from ._export import export_repository, export_schema, render_schema, schema_path
+from ._monitoring import (
+    ChannelThresholds,
+    DocTypeMonitor,
+    DuplicateThreshold,
+    IngestionErrorThreshold,
+    LatencyThreshold,
+    ShapeThreshold,
+    SizeThreshold,
+    VolumeThreshold,
+    render_monitor_config,
+)
 from ._parquet import parquet_schema, parquet_schema_notes
 from ._ping import Ping, PingInfo, PingRegistry, default_registry
 from ._queue import default_queue_path
@@ -49,14 +60,19 @@ __all__ = [
     "AppInfo",
     "AsyncPingClient",
     "BigQueryResult",
+    "ChannelThresholds",
     "ClientStats",
     "ConfigurationError",
     "DataCategory",
     "DataReview",
     "DeliveryReport",
+    "DocTypeMonitor",
     "DroppedField",
+    "DuplicateThreshold",
     "EdgeUnavailableError",
     "ExampleResult",
+    "IngestionErrorThreshold",
+    "LatencyThreshold",
     "PayloadTooLargeError",
     "Ping",
     "PingClient",
@@ -74,9 +90,12 @@ __all__ = [
     "SchemaChange",
     "SchemaExportError",
     "SchemaWarning",
+    "ShapeThreshold",
+    "SizeThreshold",
     "SubmitError",
     "UploadDisabledError",
     "ValidationIssue",
+    "VolumeThreshold",
     "__version__",
     "bigquery_schema",
     "build_submit_url",
@@ -90,6 +109,7 @@ __all__ = [
     "parquet_schema",
     "parquet_schema_notes",
     "render_bq",
+    "render_monitor_config",
     "render_schema",
     "review_request",
     "schema_path",

@@ -19,6 +19,7 @@ from pydantic._internal._model_construction import ModelMetaclass, build_lenient
 from pydantic._internal._typing_extra import parent_frame_namespace
 
 from ._exceptions import ConfigurationError, PingDefinitionError
+from ._monitoring import DocTypeMonitor, resolve_monitor
 from ._review import DataCategory, DataReview
 from ._validation import lookup_name
 
@@ -60,6 +61,7 @@ _PING_KEYWORDS = (
     "examples",
     "fail_examples",
     "pipeline_metadata",
+    "monitor",
 )
 
 
@@ -99,6 +101,7 @@ class PingInfo:
         fail_examples: named payloads that must not validate (written as ``*.fail.json``).
         pipeline_metadata: extra ``mozPipelineMetadata`` keys merged over the derived ones.
         field_categories: data category per dotted field path, where a field declares one.
+        monitor: the docType monitor thresholds (``monitor=``), fields and recipients settled.
     """
 
     namespace: str
@@ -111,6 +114,7 @@ class PingInfo:
     fail_examples: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
     pipeline_metadata: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     field_categories: Mapping[str, DataCategory] = dataclasses.field(default_factory=dict)
+    monitor: DocTypeMonitor | None = None
 
     @property
     def key(self) -> tuple[str, str, int]:
@@ -330,6 +334,7 @@ def _resolve_info(cls: type[Ping], ours: dict[str, Any]) -> PingInfo | None:
         fail_examples=fail_examples,
         pipeline_metadata=dict(metadata),
         field_categories=_field_categories(cls),
+        monitor=resolve_monitor(name, raw.get("monitor"), cls, legacy=legacy, review=review),
     )
 
 
@@ -428,6 +433,7 @@ class Ping(BaseModel, metaclass=_PingMeta):
         legacy_telemetry: required to use the reserved ``telemetry`` namespace.
         pipeline_metadata: extra ``mozPipelineMetadata`` keys, e.g.
             ``{"submission_timestamp_granularity": "seconds"}``.
+        monitor: a :class:`DocTypeMonitor` with the docType monitor's thresholds.
         registry: a :class:`PingRegistry` other than :data:`default_registry`.
 
     Construction validates (``pydantic.ValidationError`` on bad values). Serialization
