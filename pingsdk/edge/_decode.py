@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sys
 from typing import Any
 
 from .._encoding import decode_body as gunzip
@@ -48,6 +49,13 @@ def decode_body(body: bytes) -> Decoded:
         return Decoded(None, None, len(raw), "body is not UTF-8")
     except json.JSONDecodeError as exc:
         return Decoded(None, None, len(raw), f"body is not JSON ({exc.msg} at {exc.pos})")
+    except ValueError:
+        # Python refuses to parse integers over 4,300 digits (int_max_str_digits); the
+        # pipeline could not load such a number into BigQuery either.
+        limit = getattr(sys, "get_int_max_str_digits", lambda: 4300)()
+        return Decoded(
+            None, None, len(raw), f"body holds an integer over {limit} digits (not readable)"
+        )
     except RecursionError:
         return Decoded(None, None, len(raw), "body is not JSON (nested too deeply)")
     if not isinstance(payload, dict):

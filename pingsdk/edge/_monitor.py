@@ -2,15 +2,45 @@
 
 from __future__ import annotations
 
+import bisect
 import collections
+import copy
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-__all__ = ["TOP_ERRORS", "build_report", "format_report", "stats"]
+__all__ = [
+    "ROW_COLUMNS",
+    "TOP_ERRORS",
+    "TOP_REASONS",
+    "UNKNOWN",
+    "Aggregates",
+    "build_report",
+    "format_report",
+    "stats",
+]
 
 TOP_ERRORS = 5
+TOP_REASONS = 10
+# The verdict of a ping whose namespace, doctype or version has no schema.
+UNKNOWN = "unknown doctype"
+# What the monitor needs of each record, in this order.
+ROW_COLUMNS = (
+    "namespace",
+    "doctype",
+    "version",
+    "status",
+    "valid",
+    "errors",
+    "decode_error",
+    "duplicate",
+    "wire_size",
+    "decoded_size",
+    "clock_skew",
+    "verdict",
+    "reason",
+)
 
 
 def stats(values: Sequence[float]) -> dict[str, float | int | None]:
@@ -32,6 +62,52 @@ def stats(values: Sequence[float]) -> dict[str, float | int | None]:
     }
 
 
+class _Dist:
+    """An exact running distribution: each distinct value with its count, keys kept sorted.
+
+    Adding is O(log d) plus an insertion for a new value; a report walks the d distinct
+    values once, never the records, so it stays cheap however many pings arrived.
+    """
+
+    __slots__ = ("counts", "keys", "n", "total")
+
+    def __init__(self) -> None:
+        self.counts: dict[float, int] = {}
+        self.keys: list[float] = []
+        self.n = 0
+        self.total: float = 0
+
+    def add(self, value: float) -> None:
+        if value in self.counts:
+            self.counts[value] += 1
+        else:
+            self.counts[value] = 1
+            bisect.insort(self.keys, value)
+        self.n += 1
+        self.total += value
+
+    def stats(self) -> dict[str, float | int | None]:
+        """What :func:`stats` gives for the same values."""
+        if not self.n:
+            return {"count": 0, "mean": None, "p50": None, "p95": None, "max": None}
+        wanted = [max(0, math.ceil(p * self.n) - 1) for p in (0.50, 0.95)]
+        found: list[float] = []
+        seen = 0
+        for key in self.keys:
+            seen += self.counts[key]
+            while len(found) < len(wanted) and wanted[len(found)] < seen:
+                found.append(key)
+            if len(found) == len(wanted):
+                break
+        return {
+            "count": self.n,
+            "mean": round(self.total / self.n, 3),
+            "p50": found[0],
+            "p95": found[1],
+            "max": self.keys[-1],
+        }
+
+
 class _Group:
     def __init__(self) -> None:
         self.received = 0
@@ -40,31 +116,53 @@ class _Group:
         self.decode_errors = 0
         self.duplicates = 0
         self.statuses: collections.Counter[int] = collections.Counter()
+        self.verdicts: collections.Counter[str] = collections.Counter()
         self.errors: collections.Counter[tuple[str, str]] = collections.Counter()
         self.decode_messages: collections.Counter[str] = collections.Counter()
-        self.wire: list[float] = []
-        self.decoded: list[float] = []
-        self.skew: list[float] = []
+        self.wire = _Dist()
+        self.decoded = _Dist()
+        self.skew = _Dist()
+        self.cached: dict[str, Any] | None = None
 
 
-def build_report(rows: Iterable[Sequence[Any]], faults: Mapping[str, int]) -> dict[str, Any]:
-    """The ``/__monitor__`` document from stored rows (see ``Store.summary_rows``)."""
-    groups: dict[tuple[str, str, int | None], _Group] = {}
-    other: collections.Counter[int] = collections.Counter()
-    statuses: collections.Counter[int] = collections.Counter()
-    total = accepted = 0
-    for row in rows:
+class Aggregates:
+    """The monitor's numbers, kept up to date one record at a time.
+
+    The edge adds every record as it stores it, so ``/__monitor__`` costs the same after
+    fifty pings or fifty thousand, and stays exact when old records are dropped from the
+    store. Not thread-safe: the store calls it under its own lock.
+    """
+
+    def __init__(self) -> None:
+        self._groups: dict[tuple[str, str, int | None], _Group] = {}
+        self._other: collections.Counter[int] = collections.Counter()
+        self._statuses: collections.Counter[int] = collections.Counter()
+        self._reasons: collections.Counter[tuple[int, str]] = collections.Counter()
+        self._total = 0
+        self._accepted = 0
+
+    def add(self, row: Sequence[Any]) -> None:
+        """Count one record, given as :data:`ROW_COLUMNS` (``Store.summary_rows`` rows)."""
         (ns, doctype, version, status, valid, errors, decode_error, duplicate) = row[:8]
         wire, decoded, skew = row[8:11]
-        total += 1
-        statuses[status] += 1
-        accepted += 200 <= status < 300
+        verdict, reason = (row[11], row[12]) if len(row) > 12 else (None, None)
+        self._total += 1
+        self._statuses[status] += 1
+        ok = 200 <= status < 300
+        self._accepted += ok
+        if reason is not None and (not ok or verdict == UNKNOWN):
+            self._reasons[(status, reason)] += 1
         if ns is None or doctype is None:
-            other[status] += 1
-            continue
-        group = groups.setdefault((ns, doctype, version), _Group())
+            self._other[status] += 1
+            return
+        group = self._groups.get((ns, doctype, version))
+        if group is None:
+            group = self._groups[(ns, doctype, version)] = _Group()
+        group.cached = None
         group.received += 1
         group.statuses[status] += 1
+        if verdict is not None:
+            group.verdicts[verdict] += 1
         group.valid += valid == 1
         group.invalid += valid == 0
         group.duplicates += bool(duplicate)
@@ -73,48 +171,68 @@ def build_report(rows: Iterable[Sequence[Any]], faults: Mapping[str, int]) -> di
             group.decode_messages[decode_error] += 1
         for issue in json.loads(errors):
             group.errors[(issue["path"], issue["message"])] += 1
-        group.wire.append(wire)
+        group.wire.add(wire)
         if decoded is not None:
-            group.decoded.append(decoded)
+            group.decoded.add(decoded)
         if skew is not None:
-            group.skew.append(skew)
-    doctypes = []
-    for (ns, doctype, version), g in sorted(
-        groups.items(), key=lambda item: (item[0][0], item[0][1], item[0][2] or 0)
-    ):
-        doctypes.append(
-            {
-                "namespace": ns,
-                "doctype": doctype,
-                "version": version,
-                "received": g.received,
-                "valid": g.valid,
-                "invalid": g.invalid,
-                "decode_errors": g.decode_errors,
-                "duplicates": g.duplicates,
-                "statuses": {str(k): v for k, v in sorted(g.statuses.items())},
-                "top_errors": [
-                    {"path": path, "message": message, "count": n}
-                    for (path, message), n in g.errors.most_common(TOP_ERRORS)
-                ],
-                "top_decode_errors": [
-                    {"message": message, "count": n}
-                    for message, n in g.decode_messages.most_common(TOP_ERRORS)
-                ],
-                "wire_size": stats(g.wire),
-                "decoded_size": stats(g.decoded),
-                "clock_skew": stats(g.skew),
-            }
-        )
-    return {
-        "received": total,
-        "accepted": accepted,
-        "rejected": total - accepted,
-        "statuses": {str(k): v for k, v in sorted(statuses.items())},
-        "unrouted": {str(k): v for k, v in sorted(other.items())},
-        "faults": {"total": sum(faults.values()), "by_kind": dict(sorted(faults.items()))},
-        "doctypes": doctypes,
-    }
+            group.skew.add(skew)
+
+    def report(self, faults: Mapping[str, int]) -> dict[str, Any]:
+        """The ``/__monitor__`` document."""
+        doctypes = []
+        for (ns, doctype, version), g in sorted(
+            self._groups.items(), key=lambda item: (item[0][0], item[0][1], item[0][2] or 0)
+        ):
+            if g.cached is None:
+                g.cached = {
+                    "namespace": ns,
+                    "doctype": doctype,
+                    "version": version,
+                    "received": g.received,
+                    "valid": g.valid,
+                    "invalid": g.invalid,
+                    "decode_errors": g.decode_errors,
+                    "duplicates": g.duplicates,
+                    "statuses": {str(k): v for k, v in sorted(g.statuses.items())},
+                    "verdicts": dict(sorted(g.verdicts.items())),
+                    "top_errors": [
+                        {"path": path, "message": message, "count": n}
+                        for (path, message), n in g.errors.most_common(TOP_ERRORS)
+                    ],
+                    "top_decode_errors": [
+                        {"message": message, "count": n}
+                        for message, n in g.decode_messages.most_common(TOP_ERRORS)
+                    ],
+                    "wire_size": g.wire.stats(),
+                    "decoded_size": g.decoded.stats(),
+                    "clock_skew": g.skew.stats(),
+                }
+            doctypes.append(copy.deepcopy(g.cached))
+        return {
+            "received": self._total,
+            "accepted": self._accepted,
+            "rejected": self._total - self._accepted,
+            "statuses": {str(k): v for k, v in sorted(self._statuses.items())},
+            "unrouted": {str(k): v for k, v in sorted(self._other.items())},
+            "faults": {"total": sum(faults.values()), "by_kind": dict(sorted(faults.items()))},
+            "reasons": [
+                {"status": status, "reason": reason, "count": n}
+                for (status, reason), n in self._reasons.most_common(TOP_REASONS)
+            ],
+            "doctypes": doctypes,
+        }
+
+
+def build_report(rows: Iterable[Sequence[Any]], faults: Mapping[str, int]) -> dict[str, Any]:
+    """The ``/__monitor__`` document recomputed from every stored row (``Store.summary_rows``).
+
+    The live edge keeps :class:`Aggregates` up to date instead; both give the same document
+    for the same records.
+    """
+    aggregates = Aggregates()
+    for row in rows:
+        aggregates.add(row)
+    return aggregates.report(faults)
 
 
 def _num(value: Any) -> str:
@@ -178,6 +296,8 @@ def format_report(report: Mapping[str, Any]) -> str:
         )
     if faults["by_kind"]:
         lines.append("faults: " + ", ".join(f"{k}: {v}" for k, v in faults["by_kind"].items()))
+    for item in report.get("reasons", []):
+        lines.append(f"  {item['status']} x{item['count']}: {item['reason']}")
     for d in report["doctypes"]:
         name = f"{d['namespace']}/{d['doctype']}/{_num(d['version'])}"
         for err in d["top_errors"]:

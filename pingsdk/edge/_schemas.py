@@ -18,9 +18,44 @@ from .._validation import (
 )
 from ._rules import normalise
 
-__all__ = ["SchemaStore"]
+__all__ = ["GLEAN", "GLEAN_MIN", "SchemaStore", "glean_shape"]
 
 Key = tuple[str, str, int]
+
+# The generic Glean schemas, by the name the verdict shows, and where a schema repository
+# keeps them: glean-min lives in the glean/glean folder, which is not named after it.
+GLEAN = "glean.1"
+GLEAN_MIN = "glean-min.1"
+_GLEAN_FILES: dict[str, tuple[Key, str]] = {
+    GLEAN: (("glean", "glean", 1), "glean/glean/glean.1.schema.json"),
+    GLEAN_MIN: (("glean", "glean_min", 1), "glean/glean/glean-min.1.schema.json"),
+}
+_GLEAN_SCHEMA_URI = "moz://mozilla.org/schemas/glean/ping/1"
+_INFO_SECTIONS = ("client_info", "ping_info")
+
+
+def glean_shape(version: int | None, payload: dict[str, Any], agent: str | None) -> str | None:
+    """Which generic Glean schema a ping is for (:data:`GLEAN`, :data:`GLEAN_MIN`), or ``None``.
+
+    Glean sends ``/submit/<app-id>/<ping>/1/<docId>``; its payload has the ``client_info`` and
+    ``ping_info`` sections unless the ping is declared without them
+    (``metadata.include_info_sections: false``), for which the pipeline's schema generator
+    uses ``glean-min.1`` instead of ``glean.1``. A payload without the sections is taken for a
+    Glean ping when the client says it is Glean (``X-Telemetry-Agent: Glean/...``), the payload
+    names the Glean ``$schema``, or it holds nothing but ``metrics`` and ``events``.
+    """
+    if version != 1:
+        return None
+    if any(section in payload for section in _INFO_SECTIONS):
+        return GLEAN
+    rest = set(payload) - {"$schema"}
+    if (
+        (agent or "").startswith("Glean/")
+        or payload.get("$schema") == _GLEAN_SCHEMA_URI
+        or (rest and rest <= {"metrics", "events"})
+    ):
+        return GLEAN_MIN
+    return None
 
 
 class SchemaStore:
@@ -50,6 +85,20 @@ class SchemaStore:
             )
         self._validators: dict[Key, jsonschema.protocols.Validator] = {}
         self._lock = threading.Lock()
+        # Where the generic Glean schemas are, if the tree has them: from the index, else by
+        # their known place (the index skips files not named after their folder).
+        self._glean: dict[str, Path] = {}
+        for name, (key, relative) in _GLEAN_FILES.items():
+            found = self._files.get(key)
+            if found is None and (base / relative).is_file():
+                found = base / relative
+            if found is not None:
+                self._glean[name] = found
+
+    @property
+    def generic(self) -> tuple[str, ...]:
+        """The generic Glean schemas this tree holds (:data:`GLEAN`, :data:`GLEAN_MIN`)."""
+        return tuple(sorted(self._glean))
 
     def __len__(self) -> int:
         return len(self._files)
@@ -79,15 +128,24 @@ class SchemaStore:
     ) -> jsonschema.protocols.Validator:
         """The compiled validator for a known schema (KeyError when unknown)."""
         key = (normalise(namespace), normalise(doctype), version)
+        return self._compiled(key, self._files[key])
+
+    def _compiled(self, key: Key, path: Path) -> jsonschema.protocols.Validator:
         found = self._validators.get(key)
         if found is not None:
             return found
         with self._lock:
             found = self._validators.get(key)
             if found is None:
-                found = schema_validator(load_schema(self._files[key]))
+                found = schema_validator(load_schema(path))
                 self._validators[key] = found
         return found
+
+    def validate_generic(self, name: str, payload: Any) -> list[ValidationIssue]:
+        """Every issue of ``payload`` against a generic Glean schema (KeyError when the tree
+        does not hold it; see :attr:`generic`)."""
+        key = _GLEAN_FILES[name][0]
+        return validate_payload(self._compiled(key, self._glean[name]), payload)
 
     def validate(
         self, namespace: str, doctype: str, version: int, payload: Any

@@ -1,7 +1,9 @@
-"""The local edge: a threaded stdlib HTTP server speaking the edge contract.
+"""The local edge: a stdlib HTTP handler behind a waiting room, speaking the edge contract.
 
 It binds loopback by default, answers as ``docs/edge.md`` and the contract describe, stores every
-submit request, and can misbehave on purpose (see :class:`FaultPlan`).
+submit request with its verdict, and can misbehave on purpose (see :class:`FaultPlan`).
+Connections wait in a :class:`~pingsdk.edge._room.WaitingRoom` until a whole request has
+arrived, so slow or idle clients never hold one of the fixed number of worker threads.
 """
 
 from __future__ import annotations
@@ -9,36 +11,40 @@ from __future__ import annotations
 import contextlib
 import email.utils
 import http.server
+import io
 import json
 import logging
-import select
 import socket
 import struct
 import threading
 import time
 import urllib.parse
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from .._exceptions import ConfigurationError
+from .._validation import ValidationIssue
 from .._version import __version__
-from ._decode import decode_body
+from ._decode import Decoded, decode_body
 from ._faults import Fault, FaultInjector, FaultPlan, ScriptEntry
-from ._monitor import build_report
+from ._monitor import UNKNOWN
+from ._room import Connection, WaitingRoom
 from ._rules import (
     ALLOW,
     KEPT_HEADERS,
-    MAX_BODY,
+    SUBMIT_PREFIX,
+    Route,
     RouteError,
+    framing,
     is_doc_id,
     oversized_field,
     parse_route,
     parse_version,
 )
-from ._schemas import SchemaStore
-from ._store import ReceivedPing, Store
+from ._schemas import SchemaStore, glean_shape
+from ._store import DEFAULT_MEMORY_RECORDS, ReceivedPing, Store
 from ._viewer import render_page
 
 __all__ = ["EdgeServer"]
@@ -47,53 +53,85 @@ logger = logging.getLogger("pingsdk.edge")
 
 _STORED_EXTRA = ("Content-Type", "Content-Encoding")
 _INTERNAL = ("/", "/__heartbeat__", "/__lbheartbeat__", "/__version__", "/__monitor__")
-_POLL = 0.1
+# How much of a body that is not kept as the payload is kept, for the viewer.
+EXCERPT_BYTES = 16 * 1024
+# A payload of a refused request is kept whole up to this size, else as an excerpt.
+KEPT_PAYLOAD_BYTES = 64 * 1024
+# The strict edge's 400 body: the summary clients show (they read the first 1 KiB) and how
+# many errors the JSON lists.
+_SUMMARY_CHARS = 800
+_MESSAGE_CHARS = 160
+_LISTED_ERRORS = 50
+
+REFUSED = "refused"
+DECODE_ERROR = "decode error"
+NOT_VALIDATED = "not validated"
 
 
 class _ClientGoneError(Exception):
     """The client closed the connection before sending the whole body."""
 
 
-class _HTTPServer(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = True
-    request_queue_size = 256
+class _HTTPServer(http.server.HTTPServer):
+    """Binds and listens; the waiting room accepts and the handler answers."""
+
+    request_queue_size = 1024
 
     def __init__(self, address: tuple[str, int], edge: EdgeServer) -> None:
         self.edge = edge
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
-        super().__init__(address, _Handler)
+        # The waiting room builds each handler itself (see EdgeServer._handle).
+        super().__init__(address, http.server.BaseHTTPRequestHandler)
 
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # A client that vanishes is routine; anything else is a bug worth a traceback.
-        logger.warning("edge: error while handling a request", exc_info=True)
+    def server_bind(self) -> None:
+        # The stdlib looks up the host's FQDN here (slow without DNS); the edge never uses it.
+        socket.socket.bind(self.socket, self.server_address)
+        self.server_address = self.socket.getsockname()
+        host, port = self.server_address[:2]
+        self.server_name = str(host)
+        self.server_port = int(port)
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
+    """Answers the one request the waiting room buffered for ``conn``."""
+
     protocol_version = "HTTP/1.1"
     # Malformed request lines get a status line too (the stdlib would answer them as HTTP/0.9).
     default_request_version = "HTTP/1.0"
     server: _HTTPServer
     server_version = f"pingsdk-edge/{__version__}"
-    # Headers and body leave in one write (flushed by handle_one_request), and without Nagle:
-    # otherwise delayed ACKs add ~40 ms to every keep-alive request.
+    # Headers and body leave in one write (flushed by handle_one_request).
     wbufsize = 64 * 1024
 
+    def __init__(self, conn: Connection, server: _HTTPServer) -> None:
+        self.conn = conn
+        self.reset = False
+        self.consumed = 0
+        self.logged = False
+        super().__init__(conn.sock, conn.address, server)
+
     def setup(self) -> None:
-        super().setup()
-        self.connection.settimeout(self.server.edge.socket_timeout)
-        if self.connection.family in (socket.AF_INET, socket.AF_INET6):
-            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.server.edge._track(self.connection)
+        self.connection = self.request
+        self.rfile = io.BytesIO(bytes(self.conn.buffer))
+        self.wfile = self.connection.makefile("wb", self.wbufsize)
+
+    def handle(self) -> None:
+        self.close_connection = True
+        if self.conn.oversized:
+            self.requestline, self.command, self.path = "", "", ""
+            self.request_version = "HTTP/1.1"
+            self._send(431, b"431 Request Header Fields Too Large: request head over 128 KiB\n")
+            self._log(431, "-", "request head over 128 KiB")
+            return
+        self.handle_one_request()
 
     def finish(self) -> None:
+        self.consumed = self.rfile.tell()
         try:
             super().finish()
         except OSError:
-            pass
-        finally:
-            self.server.edge._untrack(self.connection)
+            self.close_connection = True
 
     def __getattr__(self, name: str) -> Any:
         # Every method reaches one dispatcher, so unknown methods get 405 rather than 501.
@@ -101,8 +139,27 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return self._dispatch
         raise AttributeError(name)
 
+    def handle_expect_100(self) -> bool:
+        # The waiting room already sent "100 Continue" when the body had not arrived yet.
+        return True
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        # One line per request comes from _log, with the reason; this one would repeat it.
+        pass
+
     def log_message(self, format: str, *args: Any) -> None:
         logger.debug("edge: %s " + format, self.address_string(), *args)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        # Requests the stdlib refuses before they reach _dispatch (malformed request line,
+        # huge or too many headers) are logged like every other request.
+        super().send_error(code, message, explain)
+        self._log(code, getattr(self, "path", "") or "-", message or "malformed request")
+
+    def _log(self, status: int | str, path: str, reason: str | None) -> None:
+        self.logged = True
+        method = getattr(self, "command", None) or "-"
+        logger.info("edge: %s %s %s%s", status, method, path, f" {reason}" if reason else "")
 
     # -- answering ---------------------------------------------------------------------------
 
@@ -124,33 +181,32 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(body)
 
-    def _send_json(self, status: int, document: Any) -> None:
-        body = json.dumps(document, indent=2, ensure_ascii=False).encode("utf-8") + b"\n"
-        self._send(status, body, "application/json; charset=utf-8")
+    def _send_json(self, status: int, document: Any, *, indent: int | None = 2) -> None:
+        separators = (",", ": ") if indent else (",", ":")
+        text = json.dumps(document, indent=indent, separators=separators, ensure_ascii=False)
+        self._send(status, text.encode("utf-8") + b"\n", "application/json; charset=utf-8")
+
+    def _send_text(
+        self, status: int, message: str = "", headers: Iterable[tuple[str, str]] = ()
+    ) -> None:
+        text = f"{status} {http.HTTPStatus(status).phrase}" + (f": {message}" if message else "")
+        self._send(status, (text + "\n").encode("utf-8"), headers=headers)
 
     # -- reading -----------------------------------------------------------------------------
 
-    def _body(self) -> tuple[bytes | None, int | None]:
-        """The body, or the status that refuses it (411, 400, 413)."""
-        declared = self.headers.get("Content-Length")
-        if declared is None:
-            if self.headers.get("Transfer-Encoding"):
-                self.close_connection = True  # an unread chunked body would poison keep-alive
-            return None, 411
-        try:
-            length = int(declared)
-            if length < 0:
-                raise ValueError(declared)
-        except ValueError:
+    def _body(self) -> tuple[bytes | None, int | None, str]:
+        """The body, or the status that refuses it (411, 400, 413) and why."""
+        lengths = self.headers.get_all("Content-Length") or []
+        length, refused, reason = framing(lengths, "Transfer-Encoding" in self.headers)
+        if length is None:
+            # The end of this request is unknown: nothing after it on this connection can be
+            # trusted to be the next request.
             self.close_connection = True
-            return None, 400
-        if length > MAX_BODY:
-            self.close_connection = True
-            return None, 413
+            return None, refused, reason
         data = self.rfile.read(length)
         if len(data) < length:
             raise _ClientGoneError
-        return data, None
+        return data, None, ""
 
     def _drain(self) -> None:
         try:
@@ -165,11 +221,25 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if self.command in ("GET", "HEAD") and path in _INTERNAL:
             self._drain()
             self._internal(path, query)
+            self._log(200, self.path, None)
+            return
+        if not path.startswith(SUBMIT_PREFIX):
+            # Browsers ask for /favicon.ico and the like: answered, never stored as pings.
+            self._drain()
+            self._send_text(404, "not a submit path (expected /submit/...)")
+            self._log(404, self.path, "not a submit path")
             return
         try:
             self._submit(path, query)
         except _ClientGoneError:
             self.close_connection = True
+        except Exception:
+            # Every request gets an answer and a record, even one that trips a bug here.
+            logger.exception("edge: error while handling %s %s", self.command, path)
+            self.close_connection = True
+            self._finish(
+                self._record(path, query, time.time()), 500, reason="edge error (see its log)"
+            )
 
     def _internal(self, path: str, query: str) -> None:
         edge = self.server.edge
@@ -194,8 +264,26 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             params = urllib.parse.parse_qs(query)
             doctype = params.get("doctype", [""])[0]
             debug_id = params.get("debug_id", params.get("x_debug_id", [""]))[0]
-            page = edge._page(doctype=doctype, debug_id=debug_id)
+            app = params.get("app", params.get("namespace", [""]))[0]
+            page = edge._page(doctype=doctype, debug_id=debug_id, app=app)
             self._send(200, page.encode("utf-8"), "text/html; charset=utf-8")
+
+    def _record(self, path: str, query: str, received_at: float) -> dict[str, Any]:
+        headers = {name: self.headers[name] for name in KEPT_HEADERS if name in self.headers}
+        stored = dict(headers)
+        stored.update({n: self.headers[n] for n in _STORED_EXTRA if n in self.headers})
+        return {
+            "received_at": received_at,
+            "method": self.command,
+            "path": path,
+            "query": query,
+            "headers": json.dumps(stored, ensure_ascii=False),
+            "wire_size": 0,
+            "errors": "[]",
+            "client_date": headers.get("Date"),
+            "clock_skew": _skew(headers.get("Date"), received_at),
+            "verdict": REFUSED,
+        }
 
     def _submit(self, path: str, query: str) -> None:
         edge = self.server.edge
@@ -208,52 +296,48 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self._drain()
             edge._pause(latency)
             edge.store.add_fault(received_at, fault.kind, path)
+            self._log(fault.kind, path, "injected fault")
             if fault.kind == "reset":
                 self._reset()
             else:
                 self._hold(edge.faults.plan.hold)
             return
 
+        record = self._record(path, query, received_at)
         headers = {name: self.headers[name] for name in KEPT_HEADERS if name in self.headers}
-        stored = dict(headers)
-        stored.update({n: self.headers[n] for n in _STORED_EXTRA if n in self.headers})
-        record: dict[str, Any] = {
-            "received_at": received_at,
-            "method": self.command,
-            "path": path,
-            "query": query,
-            "headers": json.dumps(stored, ensure_ascii=False),
-            "wire_size": 0,
-            "errors": "[]",
-            "client_date": headers.get("Date"),
-            "clock_skew": _skew(headers.get("Date"), received_at),
-        }
-
         if self.command not in ("POST", "PUT"):
             self._drain()
-            self._finish(record, 405, extra=(("Allow", ALLOW),))
+            self._finish(
+                record,
+                405,
+                reason=f"method {self.command} not allowed (use POST or PUT)",
+                extra=(("Allow", ALLOW),),
+            )
             return
 
-        body, refused = self._body()
+        body, refused, why = self._body()
         edge._pause(latency)
         if fault is not None:
             edge.store.add_fault(received_at, fault.kind, path)
             extra: list[tuple[str, str]] = []
             if fault.kind in ("429", "503"):
                 extra.append(("Retry-After", str(fault.retry_after)))
-            self._send(int(fault.kind), f"injected fault {fault.kind}\n".encode(), headers=extra)
+            self._send_text(int(fault.kind), f"injected fault {fault.kind}", headers=extra)
+            self._log(int(fault.kind), path, "injected fault")
             return
         if body is not None:
             record["wire_size"] = len(body)
 
         too_long = oversized_field(path, query, headers)
         if too_long is not None:
-            self._finish(record, 431, message=f"{too_long} over 1024 bytes")
+            _keep(record, body)
+            self._finish(record, 431, reason=f"{too_long} over 1024 bytes")
             return
         try:
             route = parse_route(path)
         except RouteError as exc:
-            self._finish(record, 404, message=str(exc))
+            _keep(record, body)
+            self._finish(record, 404, reason=str(exc))
             return
         record.update(
             namespace=route.namespace,
@@ -262,14 +346,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             doc_id=route.doc_id,
             legacy=json.dumps(route.legacy) if route.legacy else None,
         )
-        schemas = edge.schemas
-        if schemas is not None:
-            unknown = schemas.missing(route.namespace, route.doctype, route.version)
-            if unknown is not None:
-                self._finish(record, 404, message=f"unknown {unknown}")
-                return
         if refused is not None or body is None:
-            self._finish(record, refused or 411, message="send Content-Length (at most 1 MB)")
+            self._finish(record, refused or 411, reason=why)
             return
 
         problems: list[str] = []
@@ -280,6 +358,25 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         record["payload"] = decoded.text
         if decoded.error is not None:
             problems.append(decoded.error)
+            record["excerpt"] = body[:EXCERPT_BYTES]
+
+        schemas = edge.schemas
+        unknown = (
+            schemas.missing(route.namespace, route.doctype, route.version)
+            if schemas is not None
+            else None
+        )
+        if schemas is not None and unknown is not None:
+            self._unknown(
+                record,
+                route,
+                unknown=unknown,
+                decoded=decoded,
+                problems=problems,
+                agent=headers.get("X-Telemetry-Agent"),
+            )
+            return
+
         version = route.version
         if decoded.payload is not None and version is None:
             version, problem = _payload_version(decoded.payload)
@@ -296,79 +393,182 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             record["version"] = version
             if problem is not None:
                 problems.append(problem)
-        issues = []
+        issues: list[ValidationIssue] = []
+        verdict = NOT_VALIDATED
         if (
             schemas is not None
             and decoded.payload is not None
             and version is not None
             and not problems
         ):
-            unknown = schemas.missing(route.namespace, route.doctype, version)
-            if unknown is not None:
+            if schemas.missing(route.namespace, route.doctype, version) is not None:
                 problems.append(
                     f"no schema {route.namespace}/{route.doctype} version {version}"
                     " (legacy URL: the version comes from the payload)"
                 )
             else:
                 issues = schemas.validate(route.namespace, route.doctype, version, decoded.payload)
-                record["valid"] = int(not issues)
-                record["errors"] = json.dumps(
-                    [{"path": i.path, "message": i.message, "keyword": i.keyword} for i in issues],
-                    ensure_ascii=False,
-                )
+                verdict = "invalid" if issues else "valid"
+        self._validated(record, verdict, issues, problems)
+
+    def _unknown(
+        self,
+        record: dict[str, Any],
+        route: Route,
+        *,
+        unknown: str,
+        decoded: Decoded,
+        problems: list[str],
+        agent: str | None,
+    ) -> None:
+        """A ping whose namespace, doctype or version has no schema: a Glean ping is checked
+        against the generic Glean schema; anything else is recorded as an unknown doctype."""
+        edge = self.server.edge
+        schemas = edge.schemas
+        assert schemas is not None
+        payload = decoded.payload
+        generic = None
+        if payload is not None and unknown in ("namespace", "doctype"):
+            generic = glean_shape(route.version, payload, agent)
+        if payload is not None and generic is not None and generic in schemas.generic:
+            issues = [] if problems else schemas.validate_generic(generic, payload)
+            verdict = f"{'invalid' if issues else 'valid'} (generic {generic})"
+            self._validated(record, verdict, issues, problems)
+            return
+        if unknown == "namespace":
+            reason = f"no schema for namespace {route.namespace!r}"
+        elif unknown == "doctype":
+            reason = f"no schema {route.namespace}/{route.doctype}"
+        else:
+            reason = f"no schema {route.namespace}/{route.doctype} version {route.version}"
         if problems:
             record["decode_error"] = "; ".join(problems)
-        status = 400 if edge.strict and (problems or issues) else 200
-        self._finish(record, status)
+        record["verdict"] = UNKNOWN
+        # Like the real edge, the lenient edge takes it (the pipeline's decoder reports it
+        # later); the strict one refuses it.
+        self._finish(record, 404 if edge.strict else 200, reason=reason)
+
+    def _validated(
+        self,
+        record: dict[str, Any],
+        verdict: str,
+        issues: Sequence[ValidationIssue],
+        problems: list[str],
+    ) -> None:
+        record["errors"] = json.dumps(
+            [{"path": i.path, "message": i.message, "keyword": i.keyword} for i in issues],
+            ensure_ascii=False,
+        )
+        if verdict != NOT_VALIDATED and not problems:
+            record["valid"] = int(not issues)
+        reason: str | None = None
+        if problems:
+            record["decode_error"] = "; ".join(problems)
+            verdict = DECODE_ERROR
+            reason = record["decode_error"]
+        elif issues:
+            reason = _issues_reason(issues)
+        record["verdict"] = verdict
+        status = 400 if self.server.edge.strict and (problems or issues) else 200
+        self._finish(record, status, reason=reason)
 
     def _finish(
         self,
         record: dict[str, Any],
         status: int,
         *,
-        message: str = "",
+        reason: str | None = None,
         extra: Iterable[tuple[str, str]] = (),
     ) -> None:
         record["status"] = status
+        record["reason"] = reason
         edge = self.server.edge
         edge.store.add(record)
+        log_reason = record["verdict"]
+        if reason and record.get("valid") != 0:
+            log_reason += f": {reason}"
+        elif reason:
+            # Schema messages quote payload values: only their count goes above DEBUG.
+            count = len(json.loads(record["errors"]))
+            log_reason += f": {count} schema error{'s' if count != 1 else ''}"
+            logger.debug("edge: %s %s: %s", self.command, record["path"], reason)
+        self._log(status, record["path"], log_reason)
         if status == 400 and edge.strict and ("valid" in record or "decode_error" in record):
-            self._send_json(
-                400,
-                {
-                    "status": 400,
-                    "decode_error": record.get("decode_error"),
-                    "errors": json.loads(record["errors"]),
-                },
-            )
+            self._send_json(400, _refusal(record), indent=None)
             return
-        text = f"{status} {http.HTTPStatus(status).phrase}" + (f": {message}" if message else "")
-        self._send(status, (text + "\n").encode("utf-8"), headers=extra)
+        self._send_text(status, reason or "", headers=extra)
 
     # -- faults ------------------------------------------------------------------------------
 
     def _reset(self) -> None:
         # SO_LINGER 0 makes the close send RST instead of FIN: the client sees a reset. The
-        # socket really closes once finish() drops rfile/wfile, before any FIN could go out.
+        # worker closes the socket once finish() has dropped rfile/wfile.
         self.close_connection = True
-        try:
+        self.reset = True
+        with contextlib.suppress(OSError):
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            self.connection.close()
-        except OSError:
-            pass
 
     def _hold(self, bound: float) -> None:
-        """Answer nothing until the client gives up, ``bound`` passes, or the server stops."""
-        self.close_connection = True
-        deadline = time.monotonic() + bound
-        stopping = self.server.edge._stopping
-        while not stopping.is_set() and time.monotonic() < deadline:
-            try:
-                readable, _, _ = select.select([self.connection], [], [], _POLL)
-                if readable and not self.connection.recv(4096):
-                    return
-            except (OSError, ValueError):
-                return
+        """Answer nothing until the client gives up, ``bound`` passes, or the server stops;
+        the waiting room holds the connection, so no thread waits for it."""
+        self.conn.held = True
+        self.conn.deadline = time.monotonic() + bound
+
+
+def _keep(record: dict[str, Any], body: bytes | None) -> None:
+    """Keep a refused request's payload (whole up to 64 KiB) or the start of its body."""
+    if not body:
+        return
+    decoded = decode_body(body)
+    if decoded.text is not None and len(decoded.text) <= KEPT_PAYLOAD_BYTES:
+        record["payload"] = decoded.text
+        record["decoded_size"] = decoded.size
+    elif decoded.text is not None:
+        record["excerpt"] = decoded.text.encode("utf-8")[:EXCERPT_BYTES]
+    else:
+        record["excerpt"] = body[:EXCERPT_BYTES]
+
+
+def _issues_reason(issues: Sequence[ValidationIssue]) -> str:
+    """Where the schema errors are (paths and keywords, no payload values)."""
+    shown = ", ".join(f"{i.path} ({i.keyword})" for i in issues[:3])
+    more = f" and {len(issues) - 3} more" if len(issues) > 3 else ""
+    return f"{len(issues)} schema error{'s' if len(issues) != 1 else ''}: {shown}{more}"
+
+
+def _refusal(record: dict[str, Any]) -> dict[str, Any]:
+    """The strict edge's 400 body: a one-line summary first (clients show the first 1 KiB),
+    then the errors themselves."""
+    errors = json.loads(record["errors"])
+    parts = []
+    if record.get("decode_error"):
+        parts.append(str(record["decode_error"]))
+    for error in errors:
+        message = error["message"]
+        if len(message) > _MESSAGE_CHARS:
+            message = message[: _MESSAGE_CHARS - 3] + "..."
+        parts.append(f"{error['path']}: {message}")
+    summary = ""
+    for count, part in enumerate(parts):
+        candidate = f"{summary}; {part}" if summary else part
+        if len(candidate) > _SUMMARY_CHARS:
+            summary += f"; and {len(parts) - count} more"
+            break
+        summary = candidate
+    if errors:
+        noun = "schema error" if len(errors) == 1 else "schema errors"
+        generic = str(record["verdict"]).partition("(")[2].rstrip(")")
+        schema = generic or f"{record['namespace']}/{record['doctype']} version {record['version']}"
+        head = f"{len(errors)} {noun} against {schema}"
+    else:
+        head = "decode error"
+    return {
+        "status": 400,
+        "message": f"{head}: {summary}",
+        "decode_error": record.get("decode_error"),
+        "error_count": len(errors),
+        "errors": errors[:_LISTED_ERRORS],
+    }
 
 
 def _skew(date: str | None, received_at: float) -> float | None:
@@ -376,7 +576,7 @@ def _skew(date: str | None, received_at: float) -> float | None:
         return None
     try:
         sent = email.utils.parsedate_to_datetime(date)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if sent.tzinfo is None:
         return None
@@ -390,7 +590,7 @@ def _payload_version(payload: dict[str, Any]) -> tuple[int | None, str | None]:
         if key in payload and not isinstance(value, (dict, list)):
             version = parse_version(value)
             if version is None:
-                return None, f"payload {key!r} is not a positive integer version"
+                return None, f"payload {key!r} is not a positive integer version below 2^63"
             return version, None
     return None, "payload has no top-level 'version' or 'v' (needed for legacy telemetry URLs)"
 
@@ -406,10 +606,18 @@ class EdgeServer:
             like Mozilla's edge-validator; by default they get 200, like the real edge.
         host, port: where to listen; port 0 picks a free port (see :attr:`url`).
         faults: a :class:`FaultPlan` to misbehave with from the start.
-        socket_timeout: seconds a connection may stay silent (slowloris guard, keep-alive idle).
+        socket_timeout: seconds a request may take to arrive from its first byte, and that an
+            idle keep-alive connection stays open (slowloris guard); also bounds each write.
+        viewer_limit: how many requests the viewer page shows.
+        max_records: keep only the newest this many requests; ``None`` (the default) keeps
+            10,000 in memory and every request in a ``db`` file. The monitor, duplicate
+            detection and :meth:`wait_for` count every request, kept or not.
+        workers: threads answering requests. Connections wait for their whole request
+            without a thread, so this bounds the threads whatever clients do.
 
     Raises:
-        ConfigurationError: a schema folder without schemas.
+        ConfigurationError: a schema folder without schemas; a bad ``max_records`` or
+            ``workers``.
 
     Example:
         >>> import httpx
@@ -431,20 +639,25 @@ class EdgeServer:
         faults: FaultPlan | None = None,
         socket_timeout: float = 10.0,
         viewer_limit: int = 100,
+        max_records: int | None = None,
+        workers: int = 16,
     ) -> None:
+        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+            raise ConfigurationError(f"workers must be a positive integer, got {workers!r}")
         self.schemas = SchemaStore(schemas) if schemas is not None else None
         self.strict = strict
         self.host = host
         self.port = port
         self.socket_timeout = socket_timeout
         self.viewer_limit = viewer_limit
+        self.workers = workers
         self.faults = FaultInjector(faults)
-        self.store = Store(db)
+        if max_records is None and db is None:
+            max_records = DEFAULT_MEMORY_RECORDS
+        self.store = Store(db, max_records=max_records)
         self._httpd: _HTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._room: WaitingRoom | None = None
         self._stopping = threading.Event()
-        self._conn_lock = threading.Lock()
-        self._connections: set[socket.socket] = set()
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -460,13 +673,14 @@ class EdgeServer:
             raise ConfigurationError("this EdgeServer was stopped; create a new one")
         self._httpd = _HTTPServer((self.host, self.port), self)
         self.port = int(self._httpd.server_address[1])
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever,
-            kwargs={"poll_interval": _POLL},
+        self._room = WaitingRoom(
+            self._httpd.socket,
+            self._handle,
+            timeout=self.socket_timeout,
+            workers=self.workers,
             name=f"pingsdk-edge-{self.port}",
-            daemon=True,
         )
-        self._thread.start()
+        self._room.start()
         logger.info("edge: serving on %s (strict=%s)", self.url, self.strict)
         return self
 
@@ -477,17 +691,13 @@ class EdgeServer:
         """
         if self._stopping.is_set():
             return
-        with self._conn_lock:
-            self._stopping.set()
-            open_now = list(self._connections)
+        self._stopping.set()
+        room, self._room = self._room, None
+        if room is not None:
+            room.stop()
         httpd, self._httpd = self._httpd, None
         if httpd is not None:
-            httpd.shutdown()
-            for conn in open_now:
-                _shutdown(conn)
-            httpd.server_close()  # joins handler threads
-        if self._thread is not None:
-            self._thread.join()
+            httpd.server_close()
         self.store.close()
         logger.info("edge: stopped")
 
@@ -502,16 +712,18 @@ class EdgeServer:
     ) -> None:
         self.stop()
 
-    def _track(self, conn: socket.socket) -> None:
-        with self._conn_lock:
-            self._connections.add(conn)
-            stopping = self._stopping.is_set()
-        if stopping:
-            _shutdown(conn)
-
-    def _untrack(self, conn: socket.socket) -> None:
-        with self._conn_lock:
-            self._connections.discard(conn)
+    def _handle(self, conn: Connection) -> Connection | None:
+        """Answer the request buffered on ``conn``; the connection to keep, or ``None``."""
+        httpd = self._httpd
+        if httpd is None:
+            return None
+        handler = _Handler(conn, httpd)
+        if conn.held:
+            return conn
+        if handler.reset or handler.close_connection:
+            return None
+        del conn.buffer[: handler.consumed]
+        return conn
 
     def _pause(self, seconds: float) -> None:
         if seconds > 0:
@@ -559,21 +771,32 @@ class EdgeServer:
         self.faults.script(entries)
 
     def monitor(self) -> dict[str, Any]:
-        """The ``/__monitor__`` document: per (namespace, doctype, version) counts and sizes."""
-        return build_report(self.store.summary_rows(), self.store.fault_counts())
+        """The ``/__monitor__`` document: per (namespace, doctype, version) counts, verdicts
+        and sizes, and the most frequent reasons requests were refused or unknown.
+
+        Kept up to date per request (never a scan of the records), and exact for every
+        request since the start or :meth:`clear`, including those no longer kept.
+        """
+        return self.store.report()
 
     def clear(self) -> None:
         """Forget stored requests, fault counts and scripted faults (the plan stays)."""
         self.faults.clear()
         self.store.clear()
 
-    def _page(self, *, doctype: str, debug_id: str) -> str:
+    def _page(self, *, doctype: str, debug_id: str, app: str = "") -> str:
         pings = self.store.pings(
-            limit=self.viewer_limit, newest_first=True, doctype=doctype, debug_id=debug_id
+            limit=self.viewer_limit,
+            newest_first=True,
+            doctype=doctype,
+            debug_id=debug_id,
+            namespace=app,
         )
-        return render_page(pings, doctype=doctype, debug_id=debug_id, total=self.store.count())
-
-
-def _shutdown(conn: socket.socket) -> None:
-    with contextlib.suppress(OSError):
-        conn.shutdown(socket.SHUT_RDWR)
+        return render_page(
+            pings,
+            doctype=doctype,
+            debug_id=debug_id,
+            app=app,
+            apps=self.store.namespaces(),
+            total=self.store.count(),
+        )

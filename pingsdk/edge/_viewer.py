@@ -1,4 +1,5 @@
-"""The viewer page: recent pings, filterable by doctype and X-Debug-ID, everything escaped."""
+"""The viewer page: recent requests with their verdicts, filterable by application, doctype
+and X-Debug-ID, everything escaped."""
 
 from __future__ import annotations
 
@@ -25,17 +26,32 @@ def _e(value: object) -> str:
 
 
 def _verdict(ping: ReceivedPing) -> str:
-    if ping.decode_error is not None:
-        return '<span class="bad">decode error</span>'
-    if ping.valid is None:
-        return '<span class="muted">not validated</span>'
-    return '<span class="ok">valid</span>' if ping.valid else '<span class="bad">invalid</span>'
+    verdict = ping.verdict
+    if verdict is None:  # stored by an older version
+        if ping.decode_error is not None:
+            verdict = "decode error"
+        elif ping.valid is None:
+            verdict = "not validated"
+        else:
+            verdict = "valid" if ping.valid else "invalid"
+    if verdict.startswith("valid"):
+        style = "ok"
+    elif verdict in ("not validated", "unknown doctype"):
+        style = "muted"
+    else:
+        style = "bad"
+    return f'<span class="{style}">{_e(verdict)}</span>'
 
 
 def _one(ping: ReceivedPing) -> str:
     when = datetime.datetime.fromtimestamp(ping.received_at, datetime.timezone.utc)
     dup = ' <b class="bad">duplicate</b>' if ping.duplicate else ""
     debug = f" · debug {_e(ping.debug_id)}" if ping.debug_id else ""
+    sent_by = [
+        f"{label} <code>{_e(ping.headers[name])}</code>"
+        for name, label in (("X-Telemetry-Agent", "agent"), ("X-Source-Tags", "tags"))
+        if name in ping.headers
+    ]
     parts = [
         '<div class="ping">',
         f"<div><b>{_e(ping.status)}</b> {_e(ping.method)} <code>{_e(ping.path)}</code>"
@@ -45,6 +61,10 @@ def _one(ping: ReceivedPing) -> str:
         f" · docId {_e(ping.doc_id)} · {ping.wire_size} bytes sent"
         f"{debug}</div>",
     ]
+    if sent_by:
+        parts.append(f'<div class="muted">{" · ".join(sent_by)}</div>')
+    if ping.reason is not None and ping.reason != ping.decode_error and not ping.errors:
+        parts.append(f'<div class="muted">reason: {_e(ping.reason)}</div>')
     if ping.decode_error is not None:
         parts.append(f'<div class="bad">{_e(ping.decode_error)}</div>')
     if ping.errors:
@@ -56,20 +76,37 @@ def _one(ping: ReceivedPing) -> str:
     if ping.payload is not None:
         pretty = json.dumps(ping.payload, indent=2, sort_keys=True, ensure_ascii=False)
         parts.append(f"<pre>{_e(pretty)}</pre>")
+    elif ping.excerpt is not None:
+        text = ping.excerpt.decode("utf-8", errors="replace")
+        parts.append(
+            f'<div class="muted">body (first {len(ping.excerpt)} bytes)</div><pre>{_e(text)}</pre>'
+        )
     parts.append("</div>")
     return "\n".join(parts)
 
 
 def render_page(
-    pings: Sequence[ReceivedPing], *, doctype: str = "", debug_id: str = "", total: int = 0
+    pings: Sequence[ReceivedPing],
+    *,
+    doctype: str = "",
+    debug_id: str = "",
+    app: str = "",
+    apps: Sequence[str] = (),
+    total: int = 0,
 ) -> str:
-    """The whole HTML page for ``pings`` (already filtered, newest first)."""
+    """The whole HTML page for ``pings`` (already filtered, newest first); ``apps`` are the
+    applications (namespaces) offered in the filter."""
     body = "\n".join(_one(p) for p in pings) or '<p class="muted">No pings yet.</p>'
+    options = "".join(
+        f'<option value="{_e(name)}"{" selected" if name == app else ""}>{_e(name)}</option>'
+        for name in apps
+    )
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>pingsdk edge</title>
 <style>{_STYLE}</style></head><body>
 <h1>pingsdk edge</h1>
 <form method="get" action="/">
+<label>application <select name="app"><option value="">all</option>{options}</select></label>
 <label>doctype <input name="doctype" value="{_e(doctype)}"></label>
 <label>X-Debug-ID <input name="debug_id" value="{_e(debug_id)}"></label>
 <button type="submit">filter</button> <a href="/__monitor__">monitor (JSON)</a>

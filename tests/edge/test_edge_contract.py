@@ -70,7 +70,7 @@ def test_431_long_path_query_or_kept_header(edge: EdgeServer, client: httpx.Clie
     assert client.post(submit(edge), json=GOOD, headers={"X-Debug-ID": "d" * 1024}).is_success
 
 
-def test_404_prefix_counts_and_unknown_names(edge: EdgeServer, client: httpx.Client) -> None:
+def test_404_prefix_counts_and_versions(edge: EdgeServer, client: httpx.Client) -> None:
     d = doc_id()
     for path in (
         f"/other/my-app/app-event/1/{d}",
@@ -78,14 +78,44 @@ def test_404_prefix_counts_and_unknown_names(edge: EdgeServer, client: httpx.Cli
         f"/submit/my-app/app-event/1/{d}/extra",
         f"/submit/my-app/app-event/0/{d}",
         f"/submit/my-app/app-event/x/{d}",
+        f"/submit/my-app/app-event/{2**63}/{d}",
         f"/submit/telemetry/{d}/thing/Firefox/1/release",
         f"/submit/telemetry/thing/4/{d}",
-        f"/submit/unknown/app-event/1/{d}",
-        f"/submit/my-app/nope/1/{d}",
-        f"/submit/my-app/app-event/2/{d}",
-        f"/submit/telemetry/{d}/nope/Firefox/1/release/2?v=4",
     ):
         assert client.post(edge.url + path, json=GOOD).status_code == 404, path
+
+
+UNKNOWN_NAMES = (
+    "/submit/unknown/app-event/1/{d}",
+    "/submit/my-app/nope/1/{d}",
+    "/submit/my-app/app-event/2/{d}",
+    "/submit/telemetry/{d}/nope/Firefox/1/release/2?v=4",
+)
+
+
+def test_lenient_takes_unknown_names_like_the_real_edge(
+    edge: EdgeServer, client: httpx.Client
+) -> None:
+    for path in UNKNOWN_NAMES:
+        target = edge.url + path.format(d=doc_id())
+        assert client.post(target, json=GOOD).status_code == 200, path
+    pings = edge.received()
+    assert [p.verdict for p in pings] == ["unknown doctype"] * 4
+    assert [p.reason for p in pings] == [
+        "no schema for namespace 'unknown'",
+        "no schema my-app/nope",
+        "no schema my-app/app-event version 2",
+        "no schema telemetry/nope",
+    ]
+    assert all(p.payload == GOOD and p.valid is None for p in pings)
+
+
+def test_strict_refuses_unknown_names(strict_edge: EdgeServer, client: httpx.Client) -> None:
+    for path in UNKNOWN_NAMES:
+        r = client.post(strict_edge.url + path.format(d=doc_id()), json=GOOD)
+        assert r.status_code == 404, path
+        assert "no schema" in r.text
+    assert [p.verdict for p in strict_edge.received()] == ["unknown doctype"] * 4
 
 
 def test_lookup_treats_dash_and_underscore_alike(edge: EdgeServer, client: httpx.Client) -> None:

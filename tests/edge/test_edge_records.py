@@ -169,20 +169,27 @@ def test_monitor_exact_numbers(edge: EdgeServer, client: httpx.Client) -> None:
         (url(edge), json.dumps(BAD).encode(), {}),
         (url(edge), json.dumps(BAD).encode(), {}),
         (url(edge), b"{nope", {}),  # decode error
-        (url(edge, dt="nope"), bodies[0], {}),  # unknown doctype: 404
+        (url(edge, dt="nope"), bodies[0], {}),  # unknown doctype: 200 (lenient)
     ]
     for target, body, headers in posts:
         client.post(target, content=body, headers=headers)
-    client.get(url(edge))  # 405, not a submit
+    client.get(url(edge))  # 405, a submit path with the wrong method
+    assert client.get(edge.url + "/favicon.ico").status_code == 404  # not a ping at all
     report = edge.monitor()
     assert report["received"] == 9
-    assert report["accepted"] == 7
-    assert report["rejected"] == 2
-    assert report["statuses"] == {"200": 7, "404": 1, "405": 1}
+    assert report["accepted"] == 8
+    assert report["rejected"] == 1
+    assert report["statuses"] == {"200": 8, "405": 1}
     assert report["unrouted"] == {"405": 1}
     assert report["faults"] == {"total": 0, "by_kind": {}}
+    assert report["reasons"] == [  # the most frequent first, then in order of arrival
+        {"status": 200, "reason": "no schema my-app/nope", "count": 1},
+        {"status": 405, "reason": "method GET not allowed (use POST or PUT)", "count": 1},
+    ]
     event, unknown = report["doctypes"]
-    assert (unknown["doctype"], unknown["received"], unknown["statuses"]) == ("nope", 1, {"404": 1})
+    assert (unknown["doctype"], unknown["received"], unknown["statuses"]) == ("nope", 1, {"200": 1})
+    assert unknown["verdicts"] == {"unknown doctype": 1}
+    assert event["verdicts"] == {"decode error": 1, "invalid": 2, "valid": 4}
     assert event["namespace"] == "my-app" and event["version"] == 1
     assert event["received"] == 7
     assert event["valid"] == 4
