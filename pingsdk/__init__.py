@@ -14,6 +14,7 @@ from ._compat import SchemaChange, compare_schemas
 from ._exceptions import (
     ConfigurationError,
     EdgeUnavailableError,
+    InvalidPingError,
     PayloadTooLargeError,
     PingDefinitionError,
     PingExpiredError,
@@ -72,6 +73,7 @@ __all__ = [
     "EdgeUnavailableError",
     "ExampleResult",
     "IngestionErrorThreshold",
+    "InvalidPingError",
     "LatencyThreshold",
     "PayloadTooLargeError",
     "Ping",

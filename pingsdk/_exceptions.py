@@ -6,6 +6,7 @@ Every error pingsdk raises on purpose derives from :class:`PingSDKError`::
      +-- ConfigurationError (also ValueError)    endpoint, insecure http, header value, bad names
      +-- PingDefinitionError (also TypeError)    a bad Ping subclass, raised at class creation
      +-- PingExpiredError                        submit() of a ping past its declared expiry date
+ +-- InvalidPingError (also ValueError)      submit() of values that bypassed validation
      +-- PayloadTooLargeError                    refused before enqueue (1 MB gzipped / 8 MiB JSON)
      +-- SchemaExportError                       a field the target draft cannot express
      +-- UploadDisabledError                     submit() while upload_enabled is False
@@ -29,6 +30,7 @@ from __future__ import annotations
 __all__ = [
     "ConfigurationError",
     "EdgeUnavailableError",
+    "InvalidPingError",
     "PayloadTooLargeError",
     "PingDefinitionError",
     "PingExpiredError",
@@ -62,6 +64,27 @@ class PingDefinitionError(PingSDKError, TypeError):
 
 class PingExpiredError(PingSDKError):
     """The ping class is past its declared ``expires`` date; the pipeline would reject it."""
+
+
+class InvalidPingError(PingSDKError, ValueError):
+    """A ping's values would not make a payload its class's exported schema accepts.
+
+    Construction validates, so this means validation was bypassed: a value assigned after
+    construction (or changed in place in a list, dict or nested model), an instance made with
+    ``model_construct()``, a value that cannot be serialized to JSON, or an integer outside the
+    64-bit range the pipeline stores. Raised by :meth:`pingsdk.Ping.to_json_bytes` and so by
+    ``submit()``; nothing was stored. The message names the field, never its value.
+
+    Attributes:
+        ping: the qualified class name.
+        field: the dotted path of the offending value (list positions as ``[i]``), or ``None``
+            when it is the whole payload.
+    """
+
+    def __init__(self, message: str, *, ping: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.ping = ping
+        self.field = field
 
 
 class PayloadTooLargeError(PingSDKError):

@@ -51,6 +51,7 @@ __all__ = [
     "Draft04Schema",
     "Draft06Schema",
     "UUID_PATTERN",
+    "export_problem",
     "generator_for",
     "model_schema",
     "sort_keys",
@@ -405,12 +406,31 @@ def model_schema(model: type[BaseModel], *, draft: str = "draft-04") -> dict[str
     except _UnsupportedError as exc:
         name = model.__qualname__
         field = ".".join(exc.path) or None
-        where = f"field {field!r}" if field else "the class"
         raise SchemaExportError(
-            f"{name}: {where} cannot be exported to {draft}: {exc.reason}",
+            f"{name}: {_where(field)} cannot be exported to {draft}: {exc.reason}",
             ping=name,
             field=field,
         ) from None
+
+
+def export_problem(
+    model: type[BaseModel], *, draft: str = "draft-06"
+) -> tuple[str | None, str] | None:
+    """Why ``model`` cannot be exported to ``draft``: ``(dotted field path or None, reason)``.
+
+    ``None`` when it can. The reason says what to use instead, as in :func:`model_schema`'s
+    error. Draft-06 is the default because every class draft-04 can express, draft-06 can too:
+    a class without a problem here can be exported to some draft.
+    """
+    try:
+        model.model_json_schema(mode="serialization", schema_generator=generator_for(draft))
+    except _UnsupportedError as exc:
+        return (".".join(exc.path) or None, exc.reason)
+    return None
+
+
+def _where(field: str | None) -> str:
+    return f"field {field!r}" if field else "the class"
 
 
 # -- helpers on plain JSON-schema dicts ------------------------------------------------------

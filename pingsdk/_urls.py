@@ -20,6 +20,7 @@ from ._exceptions import ConfigurationError
 __all__ = [
     "MAX_PATH_BYTES",
     "MAX_QUERY_BYTES",
+    "MAX_VERSION",
     "AppInfo",
     "SubmitPath",
     "build_submit_url",
@@ -34,6 +35,10 @@ MAX_PATH_BYTES = 1024
 """The edge answers 431 when the path is longer (bytes)."""
 MAX_QUERY_BYTES = 1024
 """The edge answers 431 when the query string is longer (bytes)."""
+MAX_VERSION = 2**63 - 1
+"""The largest document version: the pipeline parses ``docVersion`` as a signed 64-bit integer
+(and writes it into the BigQuery table name ``<doctype>_v<version>``), so a larger one could
+never be stored."""
 
 LEGACY_NAMESPACE = "telemetry"
 LEGACY_QUERY = "v=4"
@@ -71,6 +76,11 @@ def _check_version(value: object) -> int:
         raise ConfigurationError(f"version must be an int, got {type(value).__name__}")
     if value < 1:
         raise ConfigurationError(f"version must be a positive int, got {value}")
+    if value > MAX_VERSION:
+        raise ConfigurationError(
+            "version must be at most 2**63 - 1, the largest the pipeline stores; got an int "
+            f"of {value.bit_length()} bits"
+        )
     return value
 
 
@@ -138,7 +148,7 @@ def submit_path(namespace: str, doctype: str, version: int, doc_id: str) -> str:
         namespace: document namespace, ``[a-z0-9_-]``, not starting or ending with ``-``/``_``.
             ``"telemetry"`` is reserved for the legacy form (:func:`legacy_submit_path`).
         doctype: document type, same rule.
-        version: positive int.
+        version: positive int, at most :data:`MAX_VERSION` (2**63 - 1).
         doc_id: canonical lowercase UUID.
 
     Returns:

@@ -27,7 +27,7 @@ from pydantic import (
 )
 
 import pingsdk
-from pingsdk._schema import DATE_PATTERN, UUID_PATTERN
+from pingsdk._schema import DATE_PATTERN, UUID_PATTERN, model_schema
 
 DRAFTS = ["draft-04", "draft-06"]
 METASCHEMA = {"draft-04": jsonschema.Draft4Validator, "draft-06": jsonschema.Draft6Validator}
@@ -141,29 +141,31 @@ TZ = st.sampled_from(
     ]
 )
 FLOATS = st.floats(allow_nan=False, allow_infinity=False)
-INNER = st.builds(Inner, name=st.text(max_size=10), size=st.integers(min_value=0))
+# Payload integers are 64-bit (larger ones are refused at submit: test_ping_invariant.py).
+INTS = st.integers(-(2**63), 2**63 - 1)
+INNER = st.builds(Inner, name=st.text(max_size=10), size=st.integers(0, 2**63 - 1))
 
 STRATEGIES: dict[type[pingsdk.Ping], dict[str, st.SearchStrategy[Any]]] = {
     Scalars: {
         "s": st.text(),
-        "i": st.integers(),
+        "i": INTS,
         "f": FLOATS,
         "b": st.booleans(),
         "short": st.from_regex(r"^[a-z]{1,5}$", fullmatch=True),
         "pct": st.integers(1, 99),
         "unit": st.floats(0, 1),
         "open_range": st.floats(-1.5, 2.5, exclude_min=True, exclude_max=True),
-        "both": st.integers(min_value=3),
-        "fives": st.integers().map(lambda n: n * 5),
+        "both": st.integers(3, 2**63 - 1),
+        "fives": st.integers(-(2**63) // 5, (2**63 - 1) // 5).map(lambda n: n * 5),
     },
     Optionals: {
         "os": st.none() | st.text(),
-        "oi": st.none() | st.integers(),
+        "oi": st.none() | INTS,
         "of": st.none() | st.floats(min_value=0, allow_infinity=False),
         "oe": st.none() | st.sampled_from(Color),
         "ol": st.none() | st.sampled_from(["a", "b"]),
         "om": st.none() | INNER,
-        "either": st.integers() | st.text(),
+        "either": INTS | st.text(),
         "od": st.none() | st.datetimes(timezones=TZ),
     },
     Choices: {
@@ -181,11 +183,11 @@ STRATEGIES: dict[type[pingsdk.Ping], dict[str, st.SearchStrategy[Any]]] = {
         "uu": st.lists(st.uuids(), max_size=3),
     },
     Containers: {
-        "ints": st.lists(st.integers()),
+        "ints": st.lists(INTS),
         "inners": st.lists(INNER, max_size=3),
-        "pair": st.tuples(st.integers(), st.text(), st.booleans()),
+        "pair": st.tuples(INTS, st.text(), st.booleans()),
         "many": st.lists(st.text(), max_size=4).map(tuple),
-        "counts": st.dictionaries(st.text(), st.integers()),
+        "counts": st.dictionaries(st.text(), INTS),
         "by_name": st.dictionaries(st.text(), INNER, max_size=3),
         "outer": st.builds(
             Outer,
@@ -193,10 +195,10 @@ STRATEGIES: dict[type[pingsdk.Ping], dict[str, st.SearchStrategy[Any]]] = {
             items=st.lists(INNER, max_size=2),
             ratio=st.none() | FLOATS,
         ),
-        "bounded": st.lists(st.integers(min_value=0), max_size=3),
+        "bounded": st.lists(st.integers(0, 2**63 - 1), max_size=3),
         "tags": st.sets(st.text(), max_size=3),
     },
-    Shaped: {"camelCase": st.integers(), "nested_default": INNER},
+    Shaped: {"camelCase": st.integers(-(2**62), 2**62 - 1), "nested_default": INNER},
 }
 
 
@@ -468,70 +470,116 @@ UNSUPPORTED: list[tuple[str, Any, str, str]] = [
     [u[1:] for u in UNSUPPORTED],
     ids=[u[0] for u in UNSUPPORTED],
 )
-def test_unsupported_types(
+def test_unsupported_types_refused_at_definition(
     registry: pingsdk.PingRegistry, annotation: Any, path: str, reason: str
 ) -> None:
-    cls = type(
-        "Unsupported",
-        (pingsdk.Ping,),
-        {
-            "__module__": __name__,
-            "__qualname__": "Unsupported",
-            "__annotations__": {"data": annotation},
-            "model_config": ConfigDict(arbitrary_types_allowed=True),
-        },
-        namespace="a",
-        doctype="u",
-        version=1,
-        registry=registry,
-    )
-    with pytest.raises(pingsdk.SchemaExportError) as info:
-        pingsdk.export_schema(cls)
+    body = {
+        "__module__": __name__,
+        "__qualname__": "Unsupported",
+        "__annotations__": {"data": annotation},
+        "model_config": ConfigDict(arbitrary_types_allowed=True),
+    }
+    with pytest.raises(pingsdk.PingDefinitionError) as info:
+        type(
+            "Unsupported",
+            (pingsdk.Ping,),
+            dict(body),
+            namespace="a",
+            doctype="u",
+            version=1,
+            registry=registry,
+        )
     message = str(info.value)
+    assert message.startswith(f"Unsupported: field {path!r} cannot be exported: ")
+    assert reason in message
+    assert len(registry) == 0, "a refused class is not registered"
+    # The schema generator itself says the same for any model, naming draft, class and field.
+    model = type("Unsupported", (BaseModel,), dict(body))
+    with pytest.raises(pingsdk.SchemaExportError) as export_info:
+        model_schema(model)
+    message = str(export_info.value)
     assert message.startswith(f"Unsupported: field {path!r} cannot be exported to draft-04: ")
     assert reason in message
-    assert info.value.ping == "Unsupported"
-    assert info.value.field == path
+    assert export_info.value.ping == "Unsupported"
+    assert export_info.value.field == path
+
+
+def test_abstract_base_with_unsupported_field_is_not_checked(
+    registry: pingsdk.PingRegistry,
+) -> None:
+    # An abstract base is never sent or exported; a concrete subclass is checked.
+    class Base(pingsdk.Ping, namespace="a"):
+        data: Any = None
+
+    with pytest.raises(pingsdk.PingDefinitionError, match="field 'data' cannot be exported"):
+
+        class Child(Base, doctype="c", version=1, registry=registry):
+            pass
+
+
+def test_forward_reference_checked_when_built(registry: pingsdk.PingRegistry) -> None:
+    class Late(pingsdk.Ping, namespace="a", doctype="late", version=1, registry=registry):
+        later: LaterModel  # noqa: F821 - defined below, resolved by model_rebuild()
+
+    assert not Late.__pydantic_complete__
+
+    class LaterModel(BaseModel):
+        blob: bytes
+
+    with pytest.raises(pingsdk.PingDefinitionError) as info:
+        Late.model_rebuild(_types_namespace={"LaterModel": LaterModel})
+    assert "Late: field 'later.blob' cannot be exported: bytes have no JSON type" in str(
+        info.value
+    )
+
+
+def test_forward_reference_resolved_is_usable(registry: pingsdk.PingRegistry) -> None:
+    class Early(pingsdk.Ping, namespace="a", doctype="early", version=1, registry=registry):
+        later: Later2  # noqa: F821 - defined below
+
+    class Later2(BaseModel):
+        n: int
+
+    Early.model_rebuild(_types_namespace={"Later2": Later2})
+    assert Early(later=Later2(n=1)).to_json_bytes() == b'{"later":{"n":1}}'
 
 
 def test_serializer_without_return_type(registry: pingsdk.PingRegistry) -> None:
-    class P(pingsdk.Ping, namespace="a", doctype="s", version=1, registry=registry):
-        when: int
+    with pytest.raises(pingsdk.PingDefinitionError) as info:
 
-        @field_serializer("when")
-        def _ser(self, value):  # type: ignore[no-untyped-def]
-            return str(value)
+        class P(pingsdk.Ping, namespace="a", doctype="s", version=1, registry=registry):
+            when: int
 
-    with pytest.raises(pingsdk.SchemaExportError) as info:
-        pingsdk.export_schema(P)
-    assert ".<locals>.P: field 'when' cannot be exported to draft-04: " in str(info.value)
+            @field_serializer("when")
+            def _ser(self, value):  # type: ignore[no-untyped-def]
+                return str(value)
+
+    assert ".<locals>.P: field 'when' cannot be exported: " in str(info.value)
     assert "serializer has no return type annotation" in str(info.value)
 
 
 def test_serializer_returning_any(registry: pingsdk.PingRegistry) -> None:
-    class P(pingsdk.Ping, namespace="a", doctype="s", version=1, registry=registry):
-        when: int
+    with pytest.raises(pingsdk.PingDefinitionError, match="P: field 'when' cannot be exported"):
 
-        @field_serializer("when")
-        def _ser(self, value: int) -> Any:
-            return str(value)
+        class P(pingsdk.Ping, namespace="a", doctype="s", version=1, registry=registry):
+            when: int
 
-    with pytest.raises(pingsdk.SchemaExportError, match="P: field 'when' cannot be exported"):
-        pingsdk.export_schema(P)
+            @field_serializer("when")
+            def _ser(self, value: int) -> Any:
+                return str(value)
 
 
 def test_model_serializer_without_return_type(registry: pingsdk.PingRegistry) -> None:
-    class P(pingsdk.Ping, namespace="a", doctype="s", version=1, registry=registry):
-        n: int
+    with pytest.raises(pingsdk.PingDefinitionError) as info:
 
-        @model_serializer
-        def _ser(self):  # type: ignore[no-untyped-def]
-            return {"m": self.n}
+        class P(pingsdk.Ping, namespace="a", doctype="s", version=1, registry=registry):
+            n: int
 
-    with pytest.raises(pingsdk.SchemaExportError) as info:
-        pingsdk.export_schema(P)
-    assert ".<locals>.P: the class cannot be exported to draft-04: " in str(info.value)
-    assert info.value.field is None
+            @model_serializer
+            def _ser(self):  # type: ignore[no-untyped-def]
+                return {"m": self.n}
+
+    assert ".<locals>.P: the class cannot be exported: " in str(info.value)
 
 
 def test_serializer_with_return_type_is_exported(registry: pingsdk.PingRegistry) -> None:
