@@ -38,6 +38,17 @@ class SearchCounts(
     review=_SEARCH_REVIEW,
     examples={"ddg": {"engine": "ddg", "count": 3}},
     fail_examples={"negative": {"engine": "ddg", "count": -1}},
+    # The docType monitor step: `pingsdk schema monitor examples/pings.py` writes the .cfg ops
+    # deploy; `pingsdk serve` raises the same alerts locally. Without a channel field every
+    # submission counts as the monitor's "Other" channel.
+    monitor=pingsdk.DocTypeMonitor(
+        other=pingsdk.ChannelThresholds(
+            volume=pingsdk.VolumeThreshold(inactivity_timeout=60),
+            size=pingsdk.SizeThreshold(average=26, percent_delta=20),
+            ingestion_error=pingsdk.IngestionErrorThreshold(percent=1),
+            duplicate=pingsdk.DuplicateThreshold(percent=2),
+        ),
+    ),
 ):
     """Daily search counts per engine, to learn which engines people actually use."""
 
@@ -141,6 +152,23 @@ class SessionSummary(
     version=1,
     review=_SESSION_REVIEW,
     pipeline_metadata={"submission_timestamp_granularity": "seconds"},
+    monitor=pingsdk.DocTypeMonitor(
+        release=pingsdk.ChannelThresholds(
+            volume=pingsdk.VolumeThreshold(inactivity_timeout=30, percent_delta=20),
+            # The average of the validation examples (`pingsdk monitor --suggest`).
+            size=pingsdk.SizeThreshold(average=498, percent_delta=20),
+            ingestion_error=pingsdk.IngestionErrorThreshold(percent=0.5),
+            duplicate=pingsdk.DuplicateThreshold(percent=1),
+            shape=pingsdk.ShapeThreshold(mindist=10),
+            # Sessions end within a day: sent 48 hours after it started, a summary is late.
+            latency=pingsdk.LatencyThreshold(hours=48, percent=5),
+        ),
+        nightly=pingsdk.ChannelThresholds(
+            ingestion_error=pingsdk.IngestionErrorThreshold(percent=2),
+        ),
+        creation_field="started_at",
+        channel_field="environment.channel",
+    ),
     examples={
         "full": _SESSION_EXAMPLE,
         "minimal": {

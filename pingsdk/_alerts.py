@@ -43,8 +43,9 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import math
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Literal
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, Literal, Protocol
 
 from ._monitoring import CHANNELS, DocTypeMonitor, normalize_channel
 
@@ -54,9 +55,11 @@ __all__ = [
     "DocTypeAlerts",
     "Submission",
     "dashboard_uri",
+    "parse_window",
     "replay",
     "sax_mindist",
     "sax_word",
+    "submission_from_record",
 ]
 
 MINS_IN_HOUR = 60
@@ -657,3 +660,106 @@ def replay(
     if end is not None:
         alerts += engine.advance(end, idle=idle)
     return alerts
+
+
+_WINDOW = re.compile(r"(?P<n>[0-9]+(?:\.[0-9]+)?)(?P<unit>ms|s|m|h|d)?")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def parse_window(text: str) -> float:
+    """Seconds per monitor minute for a scaled 24-hour window (``"60s"``, ``"24h"``, ``"2m"``).
+
+    The text is how long the monitor's day lasts; a plain number is seconds. ``"24h"`` is
+    production (60 s per minute); ``"60s"`` makes a monitor minute last 1/24 s.
+    """
+    match = _WINDOW.fullmatch(text.strip())
+    if match is None or float(match["n"]) <= 0:
+        raise ValueError(
+            f"monitor window {text!r}: expected a positive duration such as 60s, 10m, 24h"
+        )
+    return float(match["n"]) * _UNITS[match["unit"] or "s"] / MINS_IN_DAY
+
+
+class RecordLike(Protocol):
+    """What :func:`submission_from_record` reads of a ``pingsdk.edge.ReceivedPing``."""
+
+    @property
+    def received_at(self) -> float: ...
+    @property
+    def status(self) -> int: ...
+    @property
+    def payload(self) -> dict[str, Any] | None: ...
+    @property
+    def valid(self) -> bool | None: ...
+    @property
+    def duplicate(self) -> bool: ...
+    @property
+    def decode_error(self) -> str | None: ...
+    @property
+    def errors(self) -> Sequence[Any]: ...
+    @property
+    def decoded_size(self) -> int | None: ...
+    @property
+    def wire_size(self) -> int: ...
+    @property
+    def legacy(self) -> tuple[str, ...] | None: ...
+
+
+def _at_path(payload: Mapping[str, Any] | None, path: str | None) -> Any:
+    value: Any = payload
+    if path is None:
+        return None
+    for part in path.split("."):
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(part)
+    return value
+
+
+def _timestamp(value: Any) -> float | None:
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        when = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        return None  # the monitor falls back to the receipt time (latency 0)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=datetime.timezone.utc)
+    return when.timestamp()
+
+
+def submission_from_record(record: RecordLike, monitor: DocTypeMonitor) -> Submission | None:
+    """How the monitor would see one edge record, or ``None`` if it would not see it.
+
+    Accepted records that validated (or were not validated, for lack of a schema) are
+    ``telemetry`` messages; invalid or undecodable ones are ``telemetry.error`` with the
+    decode error or the first schema error as the diagnostic; duplicates are
+    ``telemetry.duplicate``. Requests refused before decoding (a bad URL, a too large body)
+    never reach the monitor. The channel comes from ``monitor.channel_field`` (for a legacy
+    ping without one, the URL's appUpdateChannel); the creation time from
+    ``monitor.creation_field``.
+    """
+    payload = record.payload
+    channel = _at_path(payload, monitor.channel_field)
+    if channel is None and monitor.channel_field is None and record.legacy:
+        channel = record.legacy[2]
+    channel = channel if isinstance(channel, str) else None
+    if record.duplicate:
+        return Submission(record.received_at, "duplicate", channel)
+    if record.decode_error is not None or record.valid is False:
+        if record.decode_error is not None:
+            error = record.decode_error
+        elif record.errors:
+            first = record.errors[0]
+            error = f"{getattr(first, 'path', '')}: {getattr(first, 'message', first)}"
+        else:
+            error = None
+        return Submission(record.received_at, "error", channel, error=error)
+    if not 200 <= record.status < 300:
+        return None
+    size = record.decoded_size if record.decoded_size is not None else record.wire_size
+    created = _timestamp(_at_path(payload, monitor.creation_field))
+    return Submission(record.received_at, "valid", channel, size, created)

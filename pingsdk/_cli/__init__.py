@@ -30,6 +30,7 @@ _MODULES = (
     "_send",
     "_serve",
     "_glean",
+    "_monitor",
 )
 
 

@@ -1,0 +1,354 @@
+"""``pingsdk schema monitor`` (the docType monitor ``.cfg`` ops deploy) and the logic of
+``pingsdk monitor``'s alerts and ``--suggest`` (thresholds derived from a local edge's records or
+from the validation examples).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import itertools
+import math
+import statistics
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from .._alerts import Alert, DocTypeAlerts, RecordLike, Submission, submission_from_record
+from .._exceptions import ConfigurationError
+from .._loader import load_pings
+from .._monitoring import (
+    CHANNELS,
+    DocTypeMonitor,
+    monitor_config_name,
+    normalize_channel,
+    render_monitor_config,
+)
+from .._ping import Ping
+from .._validation import lookup_name
+from . import Commands
+
+__all__ = [
+    "Suggestion",
+    "alerts_report",
+    "example_submissions",
+    "format_alerts",
+    "format_suggestions",
+    "record_submissions",
+    "register",
+    "suggest",
+    "write_configs",
+]
+
+
+def register(commands: Commands) -> None:
+    """Add ``schema monitor``."""
+    monitor = commands.schema.add_parser(
+        "monitor",
+        help="write the docType monitor configuration of each ping",
+        description=(
+            "Write <namespace>-<doctype>.cfg for each Ping class in TARGET (a module or .py "
+            "file) declared with monitor=pingsdk.DocTypeMonitor(...): the configuration of "
+            "moz_telemetry_doctype_monitor.lua that ops deploy. Classes without monitor= are "
+            "listed on stderr and skipped."
+        ),
+    )
+    monitor.add_argument("target", metavar="TARGET")
+    monitor.add_argument(
+        "--out",
+        type=Path,
+        default=Path(),
+        metavar="DIR",
+        help="output directory (default: the current directory)",
+    )
+    monitor.set_defaults(func=_schema_monitor)
+
+
+def _schema_monitor(args: argparse.Namespace) -> int:
+    pings = load_pings(args.target)
+    for path in write_configs(pings, args.out):
+        print(path)
+    return 0
+
+
+def write_configs(pings: Sequence[type[Ping]], out: Path) -> list[Path]:
+    """Write one ``.cfg`` per docType (the newest version's thresholds); return the paths."""
+    newest: dict[tuple[str, str], type[Ping]] = {}
+    for cls in pings:
+        info = cls.ping_info()
+        if info.monitor is None:
+            print(
+                f"pingsdk: {cls.__qualname__} declares no monitor=pingsdk.DocTypeMonitor(...); "
+                "skipped",
+                file=sys.stderr,
+            )
+            continue
+        key = (info.namespace, info.doctype)
+        if key not in newest or newest[key].ping_info().version < info.version:
+            newest[key] = cls
+    if not newest:
+        raise ConfigurationError(
+            "no Ping class declares monitor=pingsdk.DocTypeMonitor(...); see docs/monitoring.md"
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for cls in newest.values():
+        path = out / monitor_config_name(cls.ping_info())
+        path.write_text(render_monitor_config(cls), encoding="utf-8")
+        written.append(path)
+    return written
+
+
+def _same_doctype(cls: type[Ping], namespace: str | None, doctype: str | None) -> bool:
+    info = cls.ping_info()
+    return (lookup_name(info.namespace), lookup_name(info.doctype)) == (
+        lookup_name(namespace or ""),
+        lookup_name(doctype or ""),
+    )
+
+
+def record_submissions(cls: type[Ping], records: Iterable[RecordLike]) -> list[Submission]:
+    """The submissions the monitor of ``cls``'s docType would see among edge records."""
+    monitor = cls.ping_info().monitor or DocTypeMonitor()
+    out = []
+    for record in records:
+        if not _same_doctype(
+            cls, getattr(record, "namespace", None), getattr(record, "doctype", None)
+        ):
+            continue
+        sub = submission_from_record(record, monitor)
+        if sub is not None:
+            out.append(sub)
+    return out
+
+
+def example_submissions(cls: type[Ping]) -> list[Submission]:
+    """The validation examples as valid submissions (serialized as the model sends them)."""
+    info = cls.ping_info()
+    monitor = info.monitor or DocTypeMonitor()
+    out = []
+    for payload in info.examples.values():
+        ping = cls.model_validate(payload)
+        body = ping.to_json_bytes()
+        channel: Any = ping.to_payload()
+        for part in (monitor.channel_field or "").split(".") if monitor.channel_field else ():
+            channel = channel.get(part) if isinstance(channel, Mapping) else None
+        out.append(
+            Submission(0.0, "valid", channel if isinstance(channel, str) else None, len(body))
+        )
+    return out
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Suggestion:
+    """One proposed threshold and how it was derived.
+
+    Attributes:
+        channel: the monitor's normalized channel.
+        alert_type: ``volume``, ``size``, ...
+        setting: the threshold's name (``average``, ``percent``, ...).
+        value: the proposed number, or ``None`` when the data cannot support one.
+        how: how the number was derived, in one sentence.
+    """
+
+    channel: str
+    alert_type: str
+    setting: str
+    value: float | None
+    how: str
+
+
+def _round_up(value: float, step: float) -> float:
+    return math.ceil(value / step - 1e-9) * step
+
+
+def suggest(subs: Sequence[Submission], *, timed: bool) -> list[Suggestion]:
+    """Thresholds per channel from observed submissions.
+
+    ``timed`` says whether receipt times are real (edge records) or not (examples).
+    """
+    out: list[Suggestion] = []
+    by_channel: dict[str, list[Submission]] = {}
+    for sub in subs:
+        by_channel.setdefault(normalize_channel(sub.channel), []).append(sub)
+    for channel in CHANNELS:
+        group = by_channel.get(channel)
+        if not group:
+            continue
+        valid = [s for s in group if s.kind == "valid"]
+        errors = sum(s.kind == "error" for s in group)
+        dupes = sum(s.kind == "duplicate" for s in group)
+
+        def add(alert: str, setting: str, value: float | None, how: str, ch: str = channel) -> None:
+            out.append(Suggestion(ch, alert, setting, value, how))
+
+        if valid:
+            sizes = [s.size for s in valid]
+            mean = statistics.fmean(sizes)
+            spread = statistics.pstdev(sizes) / mean * 100 if mean else 0.0
+            add(
+                "size",
+                "average",
+                round(mean),
+                f"mean size of {len(sizes)} valid submission(s), {min(sizes)}-{max(sizes)} bytes",
+            )
+            add(
+                "size",
+                "percent_delta",
+                10,
+                f"the monitor's sample value; single submissions vary by {spread:.0f}% "
+                "(standard deviation), which averages out over the 24,000 the check needs",
+            )
+        seen = len(valid) + errors
+        if timed and seen:
+            rate = errors / seen * 100
+            add(
+                "ingestion_error",
+                "percent",
+                min(100.0, max(0.5, _round_up(2 * rate, 0.1))),
+                f"{errors} error(s) in {seen} submissions ({rate:.2g}%): twice that, at least "
+                "the monitor's sample 0.5",
+            )
+        if timed and (len(valid) + dupes):
+            rate = dupes / (len(valid) + dupes) * 100
+            add(
+                "duplicate",
+                "percent",
+                min(100.0, max(2.0, _round_up(2 * rate, 0.1))),
+                f"{dupes} duplicate(s) in {len(valid) + dupes} submissions ({rate:.2g}%): twice "
+                "that, at least the monitor's sample 2",
+            )
+        times = sorted(s.at for s in valid)
+        if timed and len(times) >= 2 and times[-1] - times[0] >= 3600:
+            gap = max(b - a for a, b in itertools.pairwise(times)) / 60
+            add(
+                "volume",
+                "inactivity_timeout",
+                min(60, max(1, math.ceil(2 * gap))),
+                f"the longest gap between valid submissions was {gap:.1f} minutes over "
+                f"{(times[-1] - times[0]) / 3600:.1f} hours: twice that, within 1-60",
+            )
+        else:
+            span = (times[-1] - times[0]) / 60 if len(times) >= 2 else 0.0
+            add(
+                "volume",
+                "inactivity_timeout",
+                None,
+                "needs at least an hour of records with real receipt times "
+                + (f"(these span {span:.1f} minutes); " if timed else "(examples have none); ")
+                + "choose from production volume: minutes a quiet channel may go without data",
+            )
+        latencies = sorted((s.at - s.created) / 3600 for s in valid if s.created is not None)
+        if timed and latencies:
+            p99 = latencies[min(len(latencies) - 1, math.ceil(0.99 * len(latencies)) - 1)]
+            add(
+                "latency",
+                "hours",
+                min(192, max(1, math.ceil(p99))),
+                f"99% of {len(latencies)} submissions arrived within {p99:.2g} hours of creation",
+            )
+            add("latency", "percent", 5, "alert when more than 5% arrive later than that")
+        add(
+            "shape",
+            "mindist",
+            None,
+            "needs two weeks of per-minute counts (the same day a week earlier); leave shape off "
+            "until production data shows a stable daily pattern",
+        )
+    return out
+
+
+_REQUIRED = {
+    "volume": {"inactivity_timeout"},
+    "size": {"average", "percent_delta"},
+    "ingestion_error": {"percent"},
+    "duplicate": {"percent"},
+    "latency": {"hours", "percent"},
+}
+
+
+def format_suggestions(cls: type[Ping], suggestions: Sequence[Suggestion], source: str) -> str:
+    """The suggestions as text, ending with a ``monitor=`` snippet of the numbers found."""
+    info = cls.ping_info()
+    lines = [f"{info.namespace}/{info.doctype} ({cls.__qualname__}), from {source}:"]
+    if not suggestions:
+        lines.append("  no submissions of this docType")
+        return "\n".join(lines) + "\n"
+    for s in suggestions:
+        value = "-" if s.value is None else f"{s.value:g}"
+        lines.append(f"  {s.channel} {s.alert_type}.{s.setting} = {value}: {s.how}")
+    kinds = {
+        "volume": "VolumeThreshold",
+        "size": "SizeThreshold",
+        "ingestion_error": "IngestionErrorThreshold",
+        "duplicate": "DuplicateThreshold",
+        "latency": "LatencyThreshold",
+    }
+    snippet = ["monitor=pingsdk.DocTypeMonitor("]
+    for channel in CHANNELS:
+        found = [s for s in suggestions if s.channel == channel and s.value is not None]
+        if not found:
+            continue
+        parts = []
+        for alert, kind in kinds.items():
+            settings = [s for s in found if s.alert_type == alert]
+            if not settings or not _REQUIRED[alert] <= {s.setting for s in settings}:
+                continue  # a type the data cannot fill in completely is left to the user
+            args = ", ".join(f"{s.setting}={s.value:g}" for s in settings)
+            parts.append(f"{alert}=pingsdk.{kind}({args})")
+        if parts:
+            name = "other" if channel == "Other" else channel
+            snippet.append(f"    {name}=pingsdk.ChannelThresholds({', '.join(parts)}),")
+    snippet.append(")")
+    lines.append("  as code:")
+    lines += ["    " + line for line in snippet]
+    return "\n".join(lines) + "\n"
+
+
+def alerts_report(
+    pings: Sequence[type[Ping]],
+    records: Sequence[RecordLike],
+    *,
+    minute: float,
+    until: float,
+) -> list[dict[str, Any]]:
+    """The alerts each ping's monitor raises on edge records, per doctype and channel."""
+    out = []
+    for cls in pings:
+        info = cls.ping_info()
+        if info.monitor is None:
+            continue
+        engine = DocTypeAlerts(info.monitor, minute=minute)
+        subs = sorted(record_submissions(cls, records), key=lambda s: s.at)
+        alerts: list[Alert] = []
+        for sub in subs:
+            alerts += engine.advance(sub.at)
+            engine.add(sub)
+        alerts += engine.advance(until)
+        channels: dict[str, list[dict[str, Any]]] = {}
+        for alert in alerts:
+            channels.setdefault(alert.channel, []).append(alert.to_dict())
+        out.append(
+            {
+                "namespace": info.namespace,
+                "doctype": info.doctype,
+                "submissions": len(subs),
+                "channels": channels,
+            }
+        )
+    return out
+
+
+def format_alerts(report: Sequence[Mapping[str, Any]]) -> str:
+    """:func:`alerts_report` as text: one block per alert with the monitor's own text."""
+    lines = []
+    for doc in report:
+        name = f"{doc['namespace']}/{doc['doctype']}"
+        total = sum(len(v) for v in doc["channels"].values())
+        lines.append(f"{name}: {doc['submissions']} submission(s), {total} alert(s)")
+        for channel, alerts in doc["channels"].items():
+            for alert in alerts:
+                lines.append(f"  [{channel}] {alert['summary']} ({alert['alert_type']})")
+                lines += ["    " + line for line in alert["detail"].rstrip("\n").split("\n")]
+    return "\n".join(lines) + "\n"
