@@ -254,8 +254,18 @@ _MISTYPED = (
     "SELECT id FROM pings WHERE typeof(next_attempt_at) NOT IN ('integer', 'real') "
     "OR typeof(hold_until) NOT IN ('integer', 'real') "
     "OR typeof(lease_until) NOT IN ('integer', 'real', 'null') "
-    "OR typeof(endpoint) != 'text' OR typeof(created_at) NOT IN ('integer', 'real')"
+    "OR typeof(endpoint) != 'text' OR typeof(created_at) NOT IN ('integer', 'real') "
+    "OR typeof(size) != 'integer' OR size < 0"
 )
+# The running totals (see _RUNNING) against a count: a damaged seq_* or meta value would make
+# the bound trigger refuse or evict wrongly, so a mismatch renumbers them from the rows.
+_ACTUAL = "SELECT count(*), coalesce(sum(size), 0) FROM pings"
+_RENUMBER = (
+    "UPDATE pings SET seq_count = r.c, seq_bytes = r.b FROM (SELECT id, "
+    "row_number() OVER (ORDER BY id) AS c, sum(size) OVER (ORDER BY id) AS b FROM pings) AS r "
+    "WHERE pings.id = r.id"
+)
+_RESET_META = "UPDATE meta SET del_count = 0, del_bytes = 0, hi_count = 0, hi_bytes = 0"
 _QUARANTINE = (
     "INSERT INTO quarantine (reason, quarantined_at, doc_id, path, headers, body, created_at, "
     "attempts, namespace, doctype, version, endpoint) SELECT ?, ?, p.doc_id, p.path, p.headers, "
@@ -302,7 +312,7 @@ _QUARANTINED = "SELECT count(*) FROM quarantine"
 _GROUPS = (
     "SELECT endpoint, namespace, doctype, version, count(*), sum(size), min(created_at), "
     "max(attempts), sum(attempts), min(max(next_attempt_at, hold_until)), "
-    "sum(lease_owner IS NOT NULL AND lease_until > ?), max(last_attempt_at), last_status "
+    "sum(lease_owner IS NOT NULL AND lease_until > ?) "
     "FROM pings GROUP BY endpoint, namespace, doctype, version "
     "ORDER BY endpoint, namespace, doctype, version"
 )
@@ -631,6 +641,7 @@ class PingQueue:
         self._quarantined = 0  # rows moved to the quarantine since take_quarantined()
         self._last_sweep = -math.inf
         self._empty_logged = False
+        self._strikes = 0  # corruption reports since the last transaction that worked
         self._pid = os.getpid()
         self._owner = _new_owner()
         self._closed = False
@@ -912,12 +923,31 @@ class PingQueue:
         )
 
     def _sweep(self, conn: sqlite3.Connection) -> None:
-        """Quarantine rows that could never be claimed, and notice a file emptied under us."""
+        """Find damage that claim() alone would not meet (inside a write transaction).
+
+        Rows that could never be claimed (scheduling columns of the wrong type, an endpoint that
+        is not text) go to the quarantine; running totals that disagree with the rows are
+        rebuilt; a file emptied under us is logged. A full scan, so at most every 30 s.
+        """
         self._last_sweep = time.monotonic()
-        for (row_id,) in conn.execute(_MISTYPED).fetchall():
-            doc = conn.execute("SELECT doc_id FROM pings WHERE id = ?", (row_id,)).fetchone()
-            self._quarantine(
-                conn, row_id, "scheduling columns are damaged", doc[0] if doc else None
+        bad = [(row_id, "scheduling columns are damaged") for (row_id,) in conn.execute(_MISTYPED)]
+        for row_id, endpoint in conn.execute("SELECT id, CAST(endpoint AS BLOB) FROM pings"):
+            try:
+                _text(endpoint, "endpoint")
+            except _BadRowError as problem:
+                bad.append((row_id, str(problem)))
+        for row_id, reason in bad:
+            doc = conn.execute(
+                "SELECT CAST(doc_id AS BLOB) FROM pings WHERE id = ?", (row_id,)
+            ).fetchone()
+            if doc is not None:
+                self._quarantine(conn, row_id, reason, doc[0])
+        if tuple(conn.execute(_TOTALS).fetchone()) != tuple(conn.execute(_ACTUAL).fetchone()):
+            conn.execute(_RENUMBER)
+            conn.execute(_RESET_META)
+            logger.error(
+                "pingsdk queue %s: its running totals were damaged; rebuilt them from the rows",
+                self._where(),
             )
         self._notice_empty_file()
 
@@ -1223,6 +1253,7 @@ class PingQueue:
                     except BaseException:
                         self._rollback(conn)
                         raise
+                    self._strikes = 0
                     return result
                 except sqlite3.Error as exc:
                     code = _error_code(exc)
@@ -1256,6 +1287,7 @@ class PingQueue:
             # Checked (repaired or moved aside) at the next operation, which opens afresh.
             self._drop_connection()
             self._verify = True
+            self._strikes += 1
             logger.error("pingsdk queue %s is corrupt (%s); it will be checked", where, exc)
             return QueueCorruptError(
                 f"queue file {where} is corrupt ({exc}); it is repaired or moved aside at the "
@@ -1298,6 +1330,15 @@ class PingQueue:
         self._check_pid()
         conn = self._open(deadline)
         try:
+            if self._verify:
+                # Before the first put: damaged totals would make the bound trigger evict.
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    self._sweep(conn)
+                    conn.execute("COMMIT")
+                except BaseException:
+                    self._rollback(conn)
+                    raise
             conn.execute(
                 _BOUND_TRIGGER.format(max_count=self._max_count, max_bytes=self._max_bytes)
             )
@@ -1431,6 +1472,9 @@ class PingQueue:
                 if not ours:
                     raise QueueError(_foreign_message(path, "it is a truncated SQLite file"))
                 raise _UnusableError("truncated SQLite header")
+            if not ours and head and _foreign_database(path, head):
+                # Checked before our connection sets WAL mode, which would rewrite its header.
+                raise QueueError(_foreign_message(path, "it belongs to another application"))
         else:
             ours = True
         try:
@@ -1465,7 +1509,13 @@ class PingQueue:
 
     def _check_integrity(self, conn: sqlite3.Connection) -> None:
         """quick_check; a damaged index alone is rebuilt (REINDEX) rather than the file lost."""
-        (result,) = conn.execute("PRAGMA quick_check(1)").fetchone()
+        if self._strikes >= 2:
+            # SQLite reported corruption again although the last check passed: some damage
+            # (a page of a table the checks do not reach) is beyond repair in place.
+            raise _UnusableError("corruption persists after a check")
+        # After corruption was reported, the full check: quick_check skips index contents.
+        check = "integrity_check(1)" if self._strikes else "quick_check(1)"
+        (result,) = conn.execute(f"PRAGMA {check}").fetchone()
         if result == "ok":
             return
         try:
@@ -1620,6 +1670,25 @@ def _header_is_ours(head: bytes) -> bool:
         and head.startswith(_SQLITE_MAGIC)
         and int.from_bytes(head[_APPLICATION_ID_OFFSET:end], "big") == _APPLICATION_ID
     )
+
+
+def _foreign_database(path: Path, head: bytes) -> bool:
+    """An SQLite file of another program: a foreign application id, or tables but no id."""
+    end = _APPLICATION_ID_OFFSET + 4
+    if len(head) >= end and head[_APPLICATION_ID_OFFSET:end] != b"\0\0\0\0":
+        return not _header_is_ours(head)
+    try:
+        # immutable: no lock, no -shm, nothing written; good enough to see whether it is empty.
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
+    except sqlite3.Error:
+        return False
+    try:
+        (tables,) = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.Error:
+        return False
+    finally:
+        conn.close()
+    return bool(tables)
 
 
 def _salvage(path: Path) -> list[tuple[object, ...]]:
