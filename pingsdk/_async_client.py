@@ -11,12 +11,23 @@ import os
 import time
 from types import TracebackType
 
-from ._client import _STOP_RESERVE, BaseClient
+from ._client import _STOP_RESERVE, BaseClient, _report_left
+from ._exceptions import QueueBusyError
 from ._log import logger
 from ._ping import Ping
+from ._prepare import prepare_ping
+from ._queue import PingQueue
 from ._uploader import Engine
 
 __all__ = ["AsyncPingClient"]
+
+LOOP_LOCK_WAIT = 0.02
+"""Longest wait for the queue file's lock in a queue call made on the caller's event loop.
+
+Another process holding the file (a long write, a relay's claim) must not stall the loop: past
+this, ``submit()`` finishes the write in a worker thread and the uploader tries again on its
+next cycle.
+"""
 
 
 class AsyncPingClient(BaseClient):
@@ -42,51 +53,72 @@ class AsyncPingClient(BaseClient):
         self._task: asyncio.Task[None] | None = None
         self._pid = os.getpid()
 
+    def _new_engine(self, queue: PingQueue) -> Engine:
+        return Engine(self._config, queue, self._counters, lock_wait=LOOP_LOCK_WAIT)
+
     async def submit(self, ping: Ping) -> str:
         """Store ``ping`` for sending and return its document id (durable on return).
 
-        Raises the same typed errors as :meth:`PingClient.submit`.
+        Never blocks the event loop on the queue file's lock: when another process holds it,
+        the write finishes in a worker thread while the loop goes on.
+
+        Raises the same typed errors as :meth:`PingClient.submit` (``QueueBusyError`` when the
+        file stays locked past the queue's ``busy_timeout``).
         """
         self._check_open()
         engine = self._running_engine() if self._config.uploader else self._engine
-        return engine.accept(ping, upload_enabled=self._upload_enabled)
+        row = prepare_ping(ping, self._config, upload_enabled=self._upload_enabled)
+        try:
+            engine.store(row, timeout=LOOP_LOCK_WAIT)
+        except QueueBusyError:
+            await asyncio.to_thread(engine.store, row)
+        return row.doc_id
 
-    async def flush(self, timeout: float = 5.0) -> bool:
-        """Send what is due, waiting at most ``timeout`` seconds; see :meth:`PingClient.flush`."""
+    async def flush(self, timeout: float = 5.0, *, now: bool = True) -> bool:
+        """Send every queued ping of this endpoint, waiting at most ``timeout`` seconds;
+        ``True`` only when none is left. See :meth:`PingClient.flush`."""
         if self._closed:
             return False
         if not self._config.uploader:
             deadline = time.monotonic() + max(0.0, timeout)
-            while (pause := self._engine.other_sender_pause(deadline)) is not None:
-                if not pause:
-                    return False
-                await asyncio.sleep(pause)
-            return True
-        return await self._running_engine().flush(timeout)
+            while not isinstance(step := self._engine.other_sender_step(deadline), bool):
+                await asyncio.sleep(step)
+            return step
+        return await self._running_engine().flush(timeout, now=now)
 
-    async def close(self, timeout: float = 2.0) -> None:
-        """Flush for most of ``timeout`` seconds, then stop the uploader task. Idempotent.
+    async def close(self, timeout: float = 2.0) -> bool:
+        """Flush (overriding the backoff) for most of ``timeout`` seconds, then stop the
+        uploader task. Idempotent; never raises (a failure is logged); never takes much longer
+        than ``timeout``.
 
         Running requests are cancelled; their pings stay queued for the next start.
+
+        Returns:
+            ``True`` when no ping for this endpoint is left in the queue.
         """
+        try:
+            return await self._close(timeout)
+        except Exception:
+            logger.exception("closing the pingsdk client failed; queued pings stay on disk")
+            return False
+
+    async def _close(self, timeout: float) -> bool:
         if self._closed:
-            return
+            return False
         self._closed = True
+        timeout = max(0.0, timeout)
         deadline = time.monotonic() + timeout
         task = self._task
         if task is not None and not task.done():
             flush_time = timeout - min(_STOP_RESERVE, timeout / 4)
-            if self._upload_enabled and flush_time > 0:
+            if flush_time > 0 and task.get_loop() is asyncio.get_running_loop():
                 await self._engine.flush(flush_time)
             self._engine.stop()
             done, _ = await asyncio.wait({task}, timeout=max(0.0, deadline - time.monotonic()))
             if not done:
                 task.cancel()
                 await asyncio.wait({task}, timeout=0.1)
-        pending = self._engine.queue.stats().pending
-        if pending:
-            logger.info("%d ping(s) stay queued for the next start", pending)
-        self._engine.queue.close()
+        return _report_left(self._engine, min(deadline, time.monotonic() + LOOP_LOCK_WAIT))
 
     async def set_upload_enabled(
         self, enabled: bool, *, deletion_request: Ping | None = None
@@ -126,7 +158,7 @@ class AsyncPingClient(BaseClient):
             # A previous loop ended (or this is a fork child): its engine's events and
             # connections belong to that loop; start over on the same queue file.
             # (The queue reconnects by itself in a fork child, under a new lease owner.)
-            self._engine = Engine(self._config, self._engine.queue, self._counters)
+            self._engine = self._new_engine(self._engine.queue)
             self._pid = os.getpid()
         self._task = loop.create_task(self._engine.run(), name="pingsdk-uploader")
         self._task.add_done_callback(_log_crash)

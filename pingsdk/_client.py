@@ -32,10 +32,11 @@ from ._config import (
     Durability,
     build_config,
 )
+from ._exceptions import QueueError
 from ._log import logger
 from ._ping import Ping
 from ._prepare import prepare_ping
-from ._queue import QueuedPing
+from ._queue import PingQueue, QueuedPing
 from ._retry import RetryPolicy
 from ._stats import ClientStats, Counters, DeliveryReport
 from ._uploader import Engine, open_queue, preload_imports, tls_context
@@ -108,11 +109,16 @@ class BaseClient:
         self._counters = Counters()
         self._upload_enabled = self._config.upload_enabled
         self._closed = False
-        self._engine = Engine(self._config, open_queue(self._config), self._counters)
+        self._engine = self._new_engine(open_queue(self._config))
         if not self._upload_enabled:
-            # Pings stored while uploading was allowed must not leave after the user opted out.
+            # Pings stored while uploading was allowed must not leave after the user opted out;
+            # a deletion request stored by an earlier run survives the purge and is sent.
             self._engine.purge_now()
         self._init_runtime()
+
+    def _new_engine(self, queue: PingQueue) -> Engine:
+        """The upload engine on ``queue`` (each client kind bounds its lock waits its way)."""
+        return Engine(self._config, queue, self._counters)
 
     def _init_runtime(self) -> None:
         """Set up what the concrete client runs on (thread or task); called by ``__init__``."""
@@ -132,8 +138,11 @@ class BaseClient:
         return self._engine.stats()
 
     def _prepare_deletion(self, ping: Ping | None) -> QueuedPing | None:
-        # The deletion request is the one ping sent after the switch goes off.
-        return None if ping is None else prepare_ping(ping, self._config, upload_enabled=True)
+        # The deletion request is the one ping sent after the switch goes off; it survives
+        # this purge and any later one (a next run that starts with upload_enabled=False).
+        if ping is None:
+            return None
+        return prepare_ping(ping, self._config, upload_enabled=True, survives_purge=True)
 
     def _check_open(self) -> None:
         if self._closed:
@@ -152,8 +161,12 @@ def _after_fork_in_child() -> None:
 
 
 def _close_all_at_exit() -> None:
+    # Each client's exit work is isolated: one failing must not keep the others' pings unsent.
     for client in list(_live):
-        client._close_at_exit()
+        try:
+            client._close_at_exit()
+        except Exception:
+            logger.exception("closing a pingsdk client at exit failed; its pings stay queued")
 
 
 if hasattr(os, "register_at_fork"):
@@ -219,8 +232,10 @@ class PingClient(BaseClient):
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         _live.add(self)
-        if self._config.uploader and self._upload_enabled and self._engine.queue.stats().pending:
-            self._start()  # pings left by an earlier run go out without waiting for a submit
+        if self._config.uploader and self._engine.pending():
+            # Pings left by an earlier run go out without waiting for a submit (with upload
+            # off, only deletion requests are left after the purge).
+            self._start()
 
     def submit(self, ping: Ping) -> str:
         """Store ``ping`` for sending and return its document id.
@@ -242,12 +257,21 @@ class PingClient(BaseClient):
             self._start()
         return doc_id
 
-    def flush(self, timeout: float = 5.0) -> bool:
-        """Send what is due, waiting at most ``timeout`` seconds.
+    def flush(self, timeout: float = 5.0, *, now: bool = True) -> bool:
+        """Send every queued ping of this endpoint, waiting at most ``timeout`` seconds.
+
+        A flush overrides the backoff: pings waiting for a retry are tried at once, and so
+        is the edge after an outage (one probe request first). It does not override a pause
+        the server asked for (429/503 with ``Retry-After``).
+
+        Args:
+            timeout: the longest wait in seconds.
+            now: ``False`` keeps the backoff: only pings due before the deadline are sent.
 
         Returns:
-            ``True`` when nothing due is left unsent (pings waiting for a scheduled retry after
-            the deadline are not due; ``stats().pending`` counts them). With
+            ``True`` only when no ping for this endpoint is left in the queue; ``False`` at
+            the deadline, or earlier when none of the rest can be sent before it (the server
+            asked to wait, or every remaining ping is scheduled later). With
             ``uploader=False`` it waits for the other process to send them.
         """
         if self._pid != os.getpid():
@@ -256,33 +280,45 @@ class PingClient(BaseClient):
             return False
         if not self._config.uploader:
             deadline = time.monotonic() + max(0.0, timeout)
-            while (pause := self._engine.other_sender_pause(deadline)) is not None:
-                if not pause:
-                    return False
-                time.sleep(pause)
-            return True
+            while not isinstance(step := self._engine.other_sender_step(deadline), bool):
+                time.sleep(step)
+            return step
         self._start()
-        return bool(self._call(self._engine.flush(timeout), timeout))
+        return bool(self._call(self._engine.flush(timeout, now=now), timeout))
 
-    def close(self, timeout: float = 2.0) -> None:
-        """Flush for most of ``timeout`` seconds, then stop the uploader.
+    def close(self, timeout: float = 2.0) -> bool:
+        """Flush (overriding the backoff) for most of ``timeout`` seconds, then stop the
+        uploader.
 
         Requests still running are cancelled and their pings released: they stay on disk and the
         next client on this queue sends them, with the same URL and body. Never blocks longer
-        than ``timeout`` (plus a few milliseconds). Idempotent.
+        than ``timeout`` (plus a few milliseconds) and never raises: a failure is logged.
+        Idempotent.
+
+        Returns:
+            ``True`` when no ping for this endpoint is left in the queue (for a store-only
+            client, ``uploader=False``, when the other process has sent them all).
         """
+        try:
+            return self._close(timeout)
+        except Exception:
+            logger.exception("closing the pingsdk client failed; queued pings stay on disk")
+            return False
+
+    def _close(self, timeout: float) -> bool:
         if self._pid != os.getpid():
             self._after_fork()
         with self._lock:
             if self._closed:
-                return
+                return False
             self._closed = True
         _live.discard(self)
+        timeout = max(0.0, timeout)
         deadline = time.monotonic() + timeout
         thread, loop = self._thread, self._loop
         if thread is not None and loop is not None:
             flush_time = timeout - min(_STOP_RESERVE, timeout / 4)
-            if self._upload_enabled and flush_time > 0:
+            if flush_time > 0:
                 self._call(self._engine.flush(flush_time), flush_time)
             with contextlib.suppress(RuntimeError):  # the loop already ended
                 loop.call_soon_threadsafe(self._engine.stop)
@@ -293,11 +329,8 @@ class PingClient(BaseClient):
                     "their lease expires",
                     timeout,
                 )
-                return
-        pending = self._engine.queue.stats().pending
-        if pending:
-            logger.info("%d ping(s) stay queued for the next start", pending)
-        self._engine.queue.close()
+                return False
+        return _report_left(self._engine, deadline)
 
     def set_upload_enabled(self, enabled: bool, *, deletion_request: Ping | None = None) -> None:
         """Switch uploading on or off.
@@ -398,7 +431,7 @@ class PingClient(BaseClient):
             _abandoned.append((self._engine, self._loop, self._thread))
             self._thread = None
             self._loop = None
-            self._engine = Engine(self._config, self._engine.queue, self._counters)
+            self._engine = self._new_engine(self._engine.queue)
             self._pid = os.getpid()
             if not self._closed:
                 _live.add(self)
@@ -415,3 +448,20 @@ def _run_engine(loop: asyncio.AbstractEventLoop, engine: Engine) -> None:
             loop.run_until_complete(loop.shutdown_asyncgens())
         finally:
             loop.close()
+
+
+def _report_left(engine: Engine, deadline: float) -> bool:
+    """After the uploader stopped: log what stays queued, close the file; ``True`` if nothing.
+
+    Every wait is bounded by ``deadline`` (``time.monotonic()``); never raises.
+    """
+    try:
+        left = engine.pending(timeout=max(0.0, deadline - time.monotonic()))
+    except QueueError as exc:
+        logger.info("could not count the pings left in the queue (%s); they stay on disk", exc)
+        left = -1
+    if left > 0:
+        logger.info("%d ping(s) stay queued for the next start", left)
+    with contextlib.suppress(Exception):
+        engine.queue.close()
+    return left == 0

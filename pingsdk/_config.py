@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Literal
 
@@ -12,6 +13,7 @@ import httpx
 
 from ._exceptions import ConfigurationError
 from ._headers import build_headers
+from ._log import logger
 from ._retry import RetryPolicy
 from ._urls import AppInfo, check_endpoint
 
@@ -28,6 +30,16 @@ DEFAULT_ATEXIT_TIMEOUT = 2.0
 DEFAULT_MAX_QUEUE_COUNT = 10_000
 DEFAULT_MAX_QUEUE_BYTES = 50 * 1024 * 1024
 
+ENV_DEBUG_ID = "PINGSDK_DEBUG_ID"
+"""Environment variable: the ``X-Debug-ID`` for every client of the process (wins over code)."""
+ENV_SOURCE_TAGS = "PINGSDK_SOURCE_TAGS"
+"""Environment variable: comma-separated ``X-Source-Tags`` (wins over code)."""
+ENV_LOG_PINGS = "PINGSDK_LOG_PINGS"
+"""Environment variable: ``1`` logs payloads at DEBUG, ``0`` does not (wins over code)."""
+
+_logged_overrides: set[tuple[str, ...]] = set()
+_logged_lock = threading.Lock()
+
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class ClientConfig:
@@ -35,6 +47,11 @@ class ClientConfig:
 
     Built by :func:`build_config` from the constructor's keywords; see ``PingClient`` for the
     meaning of each. ``endpoint`` is normalised (no trailing ``/``).
+
+    ``lease_seconds`` is how long a claimed ping stays reserved to this client;
+    ``request_deadline`` (two thirds of it) bounds one whole request, so a send always ends
+    before its lease could pass to another sender. ``env_overrides`` names the settings taken
+    from ``PINGSDK_*`` environment variables.
     """
 
     endpoint: str
@@ -61,6 +78,8 @@ class ClientConfig:
     verify: bool | str
     uploader: bool
     lease_seconds: float
+    request_deadline: float
+    env_overrides: tuple[str, ...] = ()
 
 
 def _positive(name: str, value: object, *, allow_zero: bool = False) -> float:
@@ -75,6 +94,73 @@ def _count(name: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ConfigurationError(f"{name} must be a positive int, got {value!r}")
     return value
+
+
+def _environment(
+    debug_id: str | None, source_tags: Sequence[str], log_pings: bool
+) -> tuple[str | None, Sequence[str], bool, tuple[str, ...]]:
+    """Apply the ``PINGSDK_*`` variables, which win over code (as Glean's debug variables do).
+
+    An empty variable counts as unset. Raises ConfigurationError naming the variable.
+    """
+    overrides: list[str] = []
+    env_debug_id = os.environ.get(ENV_DEBUG_ID, "")
+    if env_debug_id:
+        try:
+            build_headers(compressed=False, content_length=0, debug_id=env_debug_id)
+        except ConfigurationError as exc:
+            raise ConfigurationError(f"environment variable {ENV_DEBUG_ID}: {exc}") from None
+        debug_id = env_debug_id
+        overrides.append(f"debug_id from {ENV_DEBUG_ID}")
+    env_tags = os.environ.get(ENV_SOURCE_TAGS, "")
+    if env_tags:
+        tags = tuple(tag.strip() for tag in env_tags.split(","))
+        try:
+            if "" in tags:
+                raise ConfigurationError("an empty tag (write tags like 'automation,perf')")
+            build_headers(compressed=False, content_length=0, source_tags=tags)
+        except ConfigurationError as exc:
+            raise ConfigurationError(f"environment variable {ENV_SOURCE_TAGS}: {exc}") from None
+        source_tags = tags
+        overrides.append(f"source_tags from {ENV_SOURCE_TAGS}")
+    env_log = os.environ.get(ENV_LOG_PINGS, "").strip()
+    if env_log:
+        if env_log not in ("0", "1"):
+            raise ConfigurationError(
+                f"environment variable {ENV_LOG_PINGS} must be 1 (log payloads at DEBUG) or 0, "
+                f"got {env_log[:20]!r}"
+            )
+        log_pings = env_log == "1"
+        overrides.append(f"log_pings from {ENV_LOG_PINGS}")
+    return debug_id, source_tags, log_pings, tuple(overrides)
+
+
+def _log_overrides(overrides: tuple[str, ...]) -> None:
+    """Say once per process (per set of variables) that the environment won over code."""
+    if not overrides:
+        return
+    with _logged_lock:
+        if overrides in _logged_overrides:
+            return
+        _logged_overrides.add(overrides)
+    logger.info("pingsdk settings overridden by the environment: %s", ", ".join(overrides))
+
+
+def _check_queue_path(queue_path: object) -> str | os.PathLike[str] | None:
+    if queue_path is None:
+        return None
+    if not isinstance(queue_path, (str, os.PathLike)):
+        raise ConfigurationError(
+            "queue_path must be a file path (str or os.PathLike), None for the per-user "
+            f"default or ':memory:', got {type(queue_path).__name__}"
+        )
+    text = os.fspath(queue_path)
+    if not isinstance(text, str) or not text.strip():
+        raise ConfigurationError(
+            "queue_path is empty: give a file path such as 'pings.db', None for the per-user "
+            "default, or ':memory:' for tests"
+        )
+    return queue_path
 
 
 def build_config(
@@ -111,6 +197,8 @@ def build_config(
     if not isinstance(endpoint, str):
         raise ConfigurationError(f"endpoint must be a URL string, got {type(endpoint).__name__}")
     endpoint = check_endpoint(endpoint, allow_insecure=allow_insecure).rstrip("/")
+    queue_path = _check_queue_path(queue_path)
+    debug_id, source_tags, log_pings, overrides = _environment(debug_id, source_tags, log_pings)
     if retry is None:
         retry = RetryPolicy()
     elif not isinstance(retry, RetryPolicy):
@@ -147,6 +235,10 @@ def build_config(
             "if you really mean it"
         )
     timeout = _positive("timeout", timeout)
+    # A lease must outlive one request, or a slow send could be claimed by another sender;
+    # it is also how long the pings of a killed process wait before another one sends them.
+    lease_seconds = max(5.0, 3 * timeout)
+    _log_overrides(overrides)
     return ClientConfig(
         endpoint=endpoint,
         queue_path=queue_path,
@@ -171,7 +263,9 @@ def build_config(
         transport=transport,
         verify=verify,
         uploader=bool(uploader),
-        # A lease must outlive one request, or a slow send could be claimed by another sender;
-        # it is also how long the pings of a killed process wait before another one sends them.
-        lease_seconds=max(5.0, 3 * timeout),
+        lease_seconds=lease_seconds,
+        # ``timeout`` bounds each network step, not the request: a response trickled byte by
+        # byte never trips it. This bound does, well before the lease ends.
+        request_deadline=lease_seconds * 2 / 3,
+        env_overrides=overrides,
     )

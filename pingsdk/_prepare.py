@@ -44,6 +44,7 @@ def prepare_ping(
     upload_enabled: bool,
     now: float | None = None,
     today: datetime.date | None = None,
+    survives_purge: bool = False,
 ) -> QueuedPing:
     """Check, serialize, compress and address ``ping`` for the queue.
 
@@ -53,9 +54,12 @@ def prepare_ping(
         upload_enabled: the client's current upload switch.
         now: Unix time recorded as the ping's creation time (default: now).
         today: the date expiry is judged against (default: today).
+        survives_purge: keep the row when the queue is purged (a deletion request, which
+            must still be sent after uploading was switched off).
 
     Returns:
-        The row to store, with a fresh document id.
+        The row to store, with a fresh document id, addressed to ``config.endpoint`` (it is
+        only ever sent there).
 
     Raises:
         UploadDisabledError: uploading is switched off.
@@ -105,4 +109,6 @@ def prepare_ping(
         namespace=info.namespace,
         doctype=info.doctype,
         version=info.version,
+        endpoint=config.endpoint,
+        survives_purge=survives_purge,
     )

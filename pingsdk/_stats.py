@@ -55,8 +55,11 @@ class DeliveryReport:
         status: the last HTTP status, or ``None`` (network error, or never sent).
         reason: ``"ok"`` when sent, else why it was dropped (``"http_400"``, ``"max_age"``, ...).
         attempts: how many requests were made for it, this one included.
+        detail: the start of the edge's last answer body (at most 1 KiB, decoded as UTF-8,
+            control characters replaced by spaces), e.g. a strict edge's schema errors;
+            ``None`` when the answer had no body or no answer arrived.
 
-    Added in 0.1.
+    Added in 0.1; ``detail`` since the release after 0.1.0.
     """
 
     doc_id: str
@@ -67,6 +70,7 @@ class DeliveryReport:
     status: int | None
     reason: str
     attempts: int
+    detail: str | None = None
 
 
 class Counters:

@@ -20,6 +20,7 @@ import contextlib
 import gzip
 import importlib
 import logging
+import math
 import random
 import ssl
 import threading
@@ -32,10 +33,17 @@ from ._config import ClientConfig
 from ._exceptions import QueueError
 from ._headers import http_date, telemetry_agent
 from ._log import RateLimitedLog, logger
-from ._outcome import Outcome, OutcomeKind, classify, classify_exception
+from ._outcome import (
+    DETAIL_BYTES,
+    Outcome,
+    OutcomeKind,
+    classify,
+    classify_exception,
+    response_detail,
+)
 from ._ping import Ping
 from ._prepare import prepare_ping
-from ._queue import PingQueue, QueuedPing
+from ._queue import PingQueue, QueuedPing, QueueStats
 from ._stats import ClientStats, Counters, DeliveryReport
 
 __all__ = ["Engine", "TokenBucket", "open_queue", "preload_imports", "tls_context"]
@@ -137,6 +145,12 @@ class Engine:
 
     Thread use: :meth:`accept`, :meth:`wake` and :meth:`stats` may be called from any thread;
     everything else runs on the loop that runs :meth:`run`.
+
+    Args:
+        lock_wait: the longest wait for the queue file's lock in one queue call made on the
+            loop (``None``: the queue's ``busy_timeout``). The asyncio client sets a few
+            milliseconds so that another process holding the file never blocks the caller's
+            event loop for long: a busy queue is simply tried again on the next cycle.
     """
 
     def __init__(
@@ -146,11 +160,13 @@ class Engine:
         counters: Counters,
         *,
         rng: random.Random | None = None,
+        lock_wait: float | None = None,
     ) -> None:
         self._config = config
         self.queue = queue
         self.counters = counters
         self._rng = rng or random.Random()
+        self._lock_wait = lock_wait
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: int | None = None
         self._wake_event = asyncio.Event()
@@ -161,10 +177,22 @@ class Engine:
         self._stopping = False
         self._in_flight: dict[str, tuple[QueuedPing, asyncio.Task[None]]] = {}
         # Rows whose outcome could not be written (a full or busy queue file): still leased
-        # to us, so give them back as soon as the queue takes writes again, or on close.
-        self._unsettled: set[str] = set()
+        # to us. A sent ping's ack is tried again (resending it would duplicate it); the others
+        # are given back as soon as the queue takes writes again, or on close.
+        self._unsettled: dict[str, bool] = {}
+        # The global pause (monotonic times). ``_pause_until`` is this client's own backoff
+        # after an outage, which a flush overrides; ``_hold_until`` is what the server asked
+        # for (429/503 with Retry-After), which nothing overrides.
         self._pause_until = 0.0
+        self._hold_until = 0.0
         self._failures = 0
+        # When the last counted failure happened: failures of requests started before it
+        # belong to the same outage and are not counted again.
+        self._window_start = -math.inf
+        # A flush's sweep: claim pings waiting for their retry too, each once per sweep.
+        self._flushes = 0
+        self._sweeping = False
+        self._swept: set[str] = set()
         self._bucket = TokenBucket(*config.rate_limit) if config.rate_limit else None
         self._warn = RateLimitedLog()
         self._http: httpx.AsyncClient | None = None
@@ -183,9 +211,14 @@ class Engine:
         self.store(row)
         return row.doc_id
 
-    def store(self, row: QueuedPing) -> None:
-        """Put a prepared row in the queue, count it and any evictions, wake the loop."""
-        evicted = self.queue.put(row)
+    def store(self, row: QueuedPing, *, timeout: float | None = None) -> None:
+        """Put a prepared row in the queue, count it and any evictions, wake the loop.
+
+        Args:
+            timeout: the longest wait for the queue file's lock (``QueueBusyError`` after it,
+                with nothing stored); ``None`` for the queue's ``busy_timeout``.
+        """
+        evicted = self.queue.put(row, timeout=timeout)
         self.counters.add("submitted")
         if evicted:
             self.counters.add("evicted", len(evicted))
@@ -224,6 +257,51 @@ class Engine:
             pending=self.queue.stats().pending, in_flight=len(self._in_flight)
         )
 
+    def pending(self, *, timeout: float | None = None) -> int:
+        """Pings stored for this client's endpoint (every process's), leased or not."""
+        return self._queue_stats(timeout).pending
+
+    def _queue_stats(self, timeout: float | None) -> QueueStats:
+        return self.queue.stats(endpoint=self._config.endpoint, timeout=timeout)
+
+    def _hopeless(self, remaining: float, stats: QueueStats) -> bool:
+        """Whether none of the stored pings can be sent within ``remaining`` seconds.
+
+        Only when nobody holds a lease on them (a ping leased by another sender may be
+        acknowledged at any moment) and the earliest is scheduled after the deadline.
+        """
+        if stats.leased:
+            return False
+        next_due = self.queue.next_due(
+            endpoint=self._config.endpoint, timeout=self._budget(remaining)
+        )
+        return next_due is not None and next_due - time.time() > remaining
+
+    def _budget(self, remaining: float) -> float:
+        """How long one queue call may wait for the file's lock within a deadline."""
+        cap = 1.0 if self._lock_wait is None else self._lock_wait
+        return max(0.0, min(remaining, cap))
+
+    def other_sender_step(self, deadline: float) -> bool | float:
+        """One step of ``flush()`` for a client whose pings another process sends.
+
+        ``uploader=False`` clients wait for the queue itself. Returns ``True`` when no ping of
+        this endpoint is stored any more, ``False`` when the deadline (a ``time.monotonic()``
+        value) has passed or none of them can be sent before it, else how long to sleep
+        before asking again.
+        """
+        remaining = deadline - time.monotonic()
+        try:
+            stats = self._queue_stats(self._budget(min(remaining, OTHER_SENDER_POLL)))
+            if not stats.pending:
+                return True
+            hopeless = self._hopeless(remaining, stats)
+        except QueueError:
+            hopeless = False  # busy: the other process is working on it; ask again
+        if remaining <= 0 or hopeless:
+            return False
+        return min(OTHER_SENDER_POLL, remaining)
+
     # -- on the loop -------------------------------------------------------------------------
 
     async def run(self) -> None:
@@ -261,46 +339,61 @@ class Engine:
         self._stopping = True
         self._wake_event.set()
 
-    def other_sender_pause(self, deadline: float) -> float | None:
-        """One step of ``flush()`` for a client whose pings another process sends.
+    async def flush(self, timeout: float, *, now: bool = True) -> bool:
+        """Send this endpoint's pings; ``True`` only when none is left in the queue.
 
-        ``uploader=False`` clients wait for the queue itself: this returns ``None`` when no
-        stored ping is due before ``deadline`` (a ``time.monotonic()`` value), ``0.0`` when the
-        deadline has passed with some still due, else how long to sleep before asking again.
-        """
-        now = time.monotonic()
-        next_due = self.queue.next_due()
-        if next_due is None or next_due > time.time() + (deadline - now):
-            return None
-        return min(OTHER_SENDER_POLL, max(0.0, deadline - now))
+        Args:
+            timeout: the longest wait, in seconds.
+            now: override the backoff: every pending ping is tried at once (each at least once
+                during this flush), and this client's own pause after an outage ends. A pause
+                the server asked for (429/503 with ``Retry-After``) is still honoured, and a
+                ping that fails again during the flush waits for its next retry as usual.
+                ``False`` sends only what is due before the deadline.
 
-    async def flush(self, timeout: float) -> bool:
-        """Wait until nothing due before the deadline is unsent; ``False`` at the deadline.
-
-        Pings scheduled for a retry after the deadline are not due, so they do not count.
+        Returns ``False`` at the deadline, or as soon as nothing left can be sent before it
+        (the server asked to wait longer, or the uploader stopped).
         """
         deadline = time.monotonic() + max(0.0, timeout)
-        self.wake()
-        while True:
-            remaining = deadline - time.monotonic()
-            if not self._in_flight:
-                next_due = self.queue.next_due()
-                if next_due is None or next_due > time.time() + remaining:
+        if now:
+            self._flushes += 1
+            self._sweeping = True
+            self._pause_until = 0.0  # our own backoff; a probe still goes first after an outage
+        try:
+            self.wake()
+            while True:
+                remaining = deadline - time.monotonic()
+                try:
+                    stats: QueueStats | None = self._queue_stats(self._budget(remaining))
+                except QueueError:
+                    stats = None  # busy right now: not known to be empty
+                if stats is not None and not stats.pending:
                     return True
-                if self._pause_until >= deadline or self.finished:
-                    return False  # nothing can go out before the deadline
-            if remaining <= 0:
-                return False
-            self._progress.clear()
-            await _wait_event(self._progress, min(remaining, POLL_INTERVAL))
+                if self.finished or remaining <= 0:
+                    return False
+                if stats is not None and not self._in_flight and not self._sweeping:
+                    if max(self._pause_until, self._hold_until) >= deadline:
+                        return False  # nothing can go out before the deadline
+                    with contextlib.suppress(QueueError):
+                        if self._hopeless(remaining, stats):
+                            return False
+                self._progress.clear()
+                await _wait_event(self._progress, min(remaining, POLL_INTERVAL))
+        finally:
+            if now:
+                self._flushes -= 1
+                if not self._flushes:
+                    self._sweeping = False
+                    self._swept.clear()
 
     async def purge(self, keep: QueuedPing | None = None) -> int:
-        """Cancel in-flight sends, delete every queued ping, then store ``keep`` alone."""
-        await self._cancel_in_flight(release=False)
+        """Cancel in-flight sends, delete every queued ping (but deletion requests), then store
+        ``keep``."""
+        await self._cancel_in_flight(release=True)
         return self.purge_now(keep)
 
     def purge_now(self, keep: QueuedPing | None = None) -> int:
-        """Delete every queued ping, then store ``keep`` alone (nothing may be in flight)."""
+        """Delete every queued ping but those stored to survive a purge (deletion requests),
+        then store ``keep`` (nothing may be in flight)."""
         purged = self.queue.purge()
         if purged:
             self.counters.drop("upload_disabled", purged)
@@ -320,53 +413,145 @@ class Engine:
                 # stored), so wait and try again rather than let the uploader die.
                 self._warn.log(logging.ERROR, "queue", "pingsdk queue unavailable: %s", exc)
                 delay = _QUEUE_RETRY
+            except Exception as exc:
+                # A bug must not end delivery for good: log it, pause, go on.
+                self._warn.log(
+                    logging.ERROR,
+                    "engine",
+                    "pingsdk uploader error (%s: %s); retrying in %.0f s",
+                    type(exc).__name__,
+                    exc,
+                    _QUEUE_RETRY,
+                )
+                logger.debug("pingsdk uploader error", exc_info=exc)
+                delay = _QUEUE_RETRY
             self._progress.set()
             if self._stopping:
                 break
             await _wait_event(self._wake_event, delay)
 
+    def _settle(self) -> None:
+        """Retry the outcomes the queue could not record earlier (QueueError: _main retries)."""
+        for doc_id, sent in list(self._unsettled.items()):
+            if sent:
+                self.queue.ack(doc_id, timeout=self._lock_wait)
+            else:
+                self.queue.release([doc_id], timeout=self._lock_wait)
+            del self._unsettled[doc_id]
+
     def _fill(self) -> float:
         """Start sends for due rows; return how long to sleep before looking again."""
         if self._unsettled:
-            self.queue.release(sorted(self._unsettled))  # QueueError: _main retries later
-            self._unsettled.clear()
-        free = self._config.max_in_flight - len(self._in_flight)
+            self._settle()
+        slots = self._config.max_in_flight
+        if self._failures:
+            slots = 1  # after an outage one probe request goes first, not one per ping
+        free = slots - len(self._in_flight)
         if free <= 0:
             return POLL_INTERVAL  # a finished request wakes us
         mono = time.monotonic()
-        if mono < self._pause_until:
-            return self._pause_until - mono
+        blocked = max(self._pause_until, self._hold_until)
+        if mono < blocked:
+            return blocked - mono
         if self._bucket is not None:
             tokens = self._bucket.available()
             if tokens <= 0:
                 return self._bucket.wait_time()
             free = min(free, tokens)
         now = time.time()
-        rows = self.queue.claim(free, now=now)
+        sweeping = self._sweeping
+        # Pings this sweep already tried (and that wait for a retry) come back from a claim
+        # that ignores the schedule: claim enough to see past them.
+        skip = len(self._swept) if sweeping else 0
+        rows = self.queue.claim(
+            free + skip,
+            now=now,
+            endpoint=self._config.endpoint,
+            ignore_schedule=sweeping,
+            timeout=self._lock_wait,
+        )
+        corrupt = self.queue.take_quarantined()
+        if corrupt:
+            self.counters.drop("corrupt", corrupt)
         assert self._loop is not None
+        started = 0
+        give_back: list[str] = []
         for row in rows:
+            if row.doc_id in self._in_flight:
+                continue  # our own send is still running: never a second request for it
+            if started >= free or (
+                sweeping and row.doc_id in self._swept and row.next_attempt_at > now
+            ):
+                give_back.append(row.doc_id)
+                continue
             reason = self._config.retry.gives_up(row.attempts, row.created_at, now)
             if reason is not None:
-                self.queue.ack(row.doc_id)
-                self._report_drop(row, reason, status=None, attempts=row.attempts)
+                self.queue.ack(row.doc_id, timeout=self._lock_wait)
+                self._report_drop(row, reason, status=None, attempts=row.attempts, detail=None)
                 continue
             if self._bucket is not None:
                 self._bucket.take()
+            if sweeping:
+                self._swept.add(row.doc_id)
             task = self._loop.create_task(self._send(row))
             self._in_flight[row.doc_id] = (row, task)
-        if len(rows) == free:
-            return POLL_INTERVAL if len(self._in_flight) >= self._config.max_in_flight else 0.0
-        next_due = self.queue.next_due()
+            started += 1
+        if give_back:
+            self.queue.release(give_back, timeout=self._lock_wait)
+        if sweeping and len(rows) - len(give_back) < free:
+            self._sweeping = False  # every pending ping was tried once in this sweep
+        if len(rows) >= free + skip:
+            return POLL_INTERVAL if len(self._in_flight) >= slots else 0.0
+        if self._sweeping:
+            return 0.0
+        next_due = self.queue.next_due(endpoint=self._config.endpoint, timeout=self._lock_wait)
         if next_due is None:
             return POLL_INTERVAL
         wait = next_due - time.time()
         if wait <= 0:
-            return _BUSY_RETRY if not rows else 0.0
+            return _BUSY_RETRY if not started else 0.0
         return min(wait, POLL_INTERVAL)
 
     async def _send(self, row: QueuedPing) -> None:
-        assert self._http is not None
         attempt = row.attempts + 1
+        started = time.monotonic()
+        detail: str | None = None
+        try:
+            outcome, detail = await asyncio.wait_for(
+                self._request(row), self._config.request_deadline
+            )
+        except asyncio.CancelledError:
+            raise
+        except asyncio.TimeoutError:
+            # The whole request outlived its deadline (e.g. an answer trickled byte by byte):
+            # give up on it well before its lease could pass to another sender.
+            outcome = Outcome(OutcomeKind.RETRY, None, "timeout", pauses_sending=True)
+        except Exception as exc:
+            outcome = classify_exception(exc)  # logs unexpected exceptions at ERROR
+        logger.debug(
+            "POST %s -> %s %s (attempt %d, %.1f ms)",
+            row.path,
+            outcome.status if outcome.status is not None else "-",
+            outcome.reason,
+            attempt,
+            (time.monotonic() - started) * 1000,
+            extra={"event": "request", "doc_id": row.doc_id},
+        )
+        self._in_flight.pop(row.doc_id, None)
+        try:
+            self._apply(row, outcome, attempt, started=started, detail=detail)
+        except Exception as exc:
+            # The outcome could not be recorded: a sent ping's ack is tried again, any other
+            # row is released and sent again with the same URL and body (the pipeline
+            # deduplicates by docId).
+            self._unsettled[row.doc_id] = outcome.kind is OutcomeKind.SENT
+            self._warn.log(logging.ERROR, "queue", "pingsdk queue unavailable: %s", exc)
+        finally:
+            self._wake_event.set()
+
+    async def _request(self, row: QueuedPing) -> tuple[Outcome, str | None]:
+        """One POST; the outcome and, for a refusal or failure, the start of the answer body."""
+        assert self._http is not None
         headers = dict(row.headers)
         headers["Date"] = http_date(time.time())
         if not any(name.lower() == "user-agent" for name in headers):
@@ -380,88 +565,130 @@ class Engine:
             headers=headers,
             extensions=self._extensions,
         )
-        started = time.monotonic()
+        response = await self._http.send(request, stream=True)
         try:
-            response = await self._http.send(request)
-            outcome = classify(response.status_code, response.headers, now=time.time())
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            outcome = classify_exception(exc)  # logs unexpected exceptions at ERROR
-        logger.debug(
-            "POST %s -> %s %s (attempt %d, %.1f ms)",
-            row.path,
-            outcome.status if outcome.status is not None else "-",
-            outcome.reason,
-            attempt,
-            (time.monotonic() - started) * 1000,
-            extra={"event": "request", "doc_id": row.doc_id},
-        )
-        del self._in_flight[row.doc_id]
-        try:
-            self._apply(row, outcome, attempt)
-        except QueueError as exc:
-            # The outcome could not be recorded: the row is released (by _fill or close) and
-            # sent again with the same URL and body, so the pipeline deduplicates it.
-            self._unsettled.add(row.doc_id)
-            self._warn.log(logging.ERROR, "queue", "pingsdk queue unavailable: %s", exc)
+            body = await _read_answer(response)
+        except (httpx.HTTPError, OSError):
+            body = b""  # the status decides; a broken body only costs the detail
         finally:
-            self._wake_event.set()
+            await response.aclose()
+        outcome = classify(response.status_code, response.headers, now=time.time())
+        detail = None if outcome.kind is OutcomeKind.SENT else response_detail(body)
+        return outcome, detail
 
-    def _apply(self, row: QueuedPing, outcome: Outcome, attempt: int) -> None:
-        """Act on one request's outcome: ack, defer with backoff, or drop."""
+    def _apply(
+        self,
+        row: QueuedPing,
+        outcome: Outcome,
+        attempt: int,
+        *,
+        started: float = math.inf,
+        detail: str | None = None,
+    ) -> None:
+        """Act on one request's outcome: ack, defer with backoff, or drop.
+
+        ``started`` is when the request began (``time.monotonic()``): a failure of a request
+        started before the current pause began is part of the outage already counted.
+        """
         if outcome.kind is OutcomeKind.SENT:
-            self.queue.ack(row.doc_id)
+            self.queue.ack(row.doc_id, timeout=self._lock_wait)
+            self._swept.discard(row.doc_id)
+            if self._failures:
+                logger.info("the edge accepts pings again; resuming full-speed sending")
             self._failures = 0
             self._pause_until = 0.0
+            self._window_start = -math.inf
             self.counters.add("sent")
             self._callback(self._config.on_sent, _report(row, outcome.status, "ok", attempt))
             return
         if outcome.kind is OutcomeKind.DROP:
-            self.queue.ack(row.doc_id)
-            self._report_drop(row, outcome.reason, status=outcome.status, attempts=attempt)
+            self.queue.ack(row.doc_id, timeout=self._lock_wait)
+            self._swept.discard(row.doc_id)
+            self._report_drop(
+                row, outcome.reason, status=outcome.status, attempts=attempt, detail=detail
+            )
             return
         now = time.time()
+        mono = time.monotonic()
         policy = self._config.retry
-        if outcome.status is None or outcome.status in (429, 503):
-            # The server is unreachable or asked everyone to slow down: pause all new sends.
-            self._failures += 1
-            pause = policy.delay(self._failures, retry_after=outcome.retry_after, rng=self._rng)
-            self._pause_until = max(self._pause_until, time.monotonic() + pause)
+        hold_until: float | None = None
+        if outcome.pauses_sending:
+            if started >= self._window_start:
+                # A new failure (not one more request of an outage already counted).
+                self._failures += 1
+                self._window_start = mono
+                self._pause_until = mono + self._pause(self._failures)
+            server = policy.server_delay(outcome.retry_after)
+            if server:
+                self._hold_until = max(self._hold_until, mono + server)
+                hold_until = now + server
+            # The ping waits for the end of the pause, not for a backoff of its own on top:
+            # every ping goes again as soon as the edge is back.
+            delay = max(self._pause_until, self._hold_until) - mono
+        else:
+            if outcome.status is not None and started >= self._window_start:
+                self._failures = 0  # the edge answers: no outage
+                self._pause_until = 0.0
+            delay = policy.delay(attempt, retry_after=outcome.retry_after, rng=self._rng)
         reason = policy.gives_up(attempt, row.created_at, now)
         if reason is not None:
-            self.queue.ack(row.doc_id)
-            self._report_drop(row, reason, status=outcome.status, attempts=attempt)
+            self.queue.ack(row.doc_id, timeout=self._lock_wait)
+            self._swept.discard(row.doc_id)
+            self._report_drop(row, reason, status=outcome.status, attempts=attempt, detail=detail)
             return
-        delay = policy.delay(attempt, retry_after=outcome.retry_after, rng=self._rng)
-        self.queue.defer(row.doc_id, next_attempt_at=now + delay, attempts=attempt)
+        self.queue.defer(
+            row.doc_id,
+            next_attempt_at=now + max(0.0, delay),
+            attempts=attempt,
+            hold_until=hold_until,
+            last_status=outcome.status,
+            timeout=self._lock_wait,
+        )
         self.counters.add("retried")
         self._warn.log(
             logging.WARNING,
             "retry",
-            "upload of ping %s failed (%s), attempt %d; retrying in %.1f s",
+            "upload of ping %s failed (%s), attempt %d; retrying in %.1f s%s",
             row.doc_id,
             outcome.reason,
             attempt,
             delay,
+            _detail_suffix(detail),
         )
 
+    def _pause(self, failures: int) -> float:
+        """The global pause after the ``failures``-th counted failure of an outage.
+
+        The policy's window for that attempt, with "equal jitter" (between half and all of
+        it) rather than full jitter: clients still spread out, but a short outage never turns
+        into a long stall, and the pause still doubles per failed probe.
+        """
+        cap = self._config.retry.cap(failures)
+        return self._rng.uniform(cap / 2, cap) if self._config.retry.jitter else cap
+
     def _report_drop(
-        self, row: QueuedPing, reason: str, *, status: int | None, attempts: int
+        self,
+        row: QueuedPing,
+        reason: str,
+        *,
+        status: int | None,
+        attempts: int,
+        detail: str | None,
     ) -> None:
         self.counters.drop(reason)
         self._warn.log(
             logging.WARNING,
             "drop:" + reason,
-            "dropped ping %s (%s/%s/%d) after %d attempt(s): %s",
+            "dropped ping %s (%s/%s/%d) after %d attempt(s): %s%s",
             row.doc_id,
             row.namespace,
             row.doctype,
             row.version,
             attempts,
             reason,
+            _detail_suffix(detail),
         )
-        self._callback(self._config.on_dropped, _report(row, status, reason, attempts))
+        self._callback(self._config.on_dropped, _report(row, status, reason, attempts, detail))
 
     @staticmethod
     def _callback(
@@ -478,7 +705,7 @@ class Engine:
         """Cancel every running send; give their leases back when ``release``."""
         if release and self._unsettled:
             with contextlib.suppress(QueueError):  # then their leases simply expire
-                self.queue.release(sorted(self._unsettled))
+                self._settle()
             self._unsettled.clear()
         if not self._in_flight:
             return []
@@ -490,8 +717,30 @@ class Engine:
         ids = list(self._in_flight)
         self._in_flight.clear()
         if release and ids:
-            self.queue.release(ids)
+            with contextlib.suppress(QueueError):  # then their leases simply expire
+                self.queue.release(ids, timeout=self._lock_wait)
         return ids
+
+
+_DRAIN_BYTES = 64 * 1024
+"""Read at most this much of an answer: enough to reuse the connection for any sane answer."""
+
+
+async def _read_answer(response: httpx.Response) -> bytes:
+    """The first DETAIL_BYTES of the answer body, reading at most _DRAIN_BYTES of it."""
+    kept = bytearray()
+    seen = 0
+    async for chunk in response.aiter_bytes():
+        if len(kept) < DETAIL_BYTES:
+            kept += chunk[: DETAIL_BYTES - len(kept)]
+        seen += len(chunk)
+        if seen >= _DRAIN_BYTES:
+            break
+    return bytes(kept)
+
+
+def _detail_suffix(detail: str | None) -> str:
+    return "" if detail is None else f"; the edge said: {detail}"
 
 
 async def _wait_event(event: asyncio.Event, timeout: float) -> None:
@@ -508,7 +757,9 @@ async def _wait_event(event: asyncio.Event, timeout: float) -> None:
         handle.cancel()
 
 
-def _report(row: QueuedPing, status: int | None, reason: str, attempts: int) -> DeliveryReport:
+def _report(
+    row: QueuedPing, status: int | None, reason: str, attempts: int, detail: str | None = None
+) -> DeliveryReport:
     return DeliveryReport(
         doc_id=row.doc_id,
         path=row.path,
@@ -518,6 +769,7 @@ def _report(row: QueuedPing, status: int | None, reason: str, attempts: int) -> 
         status=status,
         reason=reason,
         attempts=attempts,
+        detail=detail,
     )
 
 

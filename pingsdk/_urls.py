@@ -218,6 +218,16 @@ def is_loopback_host(host: str) -> bool:
     return address == ipaddress.IPv6Address("::1")
 
 
+def _redacted(endpoint: str) -> str:
+    """``endpoint`` without what may hold a secret (query, fragment, user:password@)."""
+    text = endpoint.partition("?")[0].partition("#")[0]
+    scheme, sep, rest = text.rpartition("://")
+    host, slash, path = rest.partition("/")
+    if "@" in host:
+        host = "***@" + host.rpartition("@")[2]
+    return f"{scheme}{sep}{host}{slash}{path}"
+
+
 def check_endpoint(endpoint: str, *, allow_insecure: bool = False) -> str:
     """Check an edge endpoint URL and return it normalised (lowercase scheme and host, no
     trailing ``/``).
@@ -249,7 +259,8 @@ def check_endpoint(endpoint: str, *, allow_insecure: bool = False) -> str:
         parts = urllib.parse.urlsplit(endpoint)
     except ValueError:
         raise ConfigurationError(
-            f"endpoint {endpoint!r} is not a valid URL: expected 'https://host[:port][/path]'"
+            f"endpoint {_redacted(endpoint)!r} is not a valid URL: "
+            "expected 'https://host[:port][/path]'"
         ) from None
     scheme = parts.scheme.lower()
     if scheme not in {"http", "https"}:
@@ -264,8 +275,8 @@ def check_endpoint(endpoint: str, *, allow_insecure: bool = False) -> str:
         )
     if "?" in endpoint or "#" in endpoint:
         raise ConfigurationError(
-            f"endpoint {endpoint!r} must not have a query string or fragment: "
-            "give only scheme, host, optional port and optional path prefix"
+            f"endpoint {_redacted(endpoint)!r} must not have a query string or fragment (not "
+            "shown here): give only scheme, host, optional port and optional path prefix"
         )
     host = parts.netloc
     if host.startswith("["):
@@ -294,11 +305,20 @@ def check_endpoint(endpoint: str, *, allow_insecure: bool = False) -> str:
         port_text = f":{int(digits)}"
     path = parts.path.rstrip("/")
     if path:
-        for segment in path.split("/")[1:]:
+        segments = path.split("/")[1:]
+        for index, segment in enumerate(segments):
             if not _PREFIX_SEGMENT.fullmatch(segment) or segment in {".", ".."}:
                 raise ConfigurationError(
                     f"endpoint {endpoint!r} has an invalid path prefix: use segments of letters, "
                     "digits, '.', '_', '~', '-' or %XX escapes, no empty, '.' or '..' segments"
+                )
+            if segment.lower() == "submit":
+                # pingsdk appends /submit/...: the pings would go to /submit/submit/ and 404.
+                base = f"{scheme}://{hostname.lower()}{port_text}"
+                prefix = "".join("/" + kept for kept in segments[:index])
+                raise ConfigurationError(
+                    f"endpoint {endpoint!r} must not contain the /submit path: give the edge's "
+                    f"base URL, e.g. {base + prefix!r}; pingsdk adds /submit/<namespace>/... to it"
                 )
     if scheme == "http" and not allow_insecure and not is_loopback_host(hostname):
         raise ConfigurationError(

@@ -239,7 +239,7 @@ def test_pending_pings_from_earlier_run_start_uploader_without_submit(
 ) -> None:
     black = httpx.MockTransport(lambda r: httpx.Response(503))
     with pingsdk.PingClient(
-        "https://e.example.com",
+        edge.url,  # pings are only ever sent to the endpoint they were submitted for
         queue_path=queue_path,
         transport=black,
         retry=pingsdk.RetryPolicy.no_wait(max_attempts=None),

@@ -36,14 +36,16 @@ def test_flush_returns_false_at_its_deadline(black_hole: str, queue_path: Path) 
 
 
 def test_close_cancels_hung_requests_and_keeps_pings_for_next_start(
-    black_hole: str, queue_path: Path, edge: EdgeServer
+    queue_path: Path, edge: EdgeServer
 ) -> None:
-    client = pingsdk.PingClient(black_hole, queue_path=queue_path, timeout=60.0, max_in_flight=4)
+    edge.set_faults(pingsdk.edge.FaultPlan(rate=1.0, kinds=("timeout",), hold=30.0))
+    client = pingsdk.PingClient(edge.url, queue_path=queue_path, timeout=60.0, max_in_flight=4)
     ids = [client.submit(SearchCounts(engine="x", count=i)) for i in range(10)]
     time.sleep(0.2)  # some requests are on the wire, hanging
     start = time.monotonic()
-    client.close(timeout=0.5)
+    assert client.close(timeout=0.5) is False  # pings are left
     assert time.monotonic() - start < 0.5 + MARGIN
+    edge.set_faults(None)
     # The leases of the cancelled requests were released: a new client sends everything now
     # (not after lease_seconds), each ping under its original URL.
     with pingsdk.PingClient(edge.url, queue_path=queue_path) as again:

@@ -103,9 +103,9 @@ def test_retry_after_is_honoured_and_persisted(tmp_path: Path) -> None:
     client = make(transport, retry=policy, queue_path=path)
     client.submit(SearchCounts(engine="a", count=1))
     before = time.time()
-    # The retry is 30 s away: not due before the deadline, so flush reports nothing due left.
-    assert client.flush(1.0)
-    client.close(1.0)
+    # The server asked for 30 s: even a flush waits for that, so it reports the ping as left.
+    assert client.flush(1.0) is False
+    assert client.close(1.0) is False
     assert len(seen) == 1
     queue = PingQueue(path)
     try:
@@ -122,14 +122,17 @@ def test_backoff_schedule_is_persisted_across_restarts(tmp_path: Path) -> None:
     policy = pingsdk.RetryPolicy(initial_delay=1.0, max_delay=1.0, jitter=False)
     client = make(transport, retry=policy, queue_path=path)
     client.submit(SearchCounts(engine="a", count=1))
-    assert client.flush(0.2)  # the retry is 1 s away: not due before this deadline
-    client.close(0.2)
+    # Keeping the backoff, the retry is 1 s away: not due before this deadline, so not sent.
+    assert client.flush(0.2, now=False) is False
+    assert client.close(0.0) is False  # no time to flush
     assert len(seen) == 1
     # A new client on the same file waits for the stored schedule, then sends attempt 2.
     transport2, seen2 = scripted([])
     sent: list[pingsdk.DeliveryReport] = []
     with make(transport2, retry=policy, queue_path=path, on_sent=sent.append) as client2:
-        assert client2.flush(3.0)
+        started = time.time()
+        assert client2.flush(3.0, now=False)
+        assert time.time() - started >= 0.5  # it waited for the stored schedule
     assert len(seen2) == 1 and sent[0].attempts == 2
 
 
@@ -156,7 +159,7 @@ def test_max_age_drops_without_sending(tmp_path: Path) -> None:
 
     row = prepare_ping(
         SearchCounts(engine="a", count=1),
-        build_config("https://e.example.com"),
+        build_config("https://edge.example.com"),
         upload_enabled=True,
         now=time.time() - 10,
     )

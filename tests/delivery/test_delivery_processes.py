@@ -123,7 +123,9 @@ def test_fork_child_gets_its_own_uploader_and_never_double_sends(
 def test_corrupt_queue_file_is_moved_aside_and_a_fresh_one_used(
     edge: EdgeServer, queue_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    # A damaged pingsdk queue: garbage where the queue was, pingsdk's lock file beside it.
     queue_path.write_bytes(b"this is not an SQLite database" * 100)
+    queue_path.with_name(queue_path.name + ".lock").touch()
     with pingsdk.PingClient(edge.url, queue_path=queue_path) as client:
         doc_id = client.submit(SearchCounts(engine="x", count=1))
         assert client.flush(5.0)
@@ -141,7 +143,7 @@ from _delivery_pings import Blob
 # The uploader's warnings would otherwise reach stderr (logging's last resort) mid-line.
 logging.getLogger("pingsdk").addHandler(logging.NullHandler())
 client = pingsdk.PingClient(
-    {endpoint!r}, queue_path={queue!r},
+    {endpoint!r}, queue_path={queue!r}, uploader=False,
     retry=pingsdk.RetryPolicy(initial_delay=0.05, max_delay=0.2),
 )
 client.flush(0.1)  # the queue file exists before the limit applies
@@ -167,10 +169,8 @@ def test_disk_full_raises_typed_error_and_keeps_what_was_stored(
     edge: EdgeServer, tmp_path: Path
 ) -> None:
     queue = tmp_path / "pings.db"
-    # The child stores against an edge that is down, so everything stays in the queue.
-    script = textwrap.dedent(DISK_FULL).format(
-        here=str(HERE), endpoint="http://127.0.0.1:9", queue=str(queue)
-    )
+    # The child only stores (uploader=False), so everything stays in the queue.
+    script = textwrap.dedent(DISK_FULL).format(here=str(HERE), endpoint=edge.url, queue=str(queue))
     proc = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, env=ENV, timeout=60
     )
