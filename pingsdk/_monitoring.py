@@ -241,8 +241,7 @@ class DocTypeMonitor:
             ``creationDate``, the field the pipeline's decoder reads; required with ``latency``.
         channel_field: dotted payload path of the ping's release channel. Legacy telemetry
             pings use ``application.channel``; required for thresholds outside ``other``.
-        recipients: alert e-mail addresses; default: the data review's owners that are
-            e-mail addresses.
+        recipients: alert e-mail addresses; default: the data review's owners.
         throttle: minutes between two alerts of one channel (the monitor's sample: once a day;
             inactivity and ingestion errors use 90 minutes whatever this says).
         prefix: prefix alerts with the Hindsight plugin name and host (the sample's ``true``).
@@ -475,7 +474,7 @@ def resolve_monitor(
             f"{where}: thresholds for {named[0]!r} need channel_field, the payload field "
             "holding the release channel (without it every submission counts as 'Other')"
         )
-    recipients = tuple(value.recipients) or tuple(o for o in review.owners if "@" in o)
+    recipients = tuple(value.recipients) or tuple(review.owners)
     if any(not isinstance(r, str) or "@" not in r for r in recipients):
         raise PingDefinitionError(f"{where}: recipients must be e-mail addresses")
     if not recipients and not value.disabled:

@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 
 pytest.importorskip("lupa")
-from lupa import LuaError, LuaRuntime  # noqa: E402
-from pydantic import AwareDatetime, BaseModel, Field  # noqa: E402
+from lupa import LuaError, LuaRuntime
+from pydantic import AwareDatetime, BaseModel, Field
 
-import pingsdk  # noqa: E402
-from pingsdk._monitoring import setup_problems  # noqa: E402
+import pingsdk
+from pingsdk._monitoring import setup_problems
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -30,16 +30,21 @@ local alert_cfg = alert
 assert(type(alert_cfg) == "table", "alert configuration must be a table")
 assert(type(alert_cfg.modules) == "table", "alert.modules configuration must be a table")
 if alert_cfg.thresholds == nil then alert_cfg.thresholds = {} end
-assert(type(alert_cfg.thresholds) == "table", "alert.thresholds configuration must be nil or a table")
+assert(type(alert_cfg.thresholds) == "table",
+       "alert.thresholds configuration must be nil or a table")
 local throttle = alert_cfg.throttle or 90
-assert(type(throttle) == "number" and throttle > 0, "alert.throttle configuration must be a number > 0 ")
+assert(type(throttle) == "number" and throttle > 0,
+       "alert.throttle configuration must be a number > 0 ")
 if not alert_cfg.disabled then
     local empty = true
     for name, mod in pairs(alert_cfg.modules) do
         empty = false
         if name == "email" then
-            assert(type(mod.recipients) == "table" and #mod.recipients > 0, "email recipients must be a non-empty table")
-            for _, r in ipairs(mod.recipients) do assert(type(r) == "string", "recipient must be a string") end
+            assert(type(mod.recipients) == "table" and #mod.recipients > 0,
+                   "email recipients must be a non-empty table")
+            for _, r in ipairs(mod.recipients) do
+                assert(type(r) == "string", "recipient must be a string")
+            end
         end
     end
     if empty then error("No alert modules were specified") end
@@ -50,7 +55,8 @@ assert(filename == "moz_telemetry_doctype_monitor.lua", "filename")
 assert(ticker_interval == 60 and preserve_data == true, "ticker_interval/preserve_data")
 
 local channels = {}
-for i, name in ipairs({"Other", "release", "beta", "nightly", "aurora", "esr"}) do channels[name] = i end
+local names = {"Other", "release", "beta", "nightly", "aurora", "esr"}
+for i, name in ipairs(names) do channels[name] = i end
 
 local function numeric(v) return type(v) == "number" end
 local function in_range(v, top) return type(v) == "number" and v > 0 and v <= top end
@@ -59,11 +65,14 @@ for channel, ccfg in pairs(alert_cfg.thresholds) do
     assert(channels[channel], string.format("invalid channel %s", channel))
     for at, cfg in pairs(ccfg) do
         local function need(ok, what)
-            assert(ok, string.format("channel: %s alert: %s must contain a numeric %s", channel, at, what))
+            assert(ok, string.format("channel: %s alert: %s must contain a numeric %s",
+                                     channel, at, what))
         end
         if at == "volume" then
             need(in_range(cfg.inactivity_timeout, 60), "inactivity_timeout (1-60)")
-            if cfg.percent_delta then need(in_range(cfg.percent_delta, 100), "percent_delta (1-100)") end
+            if cfg.percent_delta then
+                need(in_range(cfg.percent_delta, 100), "percent_delta (1-100)")
+            end
         elseif at == "size" then
             need(numeric(cfg.average), "average")
             need(in_range(cfg.percent_delta, 100), "percent_delta (1-100)")
