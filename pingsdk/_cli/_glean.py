@@ -7,7 +7,7 @@ import sys
 import warnings
 
 from .._exceptions import SchemaWarning
-from ..glean._tables import PINGSDK_METRICS_YAML, export_glean_tables, is_pingsdk_file
+from ..glean._tables import PINGSDK_FILES, export_glean_tables, is_pingsdk_file
 from . import Commands, _usage
 
 __all__ = ["register"]
@@ -52,10 +52,11 @@ def register(commands: Commands) -> None:
     )
     parser.add_argument("--out", required=True, metavar="DIR", help="the repository root")
     parser.add_argument(
-        "--pingsdk-metrics",
+        "--pingsdk-files",
         action="store_true",
-        help=f"also read pingsdk's own metrics.yaml (the glean.error.* metrics it records in "
-        f"every ping; {PINGSDK_METRICS_YAML})",
+        help="also read pingsdk's own metrics.yaml (the glean.error.* metrics it records in "
+        "every ping) and pings.yaml (the deletion-request and events pings it sends): "
+        + ", ".join(str(path) for path in PINGSDK_FILES),
     )
     parser.add_argument(
         "--allow-reserved",
@@ -68,8 +69,8 @@ def register(commands: Commands) -> None:
 
 def _export(args: argparse.Namespace) -> int:
     metrics_files = list(args.files)
-    if args.pingsdk_metrics:
-        metrics_files.append(PINGSDK_METRICS_YAML)
+    if args.pingsdk_files:
+        metrics_files.extend(PINGSDK_FILES)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", SchemaWarning)
         written = export_glean_tables(
@@ -83,10 +84,11 @@ def _export(args: argparse.Namespace) -> int:
         print(path)
     for warning in caught:
         print(f"pingsdk: warning: {warning.message}", file=sys.stderr)
-    if not any(is_pingsdk_file(path) for path in metrics_files):
+    if not any(is_pingsdk_file(path) for path in [*metrics_files, *args.pings]):
         print(
-            "pingsdk: note: pingsdk's own metrics (glean.error.*, recorded in every ping) are "
-            "not in these files, so the tables have no columns for them; add --pingsdk-metrics",
+            "pingsdk: note: pingsdk's own metrics.yaml and pings.yaml are not among these "
+            "files, so there are no columns for its glean.error.* metrics and no tables for its "
+            "deletion-request and events pings; add --pingsdk-files",
             file=sys.stderr,
         )
     return 0

@@ -36,7 +36,9 @@ from ._generator_rules import (
 )
 
 __all__ = [
+    "PINGSDK_FILES",
     "PINGSDK_METRICS_YAML",
+    "PINGSDK_PINGS_YAML",
     "GleanTable",
     "export_glean_tables",
     "glean_schemas",
@@ -48,11 +50,17 @@ __all__ = [
 PathLike = str | Path
 
 PINGSDK_METRICS_YAML: Path = Path(str(resources.files(__package__).joinpath("metrics.yaml")))
-"""pingsdk's own ``metrics.yaml``: the ``glean.error.*`` metrics it records in every ping.
+"""pingsdk's own ``metrics.yaml``: the ``glean.error.*`` metrics it records in every ping."""
 
-Pass it to :func:`glean_tables` (``pingsdk glean export --pingsdk-metrics``) with the
-application's metrics files, and register it with the pipeline as a dependency of the
-application, so that the tables have columns for them.
+PINGSDK_PINGS_YAML: Path = Path(str(resources.files(__package__).joinpath("pings.yaml")))
+"""pingsdk's own ``pings.yaml``: the ``deletion-request`` and ``events`` pings it sends itself."""
+
+PINGSDK_FILES: tuple[Path, Path] = (PINGSDK_METRICS_YAML, PINGSDK_PINGS_YAML)
+"""pingsdk's own YAML files, declared as the Glean SDK declares the same metrics and pings.
+
+Pass them to :func:`glean_tables` (``pingsdk glean export --pingsdk-files``) with the
+application's files, and register them with the pipeline as a dependency of the application,
+so that the tables have columns for pingsdk's error metrics and the built-in pings have tables.
 """
 
 _INSTALL_HINT = "pip install 'pingsdk[glean]'"
@@ -121,7 +129,7 @@ def _glean_parser() -> Any:
 @functools.lru_cache(maxsize=1)
 def _bundled() -> dict[Path, bytes]:
     """pingsdk's own YAML files, which may use the ``glean`` names reserved for Glean."""
-    return {PINGSDK_METRICS_YAML.resolve(): PINGSDK_METRICS_YAML.read_bytes()}
+    return {path.resolve(): path.read_bytes() for path in PINGSDK_FILES}
 
 
 def is_pingsdk_file(path: PathLike) -> bool:
@@ -227,10 +235,11 @@ def glean_tables(
     """The JSON schema and BigQuery table of every ping of a Glean application.
 
     The tables are built from exactly the files given, as the pipeline builds them from
-    exactly the metrics its registry knows: pass every ``metrics.yaml`` of the application
-    and of the libraries it registers as dependencies, :data:`PINGSDK_METRICS_YAML` included
-    (pingsdk records its ``glean.error.*`` metrics in every ping). One table per ping the
-    pings files declare; a metric sent in ``all-pings`` is in each.
+    exactly the metrics its registry knows: pass every ``metrics.yaml`` and ``pings.yaml`` of
+    the application and of the libraries it registers as dependencies, :data:`PINGSDK_FILES`
+    included (pingsdk records its ``glean.error.*`` metrics in every ping and sends the
+    ``deletion-request`` and ``events`` pings). One table per ping the pings files declare; a
+    metric sent in ``all-pings`` is in each.
 
     Args:
         metrics_files: ``metrics.yaml`` files.

@@ -27,7 +27,9 @@ from pingsdk._cli import main
 from pingsdk._export import render_schema
 from pingsdk.glean._generator_rules import sanitize_application_id
 from pingsdk.glean._tables import (
+    PINGSDK_FILES,
     PINGSDK_METRICS_YAML,
+    PINGSDK_PINGS_YAML,
     GleanTable,
     export_glean_tables,
     glean_schemas,
@@ -182,7 +184,7 @@ def _without(fields: list[dict[str, Any]], name: str) -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def tables() -> dict[str, GleanTable]:
-    return glean_tables([METRICS, PINGSDK_METRICS_YAML], [PINGS], APP_ID)
+    return glean_tables([METRICS, PINGSDK_METRICS_YAML], [PINGS, PINGSDK_PINGS_YAML], APP_ID)
 
 
 def _load(name: str) -> dict[str, Any]:
@@ -195,7 +197,7 @@ def _load(name: str) -> dict[str, Any]:
 
 
 def test_one_table_per_declared_ping(tables: dict[str, GleanTable]) -> None:
-    assert list(tables) == ["audit-log", "heartbeat", "usage"]
+    assert list(tables) == ["audit-log", "deletion-request", "events", "heartbeat", "usage"]
     usage = tables["usage"]
     assert usage.application_id == NAMESPACE
     assert str(usage.schema_path) == f"schemas/{NAMESPACE}/usage/usage.1.schema.json"
@@ -209,6 +211,16 @@ def test_usage_has_one_column_per_metric(tables: dict[str, GleanTable]) -> None:
 def test_heartbeat_and_audit_log_columns(tables: dict[str, GleanTable]) -> None:
     assert _metric_columns(tables["heartbeat"]) == HEARTBEAT_METRIC_COLUMNS
     assert _metric_columns(tables["audit-log"]) == AUDIT_METRIC_COLUMNS
+
+
+def test_pingsdk_pings_hold_only_the_error_counters(tables: dict[str, GleanTable]) -> None:
+    # The service's event is sent in `usage`; events never get metrics columns anyway.
+    for ping in ("deletion-request", "events"):
+        assert _metric_columns(tables[ping]) == [
+            "metrics RECORD NULLABLE",
+            "metrics.labeled_counter RECORD NULLABLE",
+            *ERROR_COLUMNS,
+        ]
 
 
 def test_metric_descriptions_become_column_descriptions(tables: dict[str, GleanTable]) -> None:
@@ -276,6 +288,7 @@ def test_everything_but_metrics_is_the_glean_schema(tables: dict[str, GleanTable
     for ping, base in (
         ("usage", "glean.1.schema.json"),
         ("heartbeat", "glean.1.schema.json"),
+        ("deletion-request", "glean.1.schema.json"),
         ("audit-log", "glean-min.1.schema.json"),
     ):
         table = tables[ping]
@@ -308,6 +321,8 @@ def test_pipeline_metadata(tables: dict[str, GleanTable]) -> None:
         "usage": ("usage_v1", True),
         "heartbeat": ("heartbeat_v1", True),
         "audit-log": ("audit_log_v1", False),
+        "deletion-request": ("deletion_request_v1", True),
+        "events": ("events_v1", True),
     }
     for ping, (table, info_sections) in expected.items():
         assert tables[ping].schema["mozPipelineMetadata"] == {
@@ -544,6 +559,20 @@ def test_pingsdk_metrics_are_gleans_error_counters() -> None:
         assert metric.description == ERROR_DESCRIPTIONS[f"glean.error.{name}"]
 
 
+def test_pingsdk_pings_are_gleans_builtin_pings() -> None:
+    from glean_parser import parser
+
+    result = parser.parse_objects([PINGSDK_PINGS_YAML], {"allow_reserved": True})
+    assert list(result) == []
+    pings = result.value["pings"]
+    assert sorted(pings) == ["deletion-request", "events"]
+    deletion = pings["deletion-request"]
+    assert (deletion.include_client_id, deletion.send_if_empty) == (True, True)
+    assert deletion.reason_codes == ["at_init", "set_upload_enabled"]
+    assert pings["events"].reason_codes == ["inactive", "max_capacity", "startup"]
+    assert set(PINGSDK_FILES) == {PINGSDK_METRICS_YAML, PINGSDK_PINGS_YAML}
+
+
 def test_without_pingsdk_metrics_the_tables_have_no_error_columns() -> None:
     usage = glean_tables([METRICS], [PINGS], APP_ID)["usage"]
     assert not [line for line in _metric_columns(usage) if "glean_error" in line]
@@ -570,23 +599,22 @@ def test_shipped_glean_schemas_are_the_repository_copies() -> None:
 
 
 def test_export_writes_the_repository_layout(tmp_path: Path, tables: dict[str, GleanTable]) -> None:
-    written = export_glean_tables([METRICS, PINGSDK_METRICS_YAML], [PINGS], APP_ID, tmp_path)
+    files = [METRICS, PINGSDK_METRICS_YAML]
+    pings = [PINGS, PINGSDK_PINGS_YAML]
+    written = export_glean_tables(files, pings, APP_ID, tmp_path)
     relative = [str(path.relative_to(tmp_path)) for path in written]
     assert relative == [
         f"schemas/{NAMESPACE}/{ping}/{ping}.1.{ext}"
-        for ping in ("audit-log", "heartbeat", "usage")
+        for ping in ("audit-log", "deletion-request", "events", "heartbeat", "usage")
         for ext in ("schema.json", "bq")
     ]
     usage_dir = tmp_path / "schemas" / NAMESPACE / "usage"
     assert (usage_dir / "usage.1.bq").read_text(encoding="utf-8") == tables["usage"].render_bq()
     schema_text = (usage_dir / "usage.1.schema.json").read_text(encoding="utf-8")
     assert schema_text == render_schema(tables["usage"].schema)
-    assert (
-        json.loads(schema_text)
-        == glean_schemas([METRICS, PINGSDK_METRICS_YAML], [PINGS], APP_ID)["usage"]
-    )
+    assert json.loads(schema_text) == glean_schemas(files, pings, APP_ID)["usage"]
     before = {path: path.stat().st_mtime_ns for path in written}
-    again = export_glean_tables([METRICS, PINGSDK_METRICS_YAML], [PINGS], APP_ID, tmp_path)
+    again = export_glean_tables(files, pings, APP_ID, tmp_path)
     assert again == written
     assert {path: path.stat().st_mtime_ns for path in again} == before
 
@@ -595,7 +623,7 @@ def test_cli_issue_form_and_pings_option_give_the_same_files(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     first, second = tmp_path / "a", tmp_path / "b"
-    args = ["--app-id", APP_ID, "--pingsdk-metrics"]
+    args = ["--app-id", APP_ID, "--pingsdk-files"]
     assert main(["glean", "export", str(METRICS), str(PINGS), *args, "--out", str(first)]) == 0
     out = capsys.readouterr()
     assert out.out.splitlines()[0].endswith(f"{NAMESPACE}/audit-log/audit-log.1.schema.json")
@@ -606,7 +634,7 @@ def test_cli_issue_form_and_pings_option_give_the_same_files(
     )
     capsys.readouterr()
     files = sorted(p.relative_to(first) for p in first.rglob("*") if p.is_file())
-    assert len(files) == 6
+    assert len(files) == 10
     for relative in files:
         assert (first / relative).read_bytes() == (second / relative).read_bytes()
 
@@ -618,7 +646,7 @@ def test_cli_notes_missing_pingsdk_metrics(
         ["glean", "export", str(METRICS), str(PINGS), "--app-id", APP_ID, "--out", str(tmp_path)]
     )
     assert code == 0
-    assert "--pingsdk-metrics" in capsys.readouterr().err
+    assert "--pingsdk-files" in capsys.readouterr().err
 
 
 def test_cli_runs_as_a_real_process(tmp_path: Path) -> None:
@@ -631,7 +659,7 @@ def test_cli_runs_as_a_real_process(tmp_path: Path) -> None:
             "export",
             str(METRICS),
             str(PINGS),
-            "--pingsdk-metrics",
+            "--pingsdk-files",
             "--app-id",
             APP_ID,
             "--out",
