@@ -10,11 +10,12 @@ exactly as any other ping (size limits, docId, URL, headers, gzip).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import functools
+import itertools
 import json
 import signal
-import sqlite3
 import sys
 import threading
 import time
@@ -26,7 +27,7 @@ from pydantic import ConfigDict, PrivateAttr
 from .._client import PingClient
 from .._exceptions import ConfigurationError
 from .._ping import Ping, PingRegistry, validate_name
-from .._queue import _APPLICATION_ID, _SQLITE_MAGIC, PingQueue, default_queue_path
+from .._queue import PingQueue, QueueGroup, default_queue_path
 from .._stats import DeliveryReport
 from . import Commands, _usage
 
@@ -149,14 +150,30 @@ def register(commands: Commands) -> None:
     _queue_arg(status)
     status.set_defaults(func=_status)
 
+    listing = queue.add_parser(
+        "list",
+        help="what the queue holds, per endpoint and ping",
+        description="Per endpoint, namespace, doctype and version: how many pings, their "
+        "size, the oldest, failed attempts, when the next is due and the last status.",
+    )
+    _queue_arg(listing)
+    listing.add_argument("--json", action="store_true", help="print one JSON object")
+    listing.set_defaults(func=_list)
+
     flush = queue.add_parser(
         "flush",
-        help="send the pings that are due to an edge",
-        description="Send every due ping of the queue file to the endpoint (pings waiting "
-        "for a scheduled retry stay). Exits 1 if due pings are left after --timeout.",
+        help="send the queue's pings for an endpoint to it",
+        description="Send the pings of the queue file that were submitted for --endpoint "
+        "(pings for other endpoints are never sent elsewhere). Without --now, pings waiting "
+        "for a scheduled retry wait; with --now they are tried at once (a pause the server "
+        "asked for with Retry-After is still honoured). Exits 0 only when none of the "
+        "endpoint's pings is left and none was dropped, 1 otherwise.",
     )
     _queue_arg(flush)
     _endpoint_args(flush)
+    flush.add_argument(
+        "--now", action="store_true", help="ignore the backoff: try every pending ping now"
+    )
     flush.set_defaults(func=_flush)
 
     purge = queue.add_parser(
@@ -279,6 +296,8 @@ def _send(args: argparse.Namespace) -> int:
             "resending it cannot succeed",
             file=sys.stderr,
         )
+        if report.detail:
+            print(f"the edge answered: {report.detail}", file=sys.stderr)
         return 1
     print(f"sent {doc_id} to {client.config.endpoint}{report.path} (HTTP {report.status})")
     return 0
@@ -294,46 +313,27 @@ def _why(report: DeliveryReport) -> str:
 
 
 def _existing_queue(path: str) -> Path:
-    """``path`` if it is a pingsdk queue file.
+    """``path`` if it is a pingsdk queue file (opened through the queue's own checks).
 
-    Checked here because PingQueue moves a file it cannot use aside and starts afresh: right
-    for an application's own queue, wrong for a file named by mistake on a command line.
+    The CLI opens queues with ``create=False``: a file named by mistake on a command line is
+    never created, migrated from another program's data, or moved aside.
     """
     queue = Path(path)
-    if not queue.is_file():
-        raise ConfigurationError(f"no queue file at {queue}")
-    with queue.open("rb") as file:
-        is_sqlite = file.read(len(_SQLITE_MAGIC)) == _SQLITE_MAGIC
-    # Read through SQLite, not the file header: a fresh queue's header may still be in the WAL.
-    if not is_sqlite or _query(queue, "PRAGMA application_id") != _APPLICATION_ID:
-        raise ConfigurationError(f"{queue} is not a pingsdk queue file")
+    with PingQueue(queue, create=False) as probe:
+        probe.stats()
     return queue
-
-
-def _query(path: Path, sql: str) -> object:
-    """The single value ``sql`` returns from ``path`` opened read-only; ``None`` on error."""
-    try:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-    except sqlite3.Error:
-        return None
-    try:
-        row = conn.execute(sql).fetchone()
-    except sqlite3.Error:
-        return None
-    finally:
-        conn.close()
-    return None if row is None else row[0]
 
 
 def _status(args: argparse.Namespace) -> int:
     path = _existing_queue(args.queue)
-    with PingQueue(path) as queue:
+    with PingQueue(path, create=False) as queue:
         stats = queue.stats()
         next_due = queue.next_due()
+        groups = queue.groups()
     now = time.time()
     print(f"queue:    {path}")
     print(f"pending:  {stats.pending} ping(s), {_size(stats.bytes)} ({stats.leased} in flight)")
-    oldest = _oldest(path)
+    oldest = min((g.oldest for g in groups), default=None)
     print(f"oldest:   {_when(oldest, now) if oldest is not None else '-'}")
     if next_due is None:
         print("next due: -")
@@ -341,13 +341,40 @@ def _status(args: argparse.Namespace) -> int:
         print("next due: now")
     else:
         print(f"next due: {_when(next_due, now)}")
+    if stats.quarantined:
+        print(f"quarantined: {stats.quarantined} damaged row(s) (not sent; see queue list)")
     return 0
 
 
-def _oldest(path: Path) -> float | None:
-    """``created_at`` of the oldest stored ping (PingQueue has no accessor for it)."""
-    value = _query(path, "SELECT min(created_at) FROM pings")
-    return float(value) if isinstance(value, (int, float)) else None
+def _list(args: argparse.Namespace) -> int:
+    path = _existing_queue(args.queue)
+    with PingQueue(path, create=False) as queue:
+        groups = queue.groups()
+        quarantined = queue.stats().quarantined
+    if args.json:
+        rows = [dataclasses.asdict(g) for g in groups]
+        print(json.dumps({"queue": str(path), "groups": rows, "quarantined": quarantined}))
+        return 0
+    now = time.time()
+    if not groups:
+        print(f"{path}: no pings queued")
+    for endpoint, members in itertools.groupby(groups, key=lambda g: g.endpoint):
+        print(endpoint or "(any endpoint: stored by pingsdk 0.1)")
+        for g in members:
+            print("  " + _group_line(g, now))
+    if quarantined:
+        print(f"quarantined: {quarantined} damaged row(s), kept in the file's quarantine table")
+    return 0
+
+
+def _group_line(g: QueueGroup, now: float) -> str:
+    due = "now" if g.next_attempt <= now else f"in {_duration(g.next_attempt - now)}"
+    status = "-" if g.last_attempt is None else (g.last_status or "no answer")
+    return (
+        f"{g.namespace}/{g.doctype}/{g.version}: {g.count} ping(s), {_size(g.bytes)}, oldest "
+        f"{_duration(now - g.oldest)} ago, attempts {g.total_attempts} (max {g.max_attempts}), "
+        f"next {due}, last status {status}" + (f", {g.leased} in flight" if g.leased else "")
+    )
 
 
 def _when(timestamp: float, now: float) -> str:
@@ -384,13 +411,15 @@ def _flush(args: argparse.Namespace) -> int:
     outcomes = _Outcomes()
     client = _client(args, path, outcomes)
     try:
-        done = client.flush(timeout=args.timeout)
-        retried = client.stats().retried
+        done = client.flush(timeout=args.timeout, now=args.now)
     finally:
-        client.close(timeout=_CLOSE_TIMEOUT)
-    with PingQueue(path) as queue:
-        left = queue.stats().pending
-        next_due = queue.next_due()
+        # close() flushes overriding the backoff: only what --now asked for.
+        client.close(timeout=_CLOSE_TIMEOUT if args.now else 0.0)
+    endpoint = client.config.endpoint
+    with PingQueue(path, create=False) as queue:
+        left = queue.stats(endpoint=endpoint).pending
+        next_due = queue.next_due(endpoint=endpoint)
+        others = queue.stats().pending - left
     reasons: dict[str, int] = {}
     for report in outcomes.dropped:
         reasons[report.reason] = reasons.get(report.reason, 0) + 1
@@ -401,14 +430,22 @@ def _flush(args: argparse.Namespace) -> int:
     line += f"; {left} left in {path}"
     if left and next_due is not None and next_due > time.time():
         line += f", next due {_when(next_due, time.time())}"
+    if others:
+        line += f" ({others} for other endpoints, not sent here)"
     print(line)
-    if not done:
-        problem = f"due pings were left unsent after {args.timeout:g} s"
-    elif retried and left:
-        problem = f"{retried} attempt(s) failed; what failed waits for its scheduled retry"
+    for report in outcomes.dropped:
+        if report.detail:
+            print(f"  {report.doc_id}: {_why(report)}: {report.detail}", file=sys.stderr)
+    if left:
+        hint = "" if args.now else "; --now tries them without waiting for their retry"
+        problem = f"{left} ping(s) were not delivered{hint}"
+        if done:  # the queue changed under us: still a failure to report
+            problem = f"{left} ping(s) are still queued"
+    elif outcomes.dropped:
+        problem = f"{len(outcomes.dropped)} ping(s) were rejected and dropped"
     else:
         return 0
-    print(f"pingsdk: error: {problem} (is the edge reachable?)", file=sys.stderr)
+    print(f"pingsdk: error: {problem}", file=sys.stderr)
     return 1
 
 
@@ -423,7 +460,7 @@ def _relay(args: argparse.Namespace) -> int:
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        client.flush(timeout=0.0)  # starts the uploader; it then polls the file by itself
+        client.flush(timeout=0.0, now=False)  # starts the uploader; it then polls the file
         print(f"pingsdk relay: sending from {path} to {args.endpoint}", flush=True)
         while not stop.wait(0.5):
             pass
@@ -431,8 +468,21 @@ def _relay(args: argparse.Namespace) -> int:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         client.close(timeout=_CLOSE_TIMEOUT)
-    print(f"pingsdk relay: sent {len(outcomes.sent)}, dropped {len(outcomes.dropped)}")
-    return 0
+    endpoint = client.config.endpoint
+    with PingQueue(path, create=False) as queue:
+        left = queue.stats(endpoint=endpoint).pending
+        others = queue.stats().pending - left
+    line = f"pingsdk relay: sent {len(outcomes.sent)}, dropped {len(outcomes.dropped)}"
+    if outcomes.dropped:
+        reasons: dict[str, int] = {}
+        for report in outcomes.dropped:
+            reasons[report.reason] = reasons.get(report.reason, 0) + 1
+        line += " (" + ", ".join(f"{n} {r}" for r, n in sorted(reasons.items())) + ")"
+    line += f", {left} left queued for {endpoint}"
+    if others:
+        line += f", {others} for other endpoints (never sent by this relay)"
+    print(line)
+    return 0  # stopped on request; the summary says what is left
 
 
 def _purge(args: argparse.Namespace) -> int:

@@ -63,9 +63,9 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _fill(queue: Path, count: int) -> list[str]:
-    """Store ``count`` due pings in ``queue`` as a client would (without sending them)."""
-    config = build_config("http://127.0.0.1:1")
+def _fill(queue: Path, count: int, endpoint: str = "http://127.0.0.1:1") -> list[str]:
+    """Store ``count`` due pings for ``endpoint`` in ``queue`` as a client would (unsent)."""
+    config = build_config(endpoint)
     with PingQueue(queue) as q:
         rows = [
             prepare_ping(Clicks(button="b", count=i), config, upload_enabled=True)
@@ -135,23 +135,64 @@ def test_flush_leaves_pings_not_due_yet(
     edge: EdgeServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     queue = tmp_path / "q.db"
-    [doc_id] = _fill(queue, 1)
+    [doc_id] = _fill(queue, 1, edge.url)
     with PingQueue(queue) as q:
         q.claim(1)
         q.defer(doc_id, next_attempt_at=time.time() + 600, attempts=1)
     assert main(["queue", "status", "--queue", str(queue)]) == 0
     assert "(in 9m 5" in capsys.readouterr().out
+    # Not delivered is not success: exit 1 (it used to be 0), and the output says why.
+    assert main(["queue", "flush", "--queue", str(queue), "--endpoint", edge.url]) == 1
+    captured = capsys.readouterr()
+    out = captured.out
+    assert out.startswith(f"sent 0 ping(s); 1 left in {queue}, next due ") and "(in 9m 5" in out
+    assert "--now tries them" in captured.err
+    assert edge.received() == []
+    # --now ignores the client's own backoff.
+    assert main(["queue", "flush", "--queue", str(queue), "--endpoint", edge.url, "--now"]) == 0
+    assert capsys.readouterr().out == f"sent 1 ping(s); 0 left in {queue}\n"
+    assert [p.doc_id for p in edge.received()] == [doc_id]
+
+
+def test_flush_never_sends_another_endpoints_pings(
+    edge: EdgeServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    queue = tmp_path / "q.db"
+    _fill(queue, 2, "https://incoming.example.com")
+    mine = _fill(queue, 1, edge.url)
     assert main(["queue", "flush", "--queue", str(queue), "--endpoint", edge.url]) == 0
     out = capsys.readouterr().out
-    assert out.startswith(f"sent 0 ping(s); 1 left in {queue}, next due ") and "(in 9m 5" in out
-    assert edge.received() == []
+    assert out == f"sent 1 ping(s); 0 left in {queue} (2 for other endpoints, not sent here)\n"
+    assert [p.doc_id for p in edge.received()] == mine
+
+
+def test_queue_list(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    queue = tmp_path / "q.db"
+    [doc_id] = _fill(queue, 1, "https://a.example.com")
+    _fill(queue, 2, "https://b.example.com")
+    with PingQueue(queue) as q:
+        q.claim(10, endpoint="https://a.example.com")
+        q.defer(doc_id, next_attempt_at=time.time() + 90, attempts=2, last_status=503)
+    assert main(["queue", "list", "--queue", str(queue)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "https://a.example.com"
+    assert out[1].startswith("  cli-app/clicks/1: 1 ping(s), ")
+    assert "attempts 2 (max 2), next in 1m " in out[1] and out[1].endswith("last status 503")
+    assert out[2] == "https://b.example.com"
+    assert "2 ping(s)" in out[3] and "next now, last status -" in out[3]
+    assert main(["queue", "list", "--queue", str(queue), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [(g["endpoint"], g["count"], g["last_status"]) for g in data["groups"]] == [
+        ("https://a.example.com", 1, 503),
+        ("https://b.example.com", 2, None),
+    ]
 
 
 def test_flush_sends_due_pings(
     edge: EdgeServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     queue = tmp_path / "q.db"
-    ids = _fill(queue, 3)
+    ids = _fill(queue, 3, edge.url)
     assert main(["queue", "status", "--queue", str(queue)]) == 0
     assert "next due: now" in capsys.readouterr().out
     assert main(["queue", "flush", "--queue", str(queue), "--endpoint", edge.url]) == 0
@@ -163,22 +204,31 @@ def test_flush_reports_drops_and_retries_within_the_timeout(
     edge: EdgeServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     queue = tmp_path / "q.db"
-    _fill(queue, 2)
-    edge.script(["503", "400"])  # 503 carries Retry-After: 1, so the retry fits in the flush
-    assert main(["queue", "flush", "--queue", str(queue), "--endpoint", edge.url]) == 0
-    assert capsys.readouterr().out == f"sent 1 ping(s), dropped 1 (1 http_400); 0 left in {queue}\n"
+    _fill(queue, 2, edge.url)
+    edge.script(["503", "400"])  # 503 carries Retry-After: 1
+    # A dropped ping is a failure to report: exit 1 (it used to be 0). The 503's retry now
+    # waits for the policy's backoff (Retry-After only lengthens it), so it is left too.
+    assert main(["queue", "flush", "--queue", str(queue), "--endpoint", edge.url]) == 1
+    captured = capsys.readouterr()
+    assert captured.out.startswith(f"sent 0 ping(s), dropped 1 (1 http_400); 1 left in {queue}")
+    assert "1 ping(s) were not delivered" in captured.err
+    # --now overrides the client's backoff; the server's 1 s hold is still honoured.
+    args = ["queue", "flush", "--queue", str(queue), "--endpoint", edge.url, "--now"]
+    assert main(args) == 0
+    assert capsys.readouterr().out == f"sent 1 ping(s); 0 left in {queue}\n"
+    assert [r.status for r in edge.received()] == [503, 400, 200]
 
 
 def test_flush_fails_when_a_retry_is_scheduled_later(
     edge: EdgeServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     queue = tmp_path / "q.db"
-    _fill(queue, 1)
+    _fill(queue, 1, edge.url)
     edge.script([("429", 120)])
     assert main(["queue", "flush", "--queue", str(queue), "--endpoint", edge.url]) == 1
     captured = capsys.readouterr()
     assert captured.out.startswith("sent 0 ping(s); 1 left in") and "next due" in captured.out
-    assert "1 attempt(s) failed; what failed waits for its scheduled retry" in captured.err
+    assert "1 ping(s) were not delivered" in captured.err
 
 
 @pytest.mark.parametrize(
