@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from ._compat import declared_types, iter_properties, resolve_ref
+from ._monitoring import monitor_config_name
 from ._ping import Ping, PingInfo
 from ._review import DataCategory, DataReview
 
@@ -301,9 +302,50 @@ def review_request(ping_cls: type[Ping], *, schema: Mapping[str, Any] | None = N
             "",
             _indent(_answer(question, review, rows)),
         ]
+    lines += ["", "## Monitoring", "", *_monitoring(info)]
     lines += ["", "## Missing answers", ""]
     lines += [f"- {m}" for m in missing] if missing else ["None: every mandatory fact is declared."]
     return "\n".join(lines) + "\n"
+
+
+def _monitoring(info: PingInfo) -> list[str]:
+    """The docType monitor step: where its configuration comes from and what it alerts on."""
+    monitor = info.monitor
+    if monitor is None:
+        return [
+            "*No docType monitor thresholds declared* (declare "
+            "`monitor=pingsdk.DocTypeMonitor(...)` on the ping; `pingsdk schema monitor` then "
+            "writes the configuration ops deploy)."
+        ]
+    lines = [
+        f"- **docType monitor configuration:** `{monitor_config_name(info)}` for "
+        "`moz_telemetry_doctype_monitor.lua`, written by `pingsdk schema monitor`; alerts to "
+        + (", ".join(monitor.recipients) if not monitor.disabled else "nobody (disabled)")
+    ]
+    for channel, row in monitor.thresholds_table().items():
+        parts = [_threshold_text(alert, settings) for alert, settings in row.items()]
+        lines.append(f"- **{channel}:** " + "; ".join(parts))
+    return lines
+
+
+def _threshold_text(alert: str, s: Mapping[str, float]) -> str:
+    if alert == "volume":
+        text = f"volume: no valid data for {s['inactivity_timeout']:g} minutes"
+        if "percent_delta" in s:
+            text += f", or a day's count {s['percent_delta']:g}% away from a week earlier"
+        return text
+    if alert == "size":
+        return (
+            f"size: a daily average more than {s['percent_delta']:g}% away from "
+            f"{s['average']:g} bytes"
+        )
+    if alert == "ingestion_error":
+        return f"ingestion errors above {s['percent']:g}% in an hour"
+    if alert == "duplicate":
+        return f"duplicates above {s['percent']:g}% in a day"
+    if alert == "shape":
+        return f"daily shape (SAX distance) above {s['mindist']:g} from a week earlier"
+    return f"latency: more than {s['percent']:g}% arriving over {s['hours']:g} hours after creation"
 
 
 def _text(value: str | None, what: str) -> str:

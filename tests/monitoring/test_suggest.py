@@ -92,3 +92,19 @@ def test_edge_records_give_rates_and_latency(schema_repo: Path) -> None:
     assert got["size.average"] == round(sum(sizes) / len(sizes))
     error = next(s for s in subs if s.kind == "error")
     assert error.error  # the diagnostic the monitor would list
+
+
+def test_review_request_names_the_monitor_configuration() -> None:
+    text = pingsdk.review_request(pings.SessionSummary)
+    section = text.split("## Monitoring\n\n", 1)[1].split("\n\n## ", 1)[0]
+    assert section.splitlines() == [
+        "- **docType monitor configuration:** `pingsdk-demo-session-summary.cfg` for "
+        "`moz_telemetry_doctype_monitor.lua`, written by `pingsdk schema monitor`; alerts to "
+        "product-analytics@example.com, jdoe@example.com",
+        "- **release:** volume: no valid data for 30 minutes, or a day's count 20% away from a "
+        "week earlier; size: a daily average more than 20% away from 498 bytes; ingestion "
+        "errors above 0.5% in an hour; duplicates above 1% in a day; daily shape (SAX "
+        "distance) above 10 from a week earlier; latency: more than 5% arriving over 48 hours "
+        "after creation",
+        "- **nightly:** ingestion errors above 2% in an hour",
+    ]
