@@ -68,7 +68,27 @@ def build_parser() -> argparse.ArgumentParser:
                 raise
             continue
         module.register(commands)
+    _verbose_everywhere(parser)
     return parser
+
+
+def _verbose_everywhere(parser: argparse.ArgumentParser) -> None:
+    """Accept ``-v`` after any subcommand too (``pingsdk serve -v``), counted with the global
+    one; a subcommand that defines ``-v`` itself keeps its own."""
+    for action in parser._actions:
+        if not isinstance(action, argparse._SubParsersAction):
+            continue
+        for sub in set(action.choices.values()):
+            if "-v" not in sub._option_string_actions:
+                sub.add_argument(
+                    "-v",
+                    "--verbose",
+                    dest="sub_verbose",
+                    action="count",
+                    default=0,
+                    help="log more (-vv: debug); same as before the command",
+                )
+            _verbose_everywhere(sub)
 
 
 def _usage(parser: argparse.ArgumentParser) -> Handler:
@@ -83,9 +103,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status (0 ok, 1 a check failed, 2 a usage or user error)."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.verbose:
+    verbose = args.verbose + getattr(args, "sub_verbose", 0)
+    if verbose:
         logging.basicConfig(
-            level=logging.DEBUG if args.verbose > 1 else logging.INFO,
+            level=logging.DEBUG if verbose > 1 else logging.INFO,
             format="%(asctime)s %(name)s %(levelname)s %(message)s",
         )
     func: Handler | None = getattr(args, "func", None)

@@ -15,7 +15,7 @@ import httpx
 from .._exceptions import ConfigurationError
 from ..edge import EdgeServer, FaultPlan, format_report
 from ..edge._monitor import build_report
-from ..edge._store import open_readonly
+from ..edge._store import DEFAULT_MEMORY_RECORDS, open_readonly
 from . import Commands
 
 __all__ = ["register"]
@@ -28,14 +28,38 @@ def register(commands: Commands) -> None:
         help="run a local validating edge server",
         description="Run a local edge that answers like the HTTP edge contract, validates "
         "pings against a schema-repository tree, stores them and reports on them. Prints the "
-        "URL it serves on the first line and runs until SIGINT or SIGTERM.",
+        "URL it serves on the first line and runs until SIGINT or SIGTERM. Without --db it "
+        f"keeps the newest {DEFAULT_MEMORY_RECORDS:,} requests in memory (--max-records); the "
+        "monitor's numbers and duplicate detection still count every request. "
+        "With -v it logs one line per request: status, method, path and verdict or reason.",
     )
     serve.add_argument("--schemas", metavar="DIR", help="schema-repository tree (schemas/<ns>/...)")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback)")
     serve.add_argument("--port", type=int, default=0, help="port (default: a free one)")
-    serve.add_argument("--db", metavar="FILE", help="SQLite file to store requests in")
     serve.add_argument(
-        "--strict", action="store_true", help="answer 400 for invalid or undecodable pings"
+        "--db", metavar="FILE", help="SQLite file to store requests in (created owner-only)"
+    )
+    serve.add_argument(
+        "--max-records",
+        type=int,
+        default=None,
+        metavar="N",
+        help=f"keep only the newest N requests (default: {DEFAULT_MEMORY_RECORDS:,} in memory, "
+        "all with --db)",
+    )
+    serve.add_argument(
+        "--strict",
+        action="store_true",
+        help="answer 400 for invalid or undecodable pings and 404 for unknown doctypes "
+        "(default: 200 and the verdict is recorded, like the real edge)",
+    )
+    serve.add_argument(
+        "--request-timeout",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="a request must arrive within this from its first byte; idle connections are "
+        "closed after it (default: 10)",
     )
     serve.add_argument("--fault-rate", type=float, default=0.0, metavar="R", help="0.0 to 1.0")
     serve.add_argument(
@@ -82,6 +106,8 @@ def _serve(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         faults=plan,
+        socket_timeout=args.request_timeout,
+        max_records=args.max_records,
     )
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -89,7 +115,10 @@ def _serve(args: argparse.Namespace) -> int:
             print(f"pingsdk edge serving on {edge.url}", flush=True)
             schemas = len(edge.schemas) if edge.schemas is not None else 0
             mode = "strict" if args.strict else "lenient"
-            print(f"{schemas} schemas, {mode} mode, store: {args.db or 'memory'}", flush=True)
+            kept = edge.store.max_records
+            store = args.db or "memory"
+            limit = f", newest {kept:,} kept" if kept is not None else ""
+            print(f"{schemas} schemas, {mode} mode, store: {store}{limit}", flush=True)
             while not done.wait(0.5):
                 pass
     finally:

@@ -616,8 +616,8 @@ class EdgeServer:
             without a thread, so this bounds the threads whatever clients do.
 
     Raises:
-        ConfigurationError: a schema folder without schemas; a bad ``max_records`` or
-            ``workers``.
+        ConfigurationError: a schema folder without schemas; a bad ``max_records``,
+            ``workers`` or ``socket_timeout``.
 
     Example:
         >>> import httpx
@@ -644,6 +644,8 @@ class EdgeServer:
     ) -> None:
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
             raise ConfigurationError(f"workers must be a positive integer, got {workers!r}")
+        if not socket_timeout > 0:
+            raise ConfigurationError(f"socket_timeout must be positive, got {socket_timeout!r}")
         self.schemas = SchemaStore(schemas) if schemas is not None else None
         self.strict = strict
         self.host = host

@@ -120,3 +120,56 @@ def test_serve_with_faults_subprocess(tmp_path: Path) -> None:
             proc.communicate()
     assert proc.returncode == 0, err
     assert "Traceback" not in err and "stopped" in out
+
+
+def test_serve_v_logs_one_line_per_request(schema_tree: Path) -> None:
+    proc = subprocess.Popen(
+        [str(PINGSDK), "serve", "--schemas", str(schema_tree), "-v"],  # -v after the command
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().split()[-1]
+        d = doc_id()
+        with httpx.Client() as client:
+            client.post(f"{url}/submit/my-app/app-event/1/{d}", json=GOOD)
+            client.post(f"{url}/submit/my-app/app-event/1/{d}", json={"name": "SECRET-VALUE"})
+            client.post(f"{url}/submit/my-app/nope/1/{d}", json=GOOD)
+            client.get(f"{url}/favicon.ico")
+            client.post(f"{url}/submit/my-app/app-event/{d}", json=GOOD)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=15)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    lines = [line.split(" edge: ", 1)[1] for line in err.splitlines() if " edge: " in line]
+    requests = [line for line in lines if line[:3].isdigit()]
+    assert requests == [
+        f"200 POST /submit/my-app/app-event/1/{d} valid",
+        f"200 POST /submit/my-app/app-event/1/{d} invalid: 1 schema error",
+        f"200 POST /submit/my-app/nope/1/{d} unknown doctype: no schema my-app/nope",
+        "404 GET /favicon.ico not a submit path",
+        f"404 POST /submit/my-app/app-event/{d} refused: submit path needs 4 elements, got 3",
+    ]
+    assert "SECRET-VALUE" not in err  # payload contents only at DEBUG
+
+
+def test_verbose_flag_before_or_after_the_command() -> None:
+    from pingsdk._cli import build_parser
+
+    parser = build_parser()
+    assert parser.parse_args(["-v", "monitor", "--db", "x"]).verbose == 1
+    assert parser.parse_args(["monitor", "--db", "x", "-vv"]).sub_verbose == 2
+    assert parser.parse_args(["schema", "export", "m", "--out", "o", "-v"]).sub_verbose == 1
+
+
+def test_serve_help_says_the_store_is_bounded(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["serve", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "keeps the newest 10,000 requests in memory (--max-records)" in text
+    assert "--max-records N" in text and "still count every request" in text
