@@ -44,6 +44,7 @@ __all__ = [
     "glean_schemas",
     "glean_tables",
     "is_pingsdk_file",
+    "parse_files",
     "table_payload",
 ]
 
@@ -158,8 +159,16 @@ def _parse(paths: Sequence[Path], *, allow_reserved: bool) -> Any:
     return result.value
 
 
-def _read(paths: Sequence[Path], *, allow_reserved: bool) -> Any:
-    """Every object of the files, parsed and validated by glean_parser."""
+def parse_files(paths: Sequence[Path], *, allow_reserved: bool = False) -> Any:
+    """Every object of the files, parsed and validated by glean_parser (its object tree).
+
+    pingsdk's own files (:data:`PINGSDK_FILES`, or copies) may use names reserved for Glean;
+    others only with ``allow_reserved``.
+
+    Raises:
+        ConfigurationError: a missing file, any problem glean_parser reports (its messages,
+            with file and line), or glean_parser not installed.
+    """
     for path in paths:
         if not path.is_file():
             raise ConfigurationError(f"{path}: no such file")
@@ -179,7 +188,7 @@ def _definitions(
     files: Sequence[Path], *, allow_reserved: bool
 ) -> tuple[list[GeneratorMetric], dict[str, bool]]:
     """The metrics (as probe-scraper stores them) and pings (name -> info sections)."""
-    tree = _read(files, allow_reserved=allow_reserved)
+    tree = parse_files(files, allow_reserved=allow_reserved)
     metrics: list[GeneratorMetric] = []
     pings: dict[str, bool] = {}
     for category, objects in tree.items():
