@@ -1,0 +1,170 @@
+"""Metric and ping objects from ``metrics.yaml``/``pings.yaml``, read by glean_parser.
+
+glean_parser is the format's own parser and validator (optional extra ``pingsdk[glean]``): the
+files are checked exactly as Glean's build checks them, and every error it reports becomes one
+:class:`~pingsdk.ConfigurationError`. Expired or ``disabled`` metrics load as objects that
+record nothing, as in Glean.
+"""
+
+from __future__ import annotations
+
+import types
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .._exceptions import ConfigurationError
+from ._common import CommonMetricData, Lifetime, MemoryUnit, TimeUnit
+from ._distribution_metrics import (
+    CustomDistributionMetric,
+    MemoryDistributionMetric,
+    TimingDistributionMetric,
+)
+from ._event_metric import EventMetric
+from ._labeled_metrics import (
+    LabeledBooleanMetric,
+    LabeledCounterMetric,
+    LabeledQuantityMetric,
+    LabeledStringMetric,
+)
+from ._ping_type import PingType
+from ._simple_metrics import (
+    BooleanMetric,
+    CounterMetric,
+    QuantityMetric,
+    RateMetric,
+    StringListMetric,
+    StringMetric,
+    TextMetric,
+    UrlMetric,
+    UuidMetric,
+)
+from ._tables import parse_files
+from ._time_metrics import DatetimeMetric, TimespanMetric
+
+if TYPE_CHECKING:
+    from ._app import GleanApp
+
+__all__ = ["Namespace", "load_metrics", "load_pings"]
+
+_SIMPLE: dict[str, type[Any]] = {
+    "boolean": BooleanMetric,
+    "counter": CounterMetric,
+    "quantity": QuantityMetric,
+    "string": StringMetric,
+    "text": TextMetric,
+    "url": UrlMetric,
+    "uuid": UuidMetric,
+    "string_list": StringListMetric,
+    "rate": RateMetric,
+}
+_LABELED: dict[str, type[Any]] = {
+    "labeled_counter": LabeledCounterMetric,
+    "labeled_string": LabeledStringMetric,
+    "labeled_boolean": LabeledBooleanMetric,
+    "labeled_quantity": LabeledQuantityMetric,
+}
+
+
+class Namespace(types.SimpleNamespace):
+    """Loaded objects as attributes; categories also by their YAML name (``ns["a.b"]``)."""
+
+    def __getitem__(self, name: str) -> Any:
+        try:
+            return getattr(self, name.replace(".", "_"))
+        except AttributeError:
+            raise KeyError(name) from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(vars(self))
+
+
+def _parse(paths: tuple[Path, ...]) -> dict[str, dict[str, Any]]:
+    # The tables' reader: the same checks, messages and glean_parser warning filter.
+    objects: dict[str, dict[str, Any]] = parse_files(list(paths))
+    return objects
+
+
+def _meta(metric: Any) -> CommonMetricData:
+    return CommonMetricData(
+        category=metric.category,
+        name=metric.name,
+        send_in_pings=tuple(metric.send_in_pings),
+        lifetime=Lifetime(metric.lifetime.name),
+        disabled=bool(metric.is_disabled()),
+    )
+
+
+def make_metric(app: GleanApp, metric: Any) -> Any:
+    """The pingsdk.glean object of one glean_parser metric; ConfigurationError if unsupported."""
+    kind = metric.type
+    meta = _meta(metric)
+    if kind in _SIMPLE:
+        return _SIMPLE[kind](app, meta)
+    if kind in _LABELED:
+        labels = getattr(metric, "labels", None)
+        # glean_parser's labels are CowString, whose == only works between CowStrings.
+        plain = None if labels is None else sorted(str.__str__(label) for label in labels)
+        return _LABELED[kind](app, meta, plain)
+    if kind == "datetime":
+        return DatetimeMetric(app, meta, TimeUnit(metric.time_unit.name))
+    if kind == "timespan":
+        return TimespanMetric(app, meta, TimeUnit(metric.time_unit.name))
+    if kind == "timing_distribution":
+        return TimingDistributionMetric(app, meta, TimeUnit(metric.time_unit.name))
+    if kind == "memory_distribution":
+        return MemoryDistributionMetric(app, meta, MemoryUnit(metric.memory_unit.name))
+    if kind == "custom_distribution":
+        return CustomDistributionMetric(
+            app,
+            meta,
+            range_min=int(metric.range_min),
+            range_max=int(metric.range_max),
+            bucket_count=int(metric.bucket_count),
+            histogram_type=metric.histogram_type.name,
+        )
+    if kind == "event":
+        return EventMetric(app, meta, sorted(str.__str__(k) for k in metric.extra_keys or {}))
+    raise ConfigurationError(
+        f"metric {meta.identifier}: type {kind!r} is not supported by pingsdk.glean"
+    )
+
+
+def load_metrics(app: GleanApp, *paths: Path) -> Namespace:
+    """Metric objects for ``app`` from ``metrics.yaml`` files: ``ns.<category>.<name>``.
+
+    Categories are attributes with dots as underscores (``service.core`` ->
+    ``ns.service_core``), or ``ns["service.core"]``.
+
+    Raises:
+        ConfigurationError: a missing file, any error glean_parser reports, a metric type
+            pingsdk.glean does not record, or glean_parser not installed.
+    """
+    root = Namespace()
+    for category, items in _parse(paths).items():
+        if category in ("pings", "tags"):
+            continue
+        group = Namespace()
+        for name, metric in items.items():
+            setattr(group, name, make_metric(app, metric))
+        setattr(root, category.replace(".", "_"), group)
+    return root
+
+
+def load_pings(app: GleanApp, *paths: Path) -> Namespace:
+    """Ping objects for ``app`` from ``pings.yaml`` files: ``ns.<name>`` (``-`` as ``_``).
+
+    Raises:
+        ConfigurationError: as :func:`load_metrics`, or a ping name already registered.
+    """
+    root = Namespace()
+    for name, ping in _parse(paths).get("pings", {}).items():
+        obj = PingType(
+            app,
+            name,
+            include_client_id=bool(ping.include_client_id),
+            send_if_empty=bool(ping.send_if_empty),
+            reason_codes=tuple(ping.reason_codes or ()),
+        )
+        setattr(root, name.replace("-", "_"), obj)
+    return root

@@ -1,0 +1,270 @@
+"""Single-value metrics: boolean, counter, quantity, string, text, url, uuid, string_list, rate.
+
+Limits and errors as glean-core's (``glean-core/src/metrics/*.rs``): strings are cut at 100 UTF-8
+bytes (text: 200 KiB; url: 8 KiB) with ``invalid_overflow``; a non-positive counter increment, a
+negative quantity or rate part, an unparsable UUID, a ``data:`` or scheme-less URL and a value
+of the wrong Python type are ``invalid_value`` and change nothing. Counters and rates saturate
+at 2**31 - 1, as Glean's i32.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid as uuid_module
+from collections.abc import Sequence
+from typing import Any
+
+from ._common import ErrorType, truncate_utf8
+from ._metric_base import Metric
+from ._storage import RecordError
+
+__all__ = [
+    "BooleanMetric",
+    "CounterMetric",
+    "QuantityMetric",
+    "RateMetric",
+    "StringListMetric",
+    "StringMetric",
+    "TextMetric",
+    "UrlMetric",
+    "UuidMetric",
+]
+
+MAX_STRING_LENGTH = 100
+MAX_TEXT_LENGTH = 200 * 1024
+MAX_URL_LENGTH = 8192
+MAX_LIST_LENGTH = 100
+_I32_MAX = (1 << 31) - 1
+_I64_MAX = (1 << 63) - 1
+_URL_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+class BooleanMetric(Metric):
+    """A boolean (``set(True)``)."""
+
+    ptype = "boolean"
+
+    def set(self, value: bool) -> None:
+        """Set the value; a non-bool is ``invalid_value``."""
+        if not self._should_record():
+            return
+        if not isinstance(value, bool):
+            self._error(ErrorType.INVALID_VALUE)
+            return
+        self._record(lambda _old: value)
+
+    def test_get_value(self, ping_name: str | None = None) -> bool | None:
+        """The stored value, or ``None``."""
+        value = self._raw(ping_name)
+        return None if value is None else bool(value)
+
+
+class CounterMetric(Metric):
+    """A counter (``add(amount=1)``); ``amount`` must be positive."""
+
+    ptype = "counter"
+
+    def add(self, amount: int = 1) -> None:
+        """Add ``amount`` (> 0); saturates at 2**31 - 1."""
+        if not self._should_record():
+            return
+        if not _is_int(amount) or amount <= 0:
+            self._error(ErrorType.INVALID_VALUE)
+            return
+        self._record(lambda old: min((old or 0) + amount, _I32_MAX))
+
+    def test_get_value(self, ping_name: str | None = None) -> int | None:
+        """The stored count, or ``None``."""
+        value = self._raw(ping_name)
+        return None if value is None else int(value)
+
+
+class QuantityMetric(Metric):
+    """A quantity (``set(value)``), a non-negative integer."""
+
+    ptype = "quantity"
+
+    def set(self, value: int) -> None:
+        """Set the value (>= 0)."""
+        if not self._should_record():
+            return
+        if not _is_int(value) or value < 0:
+            self._error(ErrorType.INVALID_VALUE)
+            return
+        stored = min(value, _I64_MAX)
+        self._record(lambda _old: stored)
+
+    def test_get_value(self, ping_name: str | None = None) -> int | None:
+        """The stored value, or ``None``."""
+        value = self._raw(ping_name)
+        return None if value is None else int(value)
+
+
+class StringMetric(Metric):
+    """A string of at most 100 bytes (longer ones are cut, with ``invalid_overflow``)."""
+
+    ptype = "string"
+    _max = MAX_STRING_LENGTH
+
+    def set(self, value: str) -> None:
+        """Set the value."""
+        if not self._should_record():
+            return
+        if not isinstance(value, str):
+            self._error(ErrorType.INVALID_VALUE)
+            return
+        stored, cut = truncate_utf8(value, self._max)
+        if cut:
+            self._error(ErrorType.INVALID_OVERFLOW)
+        self._record(lambda _old: stored)
+
+    def test_get_value(self, ping_name: str | None = None) -> str | None:
+        """The stored string, or ``None``."""
+        value = self._raw(ping_name)
+        return None if value is None else str(value)
+
+
+class TextMetric(StringMetric):
+    """A long text of at most 200 KiB (longer ones are cut, with ``invalid_overflow``)."""
+
+    ptype = "text"
+    _max = MAX_TEXT_LENGTH
+
+
+class UrlMetric(Metric):
+    """A URL of at most 8 KiB with a scheme; ``data:`` URLs are refused."""
+
+    ptype = "url"
+
+    def set(self, value: str) -> None:
+        """Set the value."""
+        if not self._should_record():
+            return
+        if not isinstance(value, str) or value.startswith("data:") or not _URL_SCHEME.match(value):
+            self._error(ErrorType.INVALID_VALUE)
+            return
+        stored, cut = truncate_utf8(value, MAX_URL_LENGTH)
+        if cut:
+            self._error(ErrorType.INVALID_OVERFLOW)
+        self._record(lambda _old: stored)
+
+    def test_get_value(self, ping_name: str | None = None) -> str | None:
+        """The stored URL, or ``None``."""
+        value = self._raw(ping_name)
+        return None if value is None else str(value)
+
+
+class UuidMetric(Metric):
+    """A UUID, stored in canonical lowercase form."""
+
+    ptype = "uuid"
+
+    def set(self, value: uuid_module.UUID | str) -> None:
+        """Set the value (a ``uuid.UUID`` or its string form)."""
+        if not self._should_record():
+            return
+        try:
+            parsed = value if isinstance(value, uuid_module.UUID) else uuid_module.UUID(value)
+        except (TypeError, ValueError, AttributeError):
+            self._error(ErrorType.INVALID_VALUE)
+            return
+        stored = str(parsed)
+        self._record(lambda _old: stored)
+
+    def generate_and_set(self) -> uuid_module.UUID:
+        """Set a new random UUID (version 4) and return it."""
+        value = uuid_module.uuid4()
+        self.set(value)
+        return value
+
+    def test_get_value(self, ping_name: str | None = None) -> uuid_module.UUID | None:
+        """The stored UUID, or ``None``."""
+        value = self._raw(ping_name)
+        return None if value is None else uuid_module.UUID(value)
+
+
+class StringListMetric(Metric):
+    """A list of at most 100 strings of at most 100 bytes each."""
+
+    ptype = "string_list"
+
+    def add(self, value: str) -> None:
+        """Append a string; a full list is ``invalid_value`` and unchanged."""
+        if not self._should_record():
+            return
+        if not isinstance(value, str):
+            self._error(ErrorType.INVALID_VALUE)
+            return
+        item, cut = truncate_utf8(value, MAX_STRING_LENGTH)
+        if cut:
+            self._error(ErrorType.INVALID_OVERFLOW)
+
+        def update(old: Any) -> list[str]:
+            items = list(old or [])
+            if len(items) >= MAX_LIST_LENGTH:
+                raise RecordError(ErrorType.INVALID_VALUE)
+            items.append(item)
+            return items
+
+        self._record(update)
+
+    def set(self, value: Sequence[str]) -> None:
+        """Replace the list; beyond 100 items the rest is dropped with ``invalid_value``."""
+        if not self._should_record():
+            return
+        if isinstance(value, str) or not all(isinstance(v, str) for v in value):
+            self._error(ErrorType.INVALID_VALUE)
+            return
+        items = list(value)
+        if len(items) > MAX_LIST_LENGTH:
+            self._error(ErrorType.INVALID_VALUE)
+            items = items[:MAX_LIST_LENGTH]
+        stored = []
+        for item in items:
+            text, cut = truncate_utf8(item, MAX_STRING_LENGTH)
+            if cut:
+                self._error(ErrorType.INVALID_OVERFLOW)
+            stored.append(text)
+        self._record(lambda _old: stored)
+
+    def test_get_value(self, ping_name: str | None = None) -> list[str] | None:
+        """The stored list, or ``None``."""
+        value = self._raw(ping_name)
+        return None if value is None else list(value)
+
+
+class RateMetric(Metric):
+    """A rate: a numerator and a denominator, both counted up."""
+
+    ptype = "rate"
+
+    def add_to_numerator(self, amount: int) -> None:
+        """Add ``amount`` (>= 0) to the numerator."""
+        self._add("numerator", amount)
+
+    def add_to_denominator(self, amount: int) -> None:
+        """Add ``amount`` (>= 0) to the denominator."""
+        self._add("denominator", amount)
+
+    def _add(self, part: str, amount: int) -> None:
+        if not self._should_record():
+            return
+        if not _is_int(amount) or amount < 0:
+            self._error(ErrorType.INVALID_VALUE)
+            return
+
+        def update(old: Any) -> dict[str, int]:
+            value = dict(old or {"numerator": 0, "denominator": 0})
+            value[part] = min(value[part] + amount, _I32_MAX)
+            return value
+
+        self._record(update)
+
+    def test_get_value(self, ping_name: str | None = None) -> tuple[int, int] | None:
+        """``(numerator, denominator)``, or ``None``."""
+        value = self._raw(ping_name)
+        return None if value is None else (int(value["numerator"]), int(value["denominator"]))
