@@ -42,19 +42,27 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import functools
 import math
 import re
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from ._monitoring import CHANNELS, DocTypeMonitor, normalize_channel
+from ._validation import lookup_name
+
+if TYPE_CHECKING:
+    from ._ping import Ping
 
 __all__ = [
     "SAX_CARDINALITY",
     "Alert",
+    "AlertBoard",
     "DocTypeAlerts",
     "Submission",
     "dashboard_uri",
+    "format_alert",
     "parse_window",
     "replay",
     "sax_mindist",
@@ -356,6 +364,10 @@ class DocTypeAlerts:
         self.alert_times: dict[str, float] = {}
         self.latency_checks = 0
         self.ticks = 0
+        # Set by AlertBoard: which ping this monitor watches.
+        self.namespace = ""
+        self.doctype = ""
+        self.version = 0
 
     def _minute(self, t: float) -> int:
         return math.floor(t / self.minute)
@@ -763,3 +775,102 @@ def submission_from_record(record: RecordLike, monitor: DocTypeMonitor) -> Submi
     size = record.decoded_size if record.decoded_size is not None else record.wire_size
     created = _timestamp(_at_path(payload, monitor.creation_field))
     return Submission(record.received_at, "valid", channel, size, created)
+
+
+class AlertBoard:
+    """The docType monitors of several pings, fed with edge records (thread-safe).
+
+    Args:
+        pings: Ping classes; those declared with ``monitor=`` are monitored.
+        minute: seconds per monitor minute.
+        start: when the monitors start (their first timer event is the next minute).
+        dashboard: the ``graph:`` link for ``(namespace, doctype, buffer)``.
+    """
+
+    def __init__(
+        self,
+        pings: Iterable[type[Ping]],
+        *,
+        minute: float = 60.0,
+        start: float,
+        dashboard: Callable[[str, str, str], str] | None = None,
+    ) -> None:
+        self._lock = threading.Lock()
+        self._monitors: dict[tuple[str, str], tuple[DocTypeMonitor, DocTypeAlerts]] = {}
+        self._raised: list[tuple[str, str, Alert]] = []
+        for cls in pings:
+            info = cls.ping_info()
+            if info.monitor is None:
+                continue
+            key = (lookup_name(info.namespace), lookup_name(info.doctype))
+            known = self._monitors.get(key)
+            if known is not None and known[1].version >= info.version:
+                continue  # one monitor per docType: the newest version's thresholds
+            # The deployed monitor may be disabled; locally every alert is shown.
+            monitor = dataclasses.replace(info.monitor, disabled=False)
+            link = None
+            if dashboard is not None:
+                link = functools.partial(dashboard, info.namespace, info.doctype)
+            engine = DocTypeAlerts(monitor, minute=minute, dashboard=link, start=start)
+            engine.namespace, engine.doctype, engine.version = (
+                info.namespace,
+                info.doctype,
+                info.version,
+            )
+            self._monitors[key] = (monitor, engine)
+
+    def __bool__(self) -> bool:
+        return bool(self._monitors)
+
+    def observe(self, namespace: str | None, doctype: str | None, record: RecordLike) -> None:
+        """Feed one stored record (ignored unless its docType is monitored)."""
+        found = self._monitors.get((lookup_name(namespace or ""), lookup_name(doctype or "")))
+        if found is None:
+            return
+        monitor, engine = found
+        sub = submission_from_record(record, monitor)
+        if sub is None:
+            return
+        with self._lock:
+            engine.add(sub)
+
+    def advance(self, now: float) -> list[tuple[str, str, Alert]]:
+        """Run the timer events due up to ``now``; return ``(namespace, doctype, alert)``."""
+        out = []
+        with self._lock:
+            for _, engine in self._monitors.values():
+                for alert in engine.advance(now):
+                    out.append((engine.namespace, engine.doctype, alert))
+            self._raised += out
+        return out
+
+    def report(self) -> list[dict[str, Any]]:
+        """Every alert raised so far, per docType and channel (JSON-ready)."""
+        with self._lock:
+            raised = list(self._raised)
+            engines = [engine for _, engine in self._monitors.values()]
+        out = []
+        for engine in sorted(engines, key=lambda e: (e.namespace, e.doctype)):
+            channels: dict[str, list[dict[str, Any]]] = {}
+            for ns, dt, alert in raised:
+                if (ns, dt) == (engine.namespace, engine.doctype):
+                    channels.setdefault(alert.channel, []).append(alert.to_dict())
+            out.append(
+                {
+                    "namespace": engine.namespace,
+                    "doctype": engine.doctype,
+                    "thresholds": engine.thresholds,
+                    "alerts": channels,
+                }
+            )
+        return out
+
+
+def format_alert(namespace: str, doctype: str, alert: Alert) -> str:
+    """One alert as the edge prints it: a header line, then the monitor's text."""
+    when = datetime.datetime.fromtimestamp(alert.at, tz=datetime.timezone.utc)
+    header = (
+        f"pingsdk monitor alert {when:%Y-%m-%dT%H:%M:%SZ} {namespace}/{doctype} "
+        f"[{alert.channel}] {alert.summary}"
+    )
+    return header + "\n" + alert.detail.rstrip("\n") + "\n"
