@@ -31,6 +31,8 @@ _GLEAN_FILES: dict[str, tuple[Key, str]] = {
     GLEAN_MIN: (("glean", "glean_min", 1), "glean/glean/glean-min.1.schema.json"),
 }
 _GLEAN_SCHEMA_URI = "moz://mozilla.org/schemas/glean/ping/1"
+# pingsdk.glean ships the pipeline's glean.1 and glean-min.1 (read here without importing it).
+_PACKAGED = Path(__file__).resolve().parents[1] / "glean" / "data"
 _INFO_SECTIONS = ("client_info", "ping_info")
 
 
@@ -85,19 +87,20 @@ class SchemaStore:
             )
         self._validators: dict[Key, jsonschema.protocols.Validator] = {}
         self._lock = threading.Lock()
-        # Where the generic Glean schemas are, if the tree has them: from the index, else by
-        # their known place (the index skips files not named after their folder).
+        # Where the generic Glean schemas are: the tree's own (from the index, else by their
+        # known place, as the index may skip files not named after their folder), else the
+        # copies pingsdk ships for its Glean tables.
         self._glean: dict[str, Path] = {}
         for name, (key, relative) in _GLEAN_FILES.items():
-            found = self._files.get(key)
-            if found is None and (base / relative).is_file():
-                found = base / relative
-            if found is not None:
-                self._glean[name] = found
+            for found in (self._files.get(key), base / relative, _PACKAGED / f"{name}.schema.json"):
+                if found is not None and found.is_file():
+                    self._glean[name] = found
+                    break
 
     @property
     def generic(self) -> tuple[str, ...]:
-        """The generic Glean schemas this tree holds (:data:`GLEAN`, :data:`GLEAN_MIN`)."""
+        """The generic Glean schemas available (:data:`GLEAN`, :data:`GLEAN_MIN`): the tree's
+        own, else the copies shipped with pingsdk."""
         return tuple(sorted(self._glean))
 
     def __len__(self) -> int:

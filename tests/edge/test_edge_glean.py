@@ -220,3 +220,25 @@ def test_viewer_filters_by_application_and_shows_glean_headers(http: httpx.Clien
         assert "showing 1 of 2" in underscored
         verdicts = {d["doctype"]: d["verdicts"] for d in edge.monitor()["doctypes"]}
         assert verdicts == {"baseline": {"valid (generic glean.1)": 1}}
+
+
+def test_a_tree_without_glean_schemas_uses_the_copies_pingsdk_ships(
+    schema_tree: Path, http: httpx.Client
+) -> None:
+    assert not (schema_tree / "schemas" / "glean").exists()
+    with EdgeServer(schemas=schema_tree, strict=True) as edge:
+        assert post(http, edge, glean_ping(counter={"a.b": 1})).status_code == 200
+        assert last(edge).verdict == "valid (generic glean.1)"
+        assert post(http, edge, {"metrics": {"counter": {"a.b": "x"}}}).status_code == 400
+        assert last(edge).verdict == "invalid (generic glean-min.1)"
+
+
+def test_the_trees_own_generic_schema_wins(tmp_path: Path, http: httpx.Client) -> None:
+    folder = tmp_path / "schemas" / "glean" / "glean"
+    folder.mkdir(parents=True)
+    own = {"type": "object", "required": ["marker"]}
+    (folder / "glean.1.schema.json").write_text(json.dumps(own), encoding="utf-8")
+    with EdgeServer(schemas=tmp_path, strict=True) as edge:
+        r = post(http, edge, glean_ping())
+        assert r.status_code == 400
+        assert "'marker' is a required property" in r.json()["message"]
