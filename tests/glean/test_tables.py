@@ -25,7 +25,7 @@ import pytest
 from pingsdk import ConfigurationError, SchemaWarning, bigquery_schema
 from pingsdk._cli import main
 from pingsdk._export import render_schema
-from pingsdk.glean._generator_rules import sanitize_application_id
+from pingsdk.glean._generator_rules import RENAMED_TYPES, sanitize_application_id
 from pingsdk.glean._tables import (
     PINGSDK_FILES,
     PINGSDK_METRICS_YAML,
@@ -433,8 +433,8 @@ def test_schemas_are_draft_06_and_accept_the_glean_examples_that_fit(
                 errors = [e.message for e in validator.iter_errors(payload)]
                 assert errors == [], (ping, example.name)
                 fitted.setdefault(ping, []).append(example.name)
-    # The examples using only the service's metric types: sync pings, activation, locale,
-    # events; metrics.pass.json needs url and text moved to url2/text2 first.
+    # The examples using only the service's metric types (baseline and metrics use others;
+    # the tests at the end declare every example's own metrics).
     assert fitted["usage"] == [
         "glean.1.activation.pass.json",
         "glean.1.bookmarks-sync.pass.json",
@@ -777,3 +777,102 @@ def test_application_ids_are_sanitised_as_glean_does(given: str, sanitized: str)
 def test_an_application_id_without_letters_is_refused() -> None:
     with pytest.raises(ConfigurationError, match="no ASCII letter or digit"):
         glean_tables([METRICS], [PINGS], "...")
+
+
+# ---------------------------------------------------------------------------------------------
+# The Glean schema's own examples, against a table declaring exactly their metrics.
+
+# Types in Glean's examples glean_parser no longer declares (jwe was removed) or never did.
+_UNDECLARABLE = {"enumeration", "jwe", "number", "usage", "use_counter"}
+
+# Parameters glean_parser requires for some types, with any valid value.
+_TYPE_PARAMETERS: dict[str, str] = {
+    "quantity": "    unit: things\n",
+    "custom_distribution": (
+        "    range_min: 0\n    range_max: 100\n    bucket_count: 10\n    histogram_type: linear\n"
+    ),
+    "dual_labeled_counter": (
+        "    dual_labels:\n      key:\n        description: The key.\n"
+        "      category:\n        description: The category.\n"
+    ),
+}
+
+
+def _declarable(metrics: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in metrics.items() if k not in _UNDECLARABLE}
+
+
+def _declaring(tmp_path: Path, example: Mapping[str, Any]) -> tuple[Path, Path]:
+    """A metrics.yaml declaring every metric of ``example`` in a ping ``sample``, and the
+    pings.yaml declaring ``sample`` (without info sections if the example has none)."""
+    by_category: dict[str, list[str]] = {}
+    for metric_type, values in sorted(example.get("metrics", {}).items()):
+        for identifier in sorted(values):
+            category, _, name = identifier.rpartition(".")
+            by_category.setdefault(category, []).append(
+                f"  {name}:\n    type: {metric_type}\n"
+                f"    description: An example {metric_type}.\n"
+                "    bugs: [https://example.com/1]\n    data_reviews: [https://example.com/1]\n"
+                "    notification_emails: [a@example.com]\n    expires: never\n"
+                f"    send_in_pings: [sample]\n{_TYPE_PARAMETERS.get(metric_type, '')}"
+            )
+    metrics = "---\n$schema: moz://mozilla.org/schemas/glean/metrics/2-0-0\n" + "".join(
+        f"{category}:\n" + "".join(entries) for category, entries in by_category.items()
+    )
+    info = "" if "ping_info" in example else "  metadata:\n    include_info_sections: false\n"
+    pings = (
+        "---\n$schema: moz://mozilla.org/schemas/glean/pings/2-0-0\nsample:\n"
+        "  description: A sample.\n  include_client_id: true\n"
+        "  bugs: [https://example.com/1]\n  data_reviews: [https://example.com/1]\n"
+        f"  notification_emails: [a@example.com]\n{info}"
+    )
+    (tmp_path / "metrics.yaml").write_text(metrics, encoding="utf-8")
+    (tmp_path / "pings.yaml").write_text(pings, encoding="utf-8")
+    return tmp_path / "metrics.yaml", tmp_path / "pings.yaml"
+
+
+@pytest.mark.parametrize(
+    "example",
+    sorted(p.name for p in (MPS / "validation" / "glean").glob("glean.1.*.pass.json")),
+)
+def test_every_glean_pass_example_fits_a_table_declaring_its_metrics(
+    example: str, tmp_path: Path
+) -> None:
+    payload = json.loads((MPS / "validation" / "glean" / example).read_text(encoding="utf-8"))
+    if "metrics" in payload:
+        payload["metrics"] = _declarable(payload["metrics"])
+    metrics, pings = _declaring(tmp_path, payload)
+    table = glean_tables([metrics], [pings], APP_ID)["sample"]
+    validator = jsonschema.Draft6Validator(table.schema)
+    assert [e.message for e in validator.iter_errors(table_payload(payload))] == []
+    # Every metric of the example has its column.
+    columns = set(_metric_columns(table))
+    for metric_type, values in table_payload(payload).get("metrics", {}).items():
+        for name in values:
+            column = f"metrics.{metric_type}.{name.replace('.', '_')}"
+            assert any(line.startswith(column + " ") for line in columns), column
+
+
+@pytest.mark.parametrize(
+    "example",
+    sorted(p.name for p in (MPS / "validation" / "glean").glob("glean.1.*.fail.json")),
+)
+def test_every_glean_fail_example_fails_for_the_same_reasons(example: str, tmp_path: Path) -> None:
+    payload = json.loads((MPS / "validation" / "glean" / example).read_text(encoding="utf-8"))
+    # A table without the undeclarable types refuses them like any undeclared type.
+    metrics, pings = _declaring(
+        tmp_path, {**payload, "metrics": _declarable(payload.get("metrics", {}))}
+    )
+    table = glean_tables([metrics], [pings], APP_ID)["sample"]
+    # Refused for the same reasons, at the same places (url2/text2 are url/text as sent).
+    sent_name = {renamed: name for name, renamed in RENAMED_TYPES.items()}
+    in_table = [
+        ([sent_name.get(str(p), p) for p in error.absolute_path], error.message)
+        for error in jsonschema.Draft6Validator(table.schema).iter_errors(table_payload(payload))
+    ]
+    in_glean = [
+        (list(error.absolute_path), error.message)
+        for error in jsonschema.Draft6Validator(_load("glean.1.schema.json")).iter_errors(payload)
+    ]
+    assert in_table
+    assert sorted(in_table, key=str) == sorted(in_glean, key=str)
