@@ -12,13 +12,22 @@ sets) that the Parquet and data review tools share.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
+import re
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, Literal
 
 from ._validation import json_path
 
-__all__ = ["SchemaChange", "compare_schemas", "declared_types", "resolve_ref"]
+__all__ = [
+    "PatternRelation",
+    "SchemaChange",
+    "compare_patterns",
+    "compare_schemas",
+    "declared_types",
+    "resolve_ref",
+]
 
 # Keywords that document a schema but never change what validates or which columns exist.
 _ANNOTATIONS = frozenset(
@@ -36,7 +45,24 @@ _ANNOTATIONS = frozenset(
         "deprecated",
     }
 )
-# Keywords handled by a dedicated rule below; anything else that differs is treated
+# Every keyword of JSON Schema drafts 4 to 2020-12. A member outside this set (``processData``,
+# a root-level ``name``) is ignored by validators and by the transpiler: an annotation.
+_KEYWORDS = frozenset(
+    {
+        *("$schema", "$id", "id", "$ref", "$comment", "$defs", "definitions", "$anchor"),
+        *("$dynamicRef", "$dynamicAnchor", "$recursiveRef", "$recursiveAnchor", "$vocabulary"),
+        *("title", "description", "default", "examples", "readOnly", "writeOnly", "deprecated"),
+        *("type", "enum", "const", "multipleOf", "maximum", "exclusiveMaximum", "minimum"),
+        *("exclusiveMinimum", "maxLength", "minLength", "pattern", "format", "contentEncoding"),
+        *("contentMediaType", "contentSchema", "items", "additionalItems", "prefixItems"),
+        *("maxItems", "minItems", "uniqueItems", "contains", "maxContains", "minContains"),
+        *("unevaluatedItems", "properties", "patternProperties", "additionalProperties"),
+        *("required", "maxProperties", "minProperties", "dependencies", "dependentRequired"),
+        *("dependentSchemas", "propertyNames", "unevaluatedProperties", "allOf", "anyOf"),
+        *("oneOf", "not", "if", "then", "else"),
+    }
+)
+# Keywords handled by a dedicated rule below; any other keyword that differs is treated
 # conservatively as breaking, because pingsdk cannot prove it compatible.
 _HANDLED = frozenset(
     {
@@ -88,6 +114,8 @@ class SchemaChange:
         breaking: ``True`` when a payload valid before may fail now, or a column would change:
             such a change needs a new schema version.
         message: what changed, in words.
+        review: ``True`` when pingsdk cannot decide (a ``pattern`` that is not a regular
+            expression): not breaking, but a person should check it. Added in 0.2.
 
     Added in 0.1.
     """
@@ -96,10 +124,13 @@ class SchemaChange:
     kind: str
     breaking: bool
     message: str
+    review: bool = False
 
     def __str__(self) -> str:
         if self.breaking:
             return f"BREAKING {self.path}: {self.message} (needs a new version)"
+        if self.review:
+            return f"review {self.path}: {self.message} (pingsdk cannot decide; check by hand)"
         return f"compatible {self.path}: {self.message}"
 
 
@@ -108,12 +139,20 @@ def compare_schemas(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Sche
 
     Breaking: a removed (or renamed) field, a changed type or narrowed nullability, a field newly
     required, a narrowed enum or bound (``minimum``/``maximum``, lengths, item and property
-    counts), a new or changed ``pattern`` or ``format``, an object closed
-    (``additionalProperties`` true or absent becoming ``false``) or a map's value type narrowed,
-    and any change to a keyword pingsdk cannot reason about (``anyOf``, ``oneOf``, ...).
-    Compatible: a new optional field, a widened enum or bound, an added ``null``, a field no
-    longer required, an opened object, and documentation (``description``, ``title``) or
-    ``mozPipelineMetadata`` changes.
+    counts), a ``pattern`` added or narrowed (some string it accepted no longer matches), a
+    new or changed ``format``, an object closed (``additionalProperties`` true or absent
+    becoming ``false``) or a map's value type narrowed, and any change to a keyword pingsdk
+    cannot reason about (``anyOf``, ``oneOf``, ...).
+    Compatible: a new optional field, a widened enum or bound, a ``pattern`` widened, rewritten
+    to an equivalent one or removed, an added ``null``, a field no longer required, an opened
+    object, documentation (``description``, ``title``) or ``mozPipelineMetadata`` changes, and
+    members that are not JSON Schema keywords (validators and the transpiler ignore them).
+    Review (:attr:`SchemaChange.review`): a ``pattern`` change that cannot be decided because a
+    pattern is not a regular expression.
+
+    Patterns are compared as languages (:func:`compare_patterns`): ``^[0-9]{2}\\.`` to
+    ``^[0-9]{2,3}\\.`` is a widening, ``^\\d+$`` and ``^[0-9]+$`` are equal, also as
+    ``patternProperties`` keys.
 
     Local ``$ref`` s (``#/definitions/...``) are followed on both sides.
 
@@ -257,8 +296,10 @@ class _Comparer:
         self.out: list[SchemaChange] = out
         self.active: set[tuple[int, int]] = set()
 
-    def add(self, path: str, kind: str, breaking: bool, message: str) -> None:
-        self.out.append(SchemaChange(path, kind, breaking, message))
+    def add(
+        self, path: str, kind: str, breaking: bool, message: str, *, review: bool = False
+    ) -> None:
+        self.out.append(SchemaChange(path, kind, breaking, message, review))
 
     def compare(self, old: Any, new: Any, path: str, depth: int) -> None:
         old = resolve_ref(old, self.old_root)
@@ -294,6 +335,15 @@ class _Comparer:
         for key in sorted(_ANNOTATIONS):
             if old.get(key) != new.get(key):
                 self.add(path, "annotation-changed", False, f"{key} changed")
+        for key in sorted({*old, *new} - _ANNOTATIONS - _HANDLED - _KEYWORDS):
+            if old.get(key) != new.get(key):
+                self.add(
+                    path,
+                    "annotation-changed",
+                    False,
+                    f"{key} changed (not a JSON Schema keyword: validators and the transpiler "
+                    "ignore it)",
+                )
         if not self._types(old, new, path):
             return
         self._enum(old, new, path)
@@ -301,7 +351,7 @@ class _Comparer:
         self._strings(old, new, path)
         self._objects(old, new, path, depth)
         self._arrays(old, new, path, depth)
-        for key in sorted({*old, *new} - _ANNOTATIONS - _HANDLED):
+        for key in sorted(({*old, *new} & _KEYWORDS) - _ANNOTATIONS - _HANDLED):
             if old.get(key) != new.get(key):
                 self.add(
                     path,
@@ -396,14 +446,43 @@ class _Comparer:
     def _strings(self, old: Mapping[str, Any], new: Mapping[str, Any], path: str) -> None:
         o, n = old.get("pattern"), new.get("pattern")
         if o != n:
-            if n is None:
-                self.add(path, "pattern-removed", False, f"pattern {o!r} removed")
-            else:
-                self.add(path, "pattern-changed", True, f"pattern changed from {o!r} to {n!r}")
+            self._pattern(path, o, n)
         o, n = old.get("format"), new.get("format")
         if o != n:
             # Validators here ignore formats, but date-time decides the column type.
             self.add(path, "format-changed", True, f"format changed from {o!r} to {n!r}")
+
+    def _pattern(self, path: str, o: object, n: object) -> None:
+        if n is None:
+            self.add(path, "pattern-removed", False, f"pattern {o!r} removed")
+            return
+        if not isinstance(n, str) or not (o is None or isinstance(o, str)):
+            self.add(path, "pattern-changed", True, f"pattern changed from {o!r} to {n!r}")
+            return
+        relation = compare_patterns(o, n)
+        change = f"pattern {n!r} added" if o is None else f"pattern changed from {o!r} to {n!r}"
+        if relation.verdict == "equal":
+            self.add(path, "pattern-equivalent", False, f"{change}: it accepts the same strings")
+        elif relation.verdict == "widened":
+            self.add(
+                path, "pattern-widened", False, f"{change}: every string it accepted still matches"
+            )
+        elif relation.verdict == "narrowed":
+            lost = (
+                f": {relation.example!r} matched before and no longer does"
+                if relation.example is not None
+                else ": some strings that matched no longer do"
+            )
+            self.add(path, "pattern-changed", True, change + lost)
+        else:
+            found = (
+                f"; {relation.example!r} matched before and no longer does"
+                if relation.example is not None
+                else "; no counterexample found"
+            )
+            self.add(
+                path, "pattern-review", False, f"{change}: {relation.reason}{found}", review=True
+            )
 
     def _objects(
         self, old: Mapping[str, Any], new: Mapping[str, Any], path: str, depth: int
@@ -437,18 +516,44 @@ class _Comparer:
             if key not in added:
                 self.add(_child(path, key), "newly-required", True, "field is newly required")
         for key in sorted(old_req - new_req):
+            if key in removed:
+                continue  # already reported as removed
             self.add(_child(path, key), "no-longer-required", False, "field is no longer required")
         self._additional(old, new, path, depth)
         old_pat: Mapping[str, Any] = old.get("patternProperties") or {}
         new_pat: Mapping[str, Any] = new.get("patternProperties") or {}
+        renamed: dict[str, str] = {}  # new key -> old key of the same language
+        for pattern in old_pat:
+            if pattern not in new_pat:
+                twin = next(
+                    (
+                        k
+                        for k in new_pat
+                        if k not in old_pat
+                        and k not in renamed
+                        and compare_patterns(pattern, k).verdict == "equal"
+                    ),
+                    None,
+                )
+                if twin is not None:
+                    renamed[twin] = pattern
         for pattern in old_pat:
             where = f"{path}.<{pattern}>"
             if pattern in new_pat:
                 self.compare(old_pat[pattern], new_pat[pattern], where, depth + 1)
+            elif pattern in renamed.values():
+                twin = next(k for k, v in renamed.items() if v == pattern)
+                self.add(
+                    where,
+                    "pattern-equivalent",
+                    False,
+                    f"pattern property key rewritten as {twin!r}, which matches the same keys",
+                )
+                self.compare(old_pat[pattern], new_pat[twin], where, depth + 1)
             else:
                 self.add(where, "field-removed", True, "pattern property removed")
         for pattern in new_pat:
-            if pattern not in old_pat:
+            if pattern not in old_pat and pattern not in renamed:
                 closed_before = old.get("additionalProperties") is False
                 self.add(
                     f"{path}.<{pattern}>",
@@ -531,6 +636,249 @@ def _strip(schema: Any) -> Any:
     if isinstance(schema, list):
         return [_strip(v) for v in schema]
     return schema
+
+
+# ---------------------------------------------------------------------------------------------
+# Regular-language comparison of ``pattern`` keywords.
+#
+# A JSON Schema ``pattern`` is an unanchored search: ``^[0-9]+$`` accepts only digit strings,
+# ``[0-9]+`` any string holding a digit. Each pattern is rewritten into an anchored regular
+# expression of the strings it accepts and compiled to a finite automaton (interegular, chosen
+# over greenery by measurement: see CHANGELOG 0.2 / #10); inclusion of the automata decides
+# widening exactly. Patterns outside regular expressions (lookarounds, back-references, word
+# boundaries, anchors inside a group) cannot be decided that way.
+
+_ANY = r"[\s\S]*"
+# Beyond this many automaton states (estimated from counted repetitions) building the automata
+# takes seconds; such patterns are searched for a counterexample instead.
+_MAX_STATES = 400
+_SEARCH_LIMIT = 300
+_NOT_REGULAR = re.compile(r"\(\?<?[=!]|\\[1-9bBk]|\(\?P[=>]")
+_UNICODE_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PatternRelation:
+    """How the strings a new ``pattern`` accepts relate to those of the old one.
+
+    Attributes:
+        verdict: ``"equal"`` (same strings), ``"widened"`` (every old string still matches),
+            ``"narrowed"`` (a string that matched no longer does), or ``"unknown"`` (not
+            decidable: a pattern is not a regular expression, or too large to decide).
+        example: a string the old pattern accepts and the new one rejects, when one was found.
+        reason: why the verdict is ``"unknown"`` (empty otherwise).
+
+    Added in 0.2.
+    """
+
+    verdict: Literal["equal", "widened", "narrowed", "unknown"]
+    example: str | None = None
+    reason: str = ""
+
+
+def compare_patterns(old: str | None, new: str | None) -> PatternRelation:
+    """Compare the languages of two JSON Schema ``pattern`` s (``None``: no pattern, any string).
+
+    Patterns are unanchored searches, as JSON Schema defines them: ``^[0-9]{2}\\.`` accepts every
+    string that starts with two digits and a dot. The decision is exact for regular
+    expressions; for a pattern that is not one (a lookahead, a back-reference, ``\\b``) the
+    verdict is ``"unknown"``, with a counterexample when a search finds one.
+
+    Example:
+        >>> compare_patterns(r"^[0-9]{2}\\.", r"^[0-9]{2,3}\\.").verdict
+        'widened'
+        >>> relation = compare_patterns("[0-9]+", "^[0-9]+$")
+        >>> relation.verdict, relation.example
+        ('narrowed', '0~')
+        >>> compare_patterns(r"^\\d+$", "^[0-9]+$").verdict
+        'equal'
+    """
+    if old == new:
+        return PatternRelation("equal")
+    old_rx, old_why = _anchored(old)
+    new_rx, new_why = _anchored(new)
+    if old_rx is not None and new_rx is not None:
+        decided = _decide(old_rx, new_rx)
+        if decided is not None:
+            return decided
+        old_why = new_why = "too large to compare exactly"
+    reason = "; ".join(
+        f"{label} pattern {why}" for label, why in (("old", old_why), ("new", new_why)) if why
+    )
+    return PatternRelation("unknown", _search_counterexample(old, new, old_rx, new_rx), reason)
+
+
+def _anchored(pattern: str | None) -> tuple[str | None, str]:
+    """An anchored regular expression of the strings ``pattern`` accepts, or why there is none."""
+    if pattern is None:
+        return _ANY, ""
+    if _NOT_REGULAR.search(pattern):
+        return None, f"{pattern!r} is not a regular expression (lookaround, back-reference or \\b)"
+    pattern = _UNICODE_ESCAPE.sub(lambda m: re.escape(chr(int(m.group(1), 16))), pattern)
+    branches = _top_level_branches(pattern)
+    if branches is None:
+        return None, f"{pattern!r} does not parse"
+    out = []
+    for branch in branches:
+        start = branch.startswith("^")
+        body = branch[1:] if start else branch
+        end = body.endswith("$") and not _escaped(body, len(body) - 1)
+        body = body[:-1] if end else body
+        if _has_anchor(body):
+            return None, f"{pattern!r} has an anchor inside a group"
+        out.append(f"{'' if start else _ANY}(?:{body}){'' if end else _ANY}")
+    if _estimated_states(pattern) > _MAX_STATES:
+        return None, f"{pattern!r} is too large to compare exactly"
+    return "|".join(f"(?:{b})" for b in out), ""
+
+
+def _escaped(text: str, index: int) -> bool:
+    slashes = 0
+    while index - slashes - 1 >= 0 and text[index - slashes - 1] == "\\":
+        slashes += 1
+    return slashes % 2 == 1
+
+
+def _scan(pattern: str) -> Iterator[tuple[int, str, int, bool]]:
+    """``(index, char, group depth, in a character class)`` for each unescaped character."""
+    depth, in_class, i = 0, False, 0
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\":
+            i += 2
+            continue
+        if in_class:
+            if char == "]":
+                in_class = False
+        elif char == "[":
+            in_class = True
+            # ``[]...]`` and ``[^]...]``: a leading ``]`` is a literal in Python's syntax.
+            if pattern[i + 1 : i + 2] == "^":
+                i += 1
+            if pattern[i + 1 : i + 2] == "]":
+                i += 1
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        yield i, char, depth, in_class
+        i += 1
+
+
+def _top_level_branches(pattern: str) -> list[str] | None:
+    cuts = [
+        i
+        for i, char, depth, in_class in _scan(pattern)
+        if char == "|" and not depth and not in_class
+    ]
+    if any(depth < 0 for _, _, depth, _ in _scan(pattern)):
+        return None
+    bounds = [-1, *cuts, len(pattern)]
+    return [pattern[a + 1 : b] for a, b in itertools.pairwise(bounds)]
+
+
+def _has_anchor(body: str) -> bool:
+    return any(char in "^$" and not in_class for _, char, _, in_class in _scan(body))
+
+
+def _estimated_states(pattern: str) -> int:
+    """Roughly how many automaton states counted repetitions (``{m,n}``) unroll to."""
+    stack = [0]
+    last = 1
+    i = 0
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\":
+            last = 1
+            stack[-1] += 1
+            i += 2
+            continue
+        if char == "[":
+            end = i + 1
+            while end < len(pattern) and (pattern[end] != "]" or end == i + 1):
+                end += 2 if pattern[end] == "\\" else 1
+            last = 1
+            stack[-1] += 1
+            i = end + 1
+            continue
+        if char == "(":
+            stack.append(0)
+        elif char == ")" and len(stack) > 1:
+            last = max(stack.pop(), 1)
+            stack[-1] += last
+        elif char == "{" and (counted := re.match(r"\{(\d*)(?:,(\d*))?\}", pattern[i:])):
+            low, high = counted.group(1), counted.group(2)
+            bound = int(high) if high else int(low or "0")
+            stack[-1] += last * max(bound - 1, 0)
+            i += counted.end()
+            continue
+        else:
+            last = 1
+            stack[-1] += 1
+        i += 1
+    return sum(stack)
+
+
+def _decide(old_rx: str, new_rx: str) -> PatternRelation | None:
+    from interegular import REFlags, parse_pattern
+    from interegular.fsm import Alphabet
+
+    try:
+        old_p, new_p = parse_pattern(old_rx), parse_pattern(new_rx)
+        alphabet = Alphabet.union(old_p.get_alphabet(REFlags(0)), new_p.get_alphabet(REFlags(0)))[0]
+        old_fsm: Any = old_p.to_fsm(alphabet)
+        new_fsm: Any = new_p.to_fsm(alphabet)
+    except Exception:  # interegular signals unsupported syntax with several types
+        return None
+    lost = old_fsm.difference(new_fsm)
+    if lost.empty():
+        return PatternRelation("equal" if new_fsm.issubset(old_fsm) else "widened")
+    return PatternRelation("narrowed", _first_string(lost, alphabet))
+
+
+def _first_string(fsm: Any, alphabet: Any) -> str | None:
+    """The shortest string ``fsm`` accepts, with a concrete character for "anything else"."""
+    from interegular.fsm import anything_else
+
+    other = next(
+        (c for c in "~!#%Zé" if alphabet[c] == alphabet[anything_else]),
+        "\x00",
+    )
+    for symbols in fsm.strings(_SEARCH_LIMIT):
+        return "".join(other if s is anything_else else str(s) for s in symbols)
+    return None
+
+
+def _search_counterexample(
+    old: str | None, new: str | None, old_rx: str | None, new_rx: str | None
+) -> str | None:
+    """A string ``old`` accepts and ``new`` rejects, searched among the strings of whichever
+    side is a regular expression and checked with Python's regular expressions."""
+    from interegular import parse_pattern
+
+    try:
+        old_search = re.compile(old or "")
+        new_search = re.compile(new or "")
+        fsm: Any
+        if old_rx is not None:
+            fsm, lost_when = parse_pattern(old_rx).to_fsm(), False
+        elif new_rx is not None:
+            outside: Any = parse_pattern(new_rx).to_fsm()
+            fsm, lost_when = outside.everythingbut(), True
+        else:
+            return None
+        # Strings of old (lost when new misses them), or strings outside new (lost when old
+        # accepts them).
+        judge, expect = (new_search, False) if not lost_when else (old_search, True)
+        for count, symbols in enumerate(fsm.strings(_SEARCH_LIMIT)):
+            text = "".join(s if isinstance(s, str) else "~" for s in symbols)
+            if (judge.search(text) is not None) == expect:
+                return text
+            if count >= _SEARCH_LIMIT:
+                break
+    except Exception:  # a search that fails (a pattern Python rejects) finds nothing
+        return None
+    return None
 
 
 def iter_properties(

@@ -51,7 +51,8 @@ def register(commands: Commands) -> None:
         description=(
             "Compare the exported schema of each Ping class in TARGET with the file at the same "
             "path in a mozilla-pipeline-schemas checkout. Exit 1 on a breaking change for the "
-            "same version; a missing file is a new schema and passes."
+            "same version; a missing file is a new schema and passes. Changes marked 'review' "
+            "are printed but do not fail the check."
         ),
     )
     check.add_argument("target", metavar="TARGET")
@@ -63,7 +64,11 @@ def register(commands: Commands) -> None:
     diff = commands.schema.add_parser(
         "diff",
         help="list the differences between two schema files",
-        description="Print every difference, breaking or compatible; exit 1 if any is breaking.",
+        description=(
+            "Print every difference (BREAKING, review or compatible); exit 1 if any is "
+            "breaking. 'review' marks a pattern change pingsdk cannot decide (a pattern that "
+            "is not a regular expression); it does not fail the command."
+        ),
     )
     diff.add_argument("old", type=Path, metavar="OLD.json")
     diff.add_argument("new", type=Path, metavar="NEW.json")
@@ -143,6 +148,8 @@ def _check(args: argparse.Namespace) -> int:
                 f"{version}",
                 file=sys.stderr,
             )
+        elif any(change.review for change in changes):
+            print(f"{label}: {_summary(changes)}: ok, but review the changes marked 'review'")
         else:
             print(f"{label}: {'compatible' if changes else 'unchanged'}: ok")
     if failed:
@@ -155,9 +162,17 @@ def _diff(args: argparse.Namespace) -> int:
     changes = compare_schemas(load_schema(args.old), load_schema(args.new))
     for change in changes:
         print(change)
-    breaking = sum(change.breaking for change in changes)
     if not changes:
         print("no differences")
     else:
-        print(f"{breaking} breaking, {len(changes) - breaking} compatible change(s)")
-    return 1 if breaking else 0
+        print(_summary(changes))
+    return 1 if any(change.breaking for change in changes) else 0
+
+
+def _summary(changes: list[SchemaChange]) -> str:
+    """``"N breaking, N compatible change(s)"``, with ``N to review`` when there are some."""
+    breaking = sum(change.breaking for change in changes)
+    review = sum(change.review for change in changes)
+    compatible = len(changes) - breaking - review
+    middle = f"{review} to review, " if review else ""
+    return f"{breaking} breaking, {middle}{compatible} compatible change(s)"
