@@ -61,6 +61,13 @@ def register(commands: Commands) -> None:
         help="a request must arrive within this from its first byte; idle connections are "
         "closed after it (default: 10)",
     )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=32,
+        metavar="N",
+        help="threads answering requests; waiting connections need none (default: 32)",
+    )
     serve.add_argument("--fault-rate", type=float, default=0.0, metavar="R", help="0.0 to 1.0")
     serve.add_argument(
         "--fault-kinds",
@@ -108,6 +115,7 @@ def _serve(args: argparse.Namespace) -> int:
         faults=plan,
         socket_timeout=args.request_timeout,
         max_records=args.max_records,
+        workers=args.workers,
     )
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:

@@ -612,8 +612,9 @@ class EdgeServer:
         max_records: keep only the newest this many requests; ``None`` (the default) keeps
             10,000 in memory and every request in a ``db`` file. The monitor, duplicate
             detection and :meth:`wait_for` count every request, kept or not.
-        workers: threads answering requests. Connections wait for their whole request
-            without a thread, so this bounds the threads whatever clients do.
+        workers: threads answering requests (default 32). Connections wait for their whole
+            request without a thread, so this bounds the threads whatever clients do; a
+            ``latency`` fault keeps its worker for that long.
 
     Raises:
         ConfigurationError: a schema folder without schemas; a bad ``max_records``,
@@ -640,7 +641,7 @@ class EdgeServer:
         socket_timeout: float = 10.0,
         viewer_limit: int = 100,
         max_records: int | None = None,
-        workers: int = 16,
+        workers: int = 32,
     ) -> None:
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
             raise ConfigurationError(f"workers must be a positive integer, got {workers!r}")
