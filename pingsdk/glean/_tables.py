@@ -89,14 +89,15 @@ class GleanTable:
     @property
     def schema_path(self) -> PurePosixPath:
         """``schemas/<application id>/<ping>/<ping>.1.schema.json``."""
-        return PurePosixPath(
-            "schemas", self.application_id, self.ping, f"{self.ping}.1.schema.json"
-        )
+        # The generator writes snake_case ping names in kebab-case (bug 1601270); glean_parser
+        # accepts only kebab-case names today, so this changes nothing for new pings.
+        name = self.ping.replace("_", "-")
+        return PurePosixPath("schemas", self.application_id, name, f"{name}.1.schema.json")
 
     @property
     def bq_path(self) -> PurePosixPath:
         """``schemas/<application id>/<ping>/<ping>.1.bq``."""
-        return self.schema_path.with_name(f"{self.ping}.1.bq")
+        return self.schema_path.with_name(self.schema_path.name.replace(".schema.json", ".bq"))
 
     def render_schema(self) -> str:
         """The ``.schema.json`` text, rendered like every schema pingsdk writes."""
