@@ -36,6 +36,7 @@ from ._labeled_metrics import (
     LabeledStringMetric,
 )
 from ._metric_base import Metric
+from ._payload import KNOWN_CLIENT_ID
 from ._ping_type import PingType
 from ._simple_metrics import (
     BooleanMetric,
@@ -52,6 +53,7 @@ from ._time_metrics import DatetimeMetric, TimespanMetric
 
 __all__ = [
     "DEFAULT_ENDPOINT",
+    "KNOWN_CLIENT_ID",
     "BooleanMetric",
     "CommonMetricData",
     "CounterMetric",

@@ -119,7 +119,7 @@ class GleanApp:
             reason_codes=("at_init", "set_upload_enabled"),
         )
         self.events = PingType(self, "events", reason_codes=("startup", "inactive", "max_capacity"))
-        was_enabled = self.storage.queue.write(self._start_run)
+        was_enabled = self.storage.queue.write(lambda conn: self._start_run(conn, upload_enabled))
         if not upload_enabled:
             if was_enabled:
                 self._disable("at_init")
@@ -130,16 +130,21 @@ class GleanApp:
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    def _start_run(self, conn: sqlite3.Connection) -> bool:
-        """Clear application lifetime, create client_id/first_run_date; True if upload was on."""
+    def _start_run(self, conn: sqlite3.Connection, upload_enabled: bool) -> bool:
+        """Clear application lifetime, create client_id/first_run_date.
+
+        Returns whether an earlier run had upload on (a real client id is stored). As Glean: a
+        first run with upload off stores the known placeholder id and asks nothing deleted.
+        """
         self.storage.clear_lifetime(conn, [Lifetime.APPLICATION])
         stored = read_client(conn, self.namespace)
         if "client_id" not in stored:
-            write_client(conn, self.namespace, "client_id", new_client_id())
+            first_id = new_client_id() if upload_enabled else KNOWN_CLIENT_ID
+            write_client(conn, self.namespace, "client_id", first_id)
         if "first_run_date" not in stored:
             today = iso_time(dt.datetime.now().astimezone(), TimeUnit.DAY)
             write_client(conn, self.namespace, "first_run_date", today)
-        return stored.get("client_id") != KNOWN_CLIENT_ID
+        return stored.get("client_id", KNOWN_CLIENT_ID) != KNOWN_CLIENT_ID
 
     def close(self, timeout: float = 2.0) -> None:
         """Close the client if this app created it (flushing for up to ``timeout`` seconds)."""
@@ -268,7 +273,7 @@ class GleanApp:
             self.client._start()
 
     def events_recorded(self, held: int) -> None:
-        """Internal: submit the ``events`` ping when ``max_events`` are held."""
+        """Internal: submit the ``events`` ping when it holds ``max_events`` (as glean-core)."""
         if held >= self.max_events:
             self.events.submit("max_capacity")
 

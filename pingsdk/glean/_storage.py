@@ -168,14 +168,11 @@ class Storage:
                 entries[key] = ("labeled_counter", min(old + count, _I32_MAX))
 
     def record_event(self, meta: CommonMetricData, event: dict[str, Any]) -> int:
-        """Append an event to each of its pings; returns the most events now held by one."""
+        """Append an event to each of its pings; returns how many the ``events`` ping holds."""
         with self.lock:
-            most = 0
             for store in meta.send_in_pings:
-                events = self._events.setdefault(store, [])
-                events.append(event)
-                most = max(most, len(events))
-            return most
+                self._events.setdefault(store, []).append(event)
+            return len(self._events.get("events", ()))
 
     def _key_in_memory(self, meta: CommonMetricData, label: str | None, dynamic: bool) -> str:
         base = meta.identifier

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -11,7 +13,6 @@ import pytest
 
 from pingsdk import PingClient, RetryPolicy, validate_payload
 from pingsdk._encoding import decode_body
-from pingsdk._queue import PingQueue
 from pingsdk.edge import EdgeServer
 from pingsdk.glean import GleanApp
 
@@ -62,11 +63,13 @@ def make_app(queue_file: Path) -> Iterator[AppFactory]:
     """Build GleanApps on ``queue_file``; a store-only client unless ``endpoint`` is given."""
     made: list[tuple[GleanApp, PingClient]] = []
 
-    def make(endpoint: str | None = None, **kwargs: Any) -> GleanApp:
+    def make(
+        endpoint: str | None = None, *, uploader: bool | None = None, **kwargs: Any
+    ) -> GleanApp:
         client = PingClient(
             endpoint or "http://127.0.0.1:9",
             queue_path=queue_file,
-            uploader=endpoint is not None,
+            uploader=endpoint is not None if uploader is None else uploader,
             retry=RetryPolicy.no_wait(),
         )
         kwargs.setdefault("app_display_version", "1.2.3")
@@ -82,18 +85,18 @@ def make_app(queue_file: Path) -> Iterator[AppFactory]:
 
 
 def stored_pings(queue_file: Path) -> list[tuple[str, dict[str, Any], dict[str, str]]]:
-    """Every ping stored in a queue file: ``(path, payload, headers)``, in storing order."""
-    queue = PingQueue(queue_file, create=False)
-    try:
-        rows = queue.claim(100_000)
-    finally:
-        queue.close()
-    rows = sorted(rows, key=lambda r: (r.created_at, r.doc_id))
-    return [
-        (
-            r.path,
-            json.loads(decode_body(r.body, r.headers.get("Content-Encoding"))),
-            dict(r.headers),
-        )
-        for r in rows
-    ]
+    """Every ping stored in a queue file: ``(path, payload, headers)``, in storing order.
+
+    Read with plain SQL so that nothing is leased: a client may still send them afterwards.
+    """
+    with contextlib.closing(sqlite3.connect(queue_file)) as conn:
+        rows = conn.execute(
+            "SELECT p.path, p.headers, coalesce(p.body, b.body) FROM pings AS p "
+            "LEFT JOIN bodies AS b ON b.id = p.id ORDER BY p.id"
+        ).fetchall()
+    out = []
+    for path, headers_json, body in rows:
+        headers = json.loads(headers_json)
+        payload = json.loads(decode_body(body, headers.get("Content-Encoding")))
+        out.append((path, payload, headers))
+    return out
