@@ -31,7 +31,6 @@ __all__ = [
     "generate_schema",
     "normalize_ping_name",
     "pipeline_metadata",
-    "sanitize_application_id",
 ]
 
 GLEAN_SCHEMA = "glean.1.schema.json"
@@ -98,30 +97,6 @@ class GeneratorMetric:
 def normalize_ping_name(name: str) -> str:
     """A ping name as probe-scraper stores it (a few old snake_case names become kebab-case)."""
     return _PING_NAME_NORMALIZATION.get(name, name)
-
-
-def sanitize_application_id(application_id: str) -> str:
-    """The application id as Glean sends it and the pipeline names its namespace.
-
-    ASCII letters and digits are kept (lowercased); every run of other characters becomes one
-    ``-`` (Glean's ``sanitize_application_id``): ``org.mozilla.Fenix`` -> ``org-mozilla-fenix``.
-
-    Raises:
-        ConfigurationError: the id has no ASCII letter or digit.
-    """
-    out: list[str] = []
-    for char in application_id:
-        if char.isascii() and char.isalnum():
-            out.append(char.lower())
-        elif not out or out[-1] != "-":
-            out.append("-")
-    sanitized = "".join(out)
-    if not any(char.isalnum() for char in sanitized):
-        raise ConfigurationError(
-            f"application id {application_id!r} has no ASCII letter or digit; use the id "
-            "the application gives Glean, e.g. 'org.example.my-service'"
-        )
-    return sanitized
 
 
 @functools.lru_cache(maxsize=2)

@@ -32,8 +32,8 @@ from ._generator_rules import (
     column_type,
     generate_schema,
     normalize_ping_name,
-    sanitize_application_id,
 )
+from ._payload import sanitize_application_id
 
 __all__ = [
     "PINGSDK_FILES",
@@ -274,6 +274,11 @@ def glean_tables(
             or sent only in pings the files do not declare).
     """
     application_id = sanitize_application_id(app_id)
+    if not any(char.isalnum() for char in application_id):
+        raise ConfigurationError(
+            f"application id {app_id!r} has no ASCII letter or digit; use the id the "
+            "application gives Glean, e.g. 'org.example.my-service'"
+        )
     files = [Path(path) for path in (*metrics_files, *pings_files)]
     if not files:
         raise ConfigurationError("no metrics.yaml or pings.yaml given")

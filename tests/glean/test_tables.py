@@ -25,7 +25,8 @@ import pytest
 from pingsdk import ConfigurationError, SchemaWarning, bigquery_schema
 from pingsdk._cli import main
 from pingsdk._export import render_schema
-from pingsdk.glean._generator_rules import RENAMED_TYPES, sanitize_application_id
+from pingsdk.glean._generator_rules import RENAMED_TYPES
+from pingsdk.glean._payload import sanitize_application_id
 from pingsdk.glean._tables import (
     PINGSDK_FILES,
     PINGSDK_METRICS_YAML,
