@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import stat
 from pathlib import Path
 
@@ -181,3 +182,49 @@ def test_strict_refusal_says_which_errors_in_its_first_kilobyte(
     assert [e["keyword"] for e in document["errors"]] == ["additionalProperties", "minimum", "type"]
     decode = client.post(url(strict_edge), content=b"{nope")
     assert decode.json()["message"].startswith("decode error: body is not JSON")
+
+
+def test_an_edge_bug_still_gets_an_answer_and_a_record(
+    edge: EdgeServer, client: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert edge.schemas is not None
+
+    def broken(*args: object) -> list[object]:
+        raise RuntimeError("a bug in validation")
+
+    monkeypatch.setattr(edge.schemas, "validate", broken)
+    r = client.post(url(edge), json=GOOD)
+    assert r.status_code == 500
+    [ping] = edge.received()
+    assert (ping.status, ping.reason) == (500, "edge error (see its log)")
+    monkeypatch.undo()
+    assert client.post(url(edge), json=GOOD).status_code == 200  # and it goes on
+
+
+def test_pipelined_requests_are_answered_in_order(edge: EdgeServer) -> None:
+    body = json.dumps(GOOD).encode()
+    ids = [doc_id() for _ in range(3)]
+    data = b"".join(
+        f"POST /submit/my-app/app-event/1/{d} HTTP/1.1\r\nHost: x\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n".encode()
+        + body
+        for d in ids
+    )
+    data += b"GET /__lbheartbeat__ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    answer = exchange(edge.port, data)
+    assert answer.count(b"HTTP/1.1 200 OK") == 4
+    assert [p.doc_id for p in edge.received()] == ids
+
+
+def test_expect_100_continue_is_honoured(edge: EdgeServer) -> None:
+    body = json.dumps(GOOD).encode()
+    head = (
+        f"POST /submit/my-app/app-event/1/{doc_id()} HTTP/1.1\r\nHost: x\r\n"
+        f"Content-Length: {len(body)}\r\nExpect: 100-continue\r\n\r\n"
+    ).encode()
+    with socket.create_connection(("127.0.0.1", edge.port), timeout=3) as sock:
+        sock.sendall(head)
+        assert sock.recv(1024) == b"HTTP/1.1 100 Continue\r\n\r\n"
+        sock.sendall(body)
+        assert sock.recv(1024).startswith(b"HTTP/1.1 200 OK")
+    assert len(edge.received()) == 1
