@@ -108,7 +108,6 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.conn = conn
         self.reset = False
         self.consumed = 0
-        self.logged = False
         super().__init__(conn.sock, conn.address, server)
 
     def setup(self) -> None:
@@ -157,7 +156,6 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self._log(code, getattr(self, "path", "") or "-", message or "malformed request")
 
     def _log(self, status: int | str, path: str, reason: str | None) -> None:
-        self.logged = True
         method = getattr(self, "command", None) or "-"
         logger.info("edge: %s %s %s%s", status, method, path, f" {reason}" if reason else "")
 

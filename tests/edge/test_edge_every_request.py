@@ -228,3 +228,11 @@ def test_expect_100_continue_is_honoured(edge: EdgeServer) -> None:
         sock.sendall(body)
         assert sock.recv(1024).startswith(b"HTTP/1.1 200 OK")
     assert len(edge.received()) == 1
+
+
+def test_a_head_that_never_ends_within_128_kib_gets_431(edge: EdgeServer) -> None:
+    lines = b"".join(b"X-%d: %s\r\n" % (i, b"a" * 40_000) for i in range(4))  # 160 KB, no end
+    answer = exchange(edge.port, b"POST /submit/my-app/app-event/1/x HTTP/1.1\r\n" + lines)
+    assert answer.startswith(b"HTTP/1.1 431")
+    assert b"request head over 128 KiB" in answer
+    assert edge.received() == []
