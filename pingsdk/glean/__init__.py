@@ -49,20 +49,31 @@ from ._simple_metrics import (
     UrlMetric,
     UuidMetric,
 )
+from ._tables import (
+    PINGSDK_FILES,
+    PINGSDK_METRICS_YAML,
+    PINGSDK_PINGS_YAML,
+    GleanTable,
+    export_glean_tables,
+    glean_schemas,
+    glean_tables,
+    table_payload,
+)
 from ._time_metrics import DatetimeMetric, TimespanMetric
 
 __all__ = [
-    "DEFAULT_ENDPOINT",
-    "KNOWN_CLIENT_ID",
     "BooleanMetric",
     "CommonMetricData",
     "CounterMetric",
     "CustomDistributionMetric",
+    "DEFAULT_ENDPOINT",
     "DatetimeMetric",
     "DistributionData",
     "ErrorType",
     "EventMetric",
     "GleanApp",
+    "GleanTable",
+    "KNOWN_CLIENT_ID",
     "LabeledBooleanMetric",
     "LabeledCounterMetric",
     "LabeledMetric",
@@ -73,6 +84,9 @@ __all__ = [
     "MemoryUnit",
     "Metric",
     "Namespace",
+    "PINGSDK_FILES",
+    "PINGSDK_METRICS_YAML",
+    "PINGSDK_PINGS_YAML",
     "PingType",
     "QuantityMetric",
     "RateMetric",
@@ -86,4 +100,15 @@ __all__ = [
     "TimingDistributionMetric",
     "UrlMetric",
     "UuidMetric",
+    "export_glean_tables",
+    "glean_schemas",
+    "glean_tables",
+    "table_payload",
 ]
+
+# Public objects say "pingsdk.glean.X" in reprs and docs, not the private module they live in.
+for _name in __all__:
+    _obj = globals()[_name]
+    if isinstance(_obj, type) and _obj.__module__.startswith(__name__ + "."):
+        _obj.__module__ = __name__
+del _name, _obj

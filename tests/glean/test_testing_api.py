@@ -179,3 +179,18 @@ def test_events_ping_submitted_at_max_capacity(make_app: AppFactory, queue_file:
     assert "/events/1/" in path
     assert payload["ping_info"]["reason"] == "max_capacity"
     assert len(payload["events"]) == 3
+
+
+def test_public_surface_sorted_documented_and_named() -> None:
+    import inspect
+
+    import pingsdk.glean
+
+    names = list(pingsdk.glean.__all__)
+    assert names == sorted(names)
+    for name in names:
+        obj = getattr(pingsdk.glean, name)
+        if inspect.isclass(obj) or inspect.isfunction(obj):
+            assert inspect.getdoc(obj), name
+        if inspect.isclass(obj) and obj is not int:
+            assert obj.__module__ == "pingsdk.glean", name
