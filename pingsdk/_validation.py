@@ -22,6 +22,7 @@ __all__ = [
     "ValidationIssue",
     "find_schema",
     "load_schema",
+    "repository_schemas",
     "schema_validator",
     "validate_payload",
     "validate_repository",
@@ -151,10 +152,9 @@ def validate_payload(
 
 # -- the schema repository's own test: validation/ examples against schemas/ ------------------
 
-_SCHEMA_NAME = re.compile(r"^(?P<doctype>[^.]+)\.(?P<version>[0-9]+)\.schema\.json$")
-_EXAMPLE_NAME = re.compile(
-    r"^(?P<doctype>[^.]+)\.(?P<version>[0-9]+)\.(?P<name>[^.]+)\.(?P<expect>pass|fail)\.json$"
-)
+_SCHEMA_SUFFIX = ".schema.json"
+# The repository's test asserts that no schema lies deeper than schemas/<ns>/<folder>/<file>.
+_MAX_SCHEMA_PARTS = 3
 
 
 def lookup_name(name: str) -> str:
@@ -162,17 +162,53 @@ def lookup_name(name: str) -> str:
     return name.replace("-", "_")
 
 
-def schema_index(schemas_dir: Path) -> dict[tuple[str, str, int], Path]:
-    """Every ``<ns>/<doctype>/<doctype>.<v>.schema.json`` under ``schemas_dir``, keyed by
-    ``(lookup_name(ns), lookup_name(doctype), v)``; files that break the layout are skipped."""
-    index: dict[tuple[str, str, int], Path] = {}
-    for path in sorted(schemas_dir.glob("*/*/*.schema.json")):
-        match = _SCHEMA_NAME.match(path.name)
-        if match is None or match["doctype"] != path.parent.name:
+def repository_schemas(schemas_dir: Path) -> dict[tuple[str, str, str], Path]:
+    """Every schema under ``schemas_dir`` keyed the way the schema repository's own test keys
+    it: ``(namespace, doctype, version)`` as written, ``-`` and ``_`` *not* alike.
+
+    The namespace is the first folder under ``schemas/``; doctype and version are the first two
+    dot-separated parts of the file name, whatever the folder between is called (the
+    repository has ``schemas/glean/glean/glean-min.1.schema.json``). Files deeper than
+    ``schemas/<ns>/<folder>/<file>`` are left out (see :func:`misplaced_schemas`). When two files
+    share a key, the one in a folder named after its doctype wins, else the first by path.
+    """
+    found: dict[tuple[str, str, str], Path] = {}
+    for path in sorted(schemas_dir.glob(f"**/*{_SCHEMA_SUFFIX}")):
+        parts = path.relative_to(schemas_dir).parts
+        if not 2 <= len(parts) <= _MAX_SCHEMA_PARTS:
             continue
-        namespace = path.parent.parent.name
-        key = (lookup_name(namespace), lookup_name(match["doctype"]), int(match["version"]))
-        index.setdefault(key, path)
+        doctype, version = path.name.split(".")[:2]
+        key = (parts[0], doctype, version)
+        if key not in found or (found[key].parent.name != doctype and path.parent.name == doctype):
+            found[key] = path
+    return found
+
+
+def misplaced_schemas(schemas_dir: Path) -> list[Path]:
+    """Schema files deeper than ``schemas/<ns>/<folder>/<file>``: the repository's test
+    refuses them ("schemas directory too deep")."""
+    return [
+        path
+        for path in sorted(schemas_dir.glob(f"**/*{_SCHEMA_SUFFIX}"))
+        if len(path.relative_to(schemas_dir).parts) > _MAX_SCHEMA_PARTS
+    ]
+
+
+def schema_index(schemas_dir: Path) -> dict[tuple[str, str, int], Path]:
+    """Every schema under ``schemas_dir`` keyed by ``(lookup_name(ns), lookup_name(doctype), v)``,
+    as the pipeline looks documents up (``-`` and ``_`` alike, integer version).
+
+    The same files as :func:`repository_schemas` (schemas in a folder not named after their
+    doctype included), less those whose version is not a number. When two files normalize to
+    the same key, the one whose names match exactly in the standard layout wins.
+    """
+    index: dict[tuple[str, str, int], Path] = {}
+    exact = repository_schemas(schemas_dir)
+    # Standard-layout files first, so they win a collision.
+    ordered = sorted(exact.items(), key=lambda item: item[1].parent.name != item[0][1])
+    for (namespace, doctype, version), path in ordered:
+        if version.isdigit():
+            index.setdefault((lookup_name(namespace), lookup_name(doctype), int(version)), path)
     return index
 
 
@@ -261,11 +297,15 @@ class RepositoryReport:
 def validate_repository(root: str | Path, *, format_check: bool = False) -> RepositoryReport:
     """Run the schema repository's validation test over a tree, as its own test suite does.
 
-    Every ``validation/<ns>/<doctype>.<v>.<name>.<pass|fail>.json`` is validated against
-    ``schemas/<ns>/<doctype>/<doctype>.<v>.schema.json`` (``-`` and ``_`` compared alike) with the
-    schema's declared draft and, by default, no format assertion. A ``.pass.json`` must validate,
-    a ``.fail.json`` must not. A missing schema, a schema that is itself invalid, a malformed file
-    name or a file that is not JSON counts as a failure with its reason.
+    Every ``validation/<ns>/<doctype>.<v>.<name>.<pass|fail>.json`` is validated against the
+    schema the repository's test pairs it with: the file under ``schemas/<ns>/`` named
+    ``<doctype>.<v>.schema.json``, in whatever folder (:func:`repository_schemas`). Names are
+    compared exactly, as that test does: ``my_app`` does not find ``my-app`` (the pipeline, and
+    :func:`find_schema`, treat ``-`` and ``_`` alike; the repository's test does not). Validation
+    uses the schema's declared draft and, by default, no format assertion. A ``.pass.json``
+    must validate, a ``.fail.json`` must not. A missing schema, a schema that is itself invalid,
+    a schema deeper than ``schemas/<ns>/<folder>/``, a malformed file name or a file that is
+    not JSON counts as a failure with its reason.
 
     Args:
         root: the repository root, holding ``schemas/`` and ``validation/``.
@@ -292,25 +332,37 @@ def validate_repository(root: str | Path, *, format_check: bool = False) -> Repo
         raise ConfigurationError(
             f"{root}: no validation/ or schemas/ directory (is it a schema repository?)"
         )
-    index = schema_index(root / "schemas")
+    index = repository_schemas(root / "schemas")
     validators: dict[Path, jsonschema.protocols.Validator | str] = {}
     results = [
         _check_example(root, path, index, validators, format_check)
         for path in sorted((root / "validation").rglob("*.json"))
     ]
-    return RepositoryReport(root=root, results=tuple(results))
+    results.extend(
+        ExampleResult(
+            path,
+            None,
+            path,
+            ok=False,
+            reason="schema too deep: the repository's test allows only "
+            "schemas/<namespace>/<folder>/<file>.schema.json",
+        )
+        for path in misplaced_schemas(root / "schemas")
+    )
+    return RepositoryReport(root=root, results=tuple(sorted(results, key=lambda r: r.path)))
 
 
 def _check_example(
     root: Path,
     path: Path,
-    index: Mapping[tuple[str, str, int], Path],
+    index: Mapping[tuple[str, str, str], Path],
     validators: dict[Path, jsonschema.protocols.Validator | str],
     format_check: bool,
 ) -> ExampleResult:
     parts = path.relative_to(root).parts
-    match = _EXAMPLE_NAME.match(path.name)
-    if len(parts) != 3 or match is None:
+    # The repository's test: exactly validation/<ns>/<file>, and five dot-separated name parts.
+    pieces = path.name.split(".")
+    if len(parts) != 3 or len(pieces) != 5 or pieces[3] not in ("pass", "fail"):
         return ExampleResult(
             path,
             None,
@@ -318,12 +370,24 @@ def _check_example(
             ok=False,
             reason="not named validation/<namespace>/<doctype>.<version>.<name>.<pass|fail>.json",
         )
-    expect: Literal["pass", "fail"] = "pass" if match["expect"] == "pass" else "fail"
-    namespace, doctype, version = parts[1], match["doctype"], int(match["version"])
-    schema_path = index.get((lookup_name(namespace), lookup_name(doctype), version))
+    expect: Literal["pass", "fail"] = "pass" if pieces[3] == "pass" else "fail"
+    namespace, doctype, version = parts[1], pieces[0], pieces[1]
+    schema_path = index.get((namespace, doctype, version))
     if schema_path is None:
         wanted = f"schemas/{namespace}/{doctype}/{doctype}.{version}.schema.json"
-        return ExampleResult(path, expect, None, ok=False, reason=f"schema missing: {wanted}")
+        near = [
+            p
+            for (ns, dt, v), p in index.items()
+            if (lookup_name(ns), lookup_name(dt), v)
+            == (lookup_name(namespace), lookup_name(doctype), version)
+        ]
+        hint = (
+            f" ({near[0].relative_to(root).as_posix()} differs only in '-'/'_'; the "
+            "repository's test compares names exactly)"
+            if near
+            else ""
+        )
+        return ExampleResult(path, expect, None, ok=False, reason=f"schema missing: {wanted}{hint}")
     validator = validators.get(schema_path)
     if validator is None:
         validator = validators[schema_path] = _validator_or_reason(schema_path, format_check)

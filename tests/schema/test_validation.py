@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import pingsdk
-from pingsdk._validation import find_schema
+from pingsdk._validation import find_schema, repository_schemas, schema_index
 
 SCHEMA = {
     "$schema": "http://json-schema.org/draft-04/schema#",
@@ -58,9 +58,9 @@ def test_repository_semantics(tmp_path: Path) -> None:
     write(tmp_path, "schemas/my-app/my-ping/my-ping.1.schema.json", SCHEMA)
     write(tmp_path, "validation/my-app/my-ping.1.ok.pass.json", {"a": []})
     write(tmp_path, "validation/my-app/my-ping.1.bad.fail.json", {})
-    # '-' and '_' compare alike, as in the pipeline.
-    write(tmp_path, "validation/my_app/my_ping.1.underscored.pass.json", {"a": []})
     # Failures, each with its reason:
+    # '-' and '_' differ for the repository's test (the pipeline treats them alike).
+    write(tmp_path, "validation/my_app/my_ping.1.underscored.pass.json", {"a": []})
     write(tmp_path, "validation/my-app/my-ping.1.wrong.pass.json", {"a": 1})
     write(tmp_path, "validation/my-app/my-ping.1.lenient.fail.json", {"a": []})
     write(tmp_path, "validation/my-app/my-ping.2.nosuch.pass.json", {"a": []})
@@ -89,11 +89,69 @@ def test_repository_semantics(tmp_path: Path) -> None:
         "validation/my-app/my-ping.2.nosuch.pass.json": (
             "schema missing: schemas/my-app/my-ping/my-ping.2.schema.json"
         ),
+        "validation/my_app/my_ping.1.underscored.pass.json": (
+            "schema missing: schemas/my_app/my_ping/my_ping.1.schema.json "
+            "(schemas/my-app/my-ping/my-ping.1.schema.json differs only in '-'/'_'; the "
+            "repository's test compares names exactly)"
+        ),
     }
     assert reasons["validation/my-app/my-ping.1.broken.pass.json"].startswith("not JSON")
-    assert (report.passed, report.failed) == (3, 6)
-    assert report.summary() == "3 passed, 6 failed"
+    assert (report.passed, report.failed) == (2, 7)
+    assert report.summary() == "2 passed, 7 failed"
     assert not report.ok
+
+
+def test_pairing_follows_the_repositorys_test(tmp_path: Path) -> None:
+    # A schema in a folder not named after its doctype, as schemas/glean/glean/glean-min.1.
+    write(tmp_path, "schemas/glean/glean/glean-min.1.schema.json", SCHEMA)
+    write(tmp_path, "validation/glean/glean-min.1.sample.pass.json", {"a": []})
+    write(tmp_path, "validation/glean/glean-min.1.empty.fail.json", {})
+    # Underscores match underscores exactly.
+    write(tmp_path, "schemas/my_app/my_ping/my_ping.1.schema.json", SCHEMA)
+    write(tmp_path, "validation/my_app/my_ping.1.sample.pass.json", {"a": []})
+    # A schema directly under its namespace folder is loaded too.
+    write(tmp_path, "schemas/flat/flat.3.schema.json", SCHEMA)
+    write(tmp_path, "validation/flat/flat.3.sample.pass.json", {"a": []})
+    # Deeper than schemas/<ns>/<folder>/: the repository's test refuses the tree.
+    write(tmp_path, "schemas/deep/a/b/deep.1.schema.json", SCHEMA)
+    report = pingsdk.validate_repository(tmp_path)
+    outcome = {r.path.relative_to(tmp_path).as_posix(): (r.ok, r.reason) for r in report.results}
+    assert outcome == {
+        "validation/glean/glean-min.1.sample.pass.json": (True, ""),
+        "validation/glean/glean-min.1.empty.fail.json": (True, ""),
+        "validation/my_app/my_ping.1.sample.pass.json": (True, ""),
+        "validation/flat/flat.3.sample.pass.json": (True, ""),
+        "schemas/deep/a/b/deep.1.schema.json": (
+            False,
+            "schema too deep: the repository's test allows only "
+            "schemas/<namespace>/<folder>/<file>.schema.json",
+        ),
+    }
+    pairs = {r.path.name: r.schema for r in report.results}
+    assert pairs["glean-min.1.sample.pass.json"] == (
+        tmp_path / "schemas/glean/glean/glean-min.1.schema.json"
+    )
+    # The exact index and the pipeline's index (the edge's) hold the same files.
+    exact = repository_schemas(tmp_path / "schemas")
+    assert set(exact) == {
+        ("glean", "glean-min", "1"),
+        ("my_app", "my_ping", "1"),
+        ("flat", "flat", "3"),
+    }
+    assert schema_index(tmp_path / "schemas") == {
+        ("glean", "glean_min", 1): tmp_path / "schemas/glean/glean/glean-min.1.schema.json",
+        ("my_app", "my_ping", 1): tmp_path / "schemas/my_app/my_ping/my_ping.1.schema.json",
+        ("flat", "flat", 3): tmp_path / "schemas/flat/flat.3.schema.json",
+    }
+
+
+def test_pipeline_index_prefers_the_standard_layout(tmp_path: Path) -> None:
+    # Two files that the pipeline's name rule cannot tell apart: the exact layout wins.
+    write(tmp_path, "schemas/app/other/my-ping.1.schema.json", SCHEMA)
+    write(tmp_path, "schemas/app/my-ping/my-ping.1.schema.json", SCHEMA)
+    assert schema_index(tmp_path / "schemas") == {
+        ("app", "my_ping", 1): tmp_path / "schemas/app/my-ping/my-ping.1.schema.json"
+    }
 
 
 def test_find_schema(tmp_path: Path) -> None:
@@ -123,3 +181,7 @@ def test_mps_sample_passes(mps_sample: Path) -> None:
     assert {r.expect for r in report.results} == {"pass", "fail"}
     # Every example found its schema (none is reported missing).
     assert all(r.schema is not None for r in report.results)
+    # Every schema file is indexed, glean-min in schemas/glean/glean/ included.
+    files = sorted((mps_sample / "schemas").rglob("*.schema.json"))
+    assert sorted(schema_index(mps_sample / "schemas").values()) == files
+    assert ("glean", "glean_min", 2) in schema_index(mps_sample / "schemas")
