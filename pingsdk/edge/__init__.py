@@ -1,8 +1,9 @@
 """A local edge server for testing telemetry clients: pingsdk's validating, recording edge.
 
 It answers like the HTTP edge contract (200/400/404/405/411/413/431, heartbeats), validates
-what arrives against a schema-repository tree, stores every request, reports like Mozilla's
-docType monitor, shows a viewer page, and injects faults on demand.
+what arrives against a schema-repository tree (Glean pings of applications without schemas
+against the generic Glean schema), stores every submit request with its verdict, reports like
+Mozilla's docType monitor, shows a viewer page, and injects faults on demand.
 
 Example:
     >>> import httpx

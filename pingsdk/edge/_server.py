@@ -745,7 +745,11 @@ class EdgeServer:
         return f"http://{host}:{self.port}"
 
     def received(self) -> list[ReceivedPing]:
-        """Every stored request (accepted and rejected, not faulted), oldest first."""
+        """Every stored submit request (accepted and refused, not faulted), oldest first.
+
+        The store keeps the newest ``max_records`` (10,000 in memory by default); requests
+        outside ``/submit/`` are never stored.
+        """
         return self.store.pings()
 
     def accepted(self) -> list[ReceivedPing]:
