@@ -6,6 +6,10 @@ The layout is the schema repository's (``docs/exporting.md``)::
     validation/<ns>/<doctype>.<v>.<name>.pass.json
     validation/<ns>/<doctype>.<v>.<name>.fail.json
 
+Export owns the validation files of the classes it exports: a file of that class's
+``<doctype>.<v>.<name>.<pass|fail>.json`` naming whose example is no longer declared, and whose
+text is in export's own format, is removed (:func:`export_repository`).
+
 Each file comes from a *writer*: a function ``(ping class, exported schema) -> artifacts``.
 Adding another artifact per schema (say a BigQuery ``.bq`` file) is one more entry in
 :data:`ARTIFACT_WRITERS`.
@@ -29,6 +33,7 @@ __all__ = [
     "ARTIFACT_WRITERS",
     "Artifact",
     "ArtifactWriter",
+    "ExportedFiles",
     "export_repository",
     "export_schema",
     "pipeline_metadata",
@@ -212,16 +217,44 @@ ARTIFACT_WRITERS: list[ArtifactWriter] = [
 """The per-schema writers :func:`export_repository` runs, in order."""
 
 
+class ExportedFiles(list[Path]):
+    """What :func:`export_repository` returns: the files of the export (a list, in order), and
+    the validation files it removed because the class no longer declares their example.
+
+    Attributes:
+        removed: stale validation files deleted by this export.
+        kept: files named like an example of an exported class that the class does not declare,
+            left in place because pingsdk did not write them (their text is not in pingsdk's
+            output format); each was also warned about with :class:`SchemaWarning`.
+
+    Added in 0.2.
+    """
+
+    def __init__(
+        self, written: Iterable[Path], removed: Iterable[Path] = (), kept: Iterable[Path] = ()
+    ) -> None:
+        super().__init__(written)
+        self.removed: list[Path] = list(removed)
+        self.kept: list[Path] = list(kept)
+
+
 def export_repository(
     classes: Iterable[type[Ping]], out_dir: str | Path, *, draft: str = "draft-04"
-) -> list[Path]:
+) -> ExportedFiles:
     """Write the schema-repository files of every ping in ``classes`` under ``out_dir``.
 
     For each ping: its schema (:func:`schema_path`) and one validation file per declared
     example (``.pass.json`` holds the serialized payload of the validated example instance;
     ``.fail.json`` holds the declared payload as given). Everything is generated and checked
     before anything is written, so a failing class leaves the tree untouched. Files whose
-    content is unchanged are not rewritten; stale files of removed examples are not deleted.
+    content is unchanged are not rewritten.
+
+    Validation files of examples a class no longer declares are removed, so the repository
+    stops testing payloads the model no longer describes. Export only removes files it wrote:
+    a file in ``validation/<namespace>/`` named ``<doctype>.<version>.<name>.<pass|fail>.json``
+    for that class's own namespace, doctype and version, whose text is exactly what export
+    writes (sorted keys, 2-space indent, trailing newline). Any other file, such a file written
+    by hand in another format included, is kept and reported with a :class:`SchemaWarning`.
 
     Args:
         classes: concrete Ping classes (e.g. ``pingsdk._loader.load_pings(...)``).
@@ -230,7 +263,8 @@ def export_repository(
 
     Returns:
         Every file of the export, in order (schema first, then its examples), whether or not
-        its content changed.
+        its content changed, as a list; ``.removed`` lists the stale files deleted and
+        ``.kept`` the stale-looking files left alone.
 
     Raises:
         SchemaExportError: a field the draft cannot express, a pass example that does not
@@ -238,8 +272,10 @@ def export_repository(
     """
     artifacts: dict[PurePosixPath, str] = {}
     owners: dict[tuple[str, str, int], str] = {}
+    exported: list[tuple[type[Ping], PingInfo]] = []
     for cls in classes:
         info = cls.ping_info()
+        exported.append((cls, info))
         other = owners.setdefault(info.key, cls.__qualname__)
         if other != cls.__qualname__:
             raise SchemaExportError(
@@ -251,7 +287,9 @@ def export_repository(
         for writer in ARTIFACT_WRITERS:
             for path, text in writer(cls, schema):
                 artifacts[path] = text
-    return write_artifacts(artifacts, out_dir)
+    written = write_artifacts(artifacts, out_dir)
+    removed, kept = _prune_examples(Path(out_dir), exported, set(artifacts))
+    return ExportedFiles(written, removed, kept)
 
 
 def write_artifacts(artifacts: Mapping[PurePosixPath, str], out_dir: str | Path) -> list[Path]:
@@ -270,3 +308,43 @@ def write_artifacts(artifacts: Mapping[PurePosixPath, str], out_dir: str | Path)
             target.write_bytes(data)
         written.append(target)
     return written
+
+
+def _prune_examples(
+    root: Path, exported: list[tuple[type[Ping], PingInfo]], produced: set[PurePosixPath]
+) -> tuple[list[Path], list[Path]]:
+    """Delete the validation files of examples the exported classes no longer declare."""
+    removed: list[Path] = []
+    kept: list[Path] = []
+    for cls, info in exported:
+        folder = root / "validation" / info.namespace
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.glob(f"{info.doctype}.{info.version}.*.json")):
+            pieces = path.name.split(".")
+            if len(pieces) != 5 or pieces[3] not in ("pass", "fail"):
+                continue
+            if PurePosixPath("validation", info.namespace, path.name) in produced:
+                continue
+            if _written_by_export(path):
+                path.unlink()
+                removed.append(path)
+            else:
+                kept.append(path)
+                warnings.warn(
+                    f"{cls.__qualname__}: {path} is named like one of its examples but it "
+                    f"declares no example {pieces[2]!r} ({pieces[3]}); left in place because "
+                    "pingsdk did not write it (delete it, or declare the example)",
+                    SchemaWarning,
+                    stacklevel=3,
+                )
+    return removed, kept
+
+
+def _written_by_export(path: Path) -> bool:
+    """Whether the file's text is exactly what export writes for its JSON content."""
+    try:
+        text = path.read_bytes().decode("utf-8")
+        return render_schema(json.loads(text)) == text
+    except (UnicodeDecodeError, json.JSONDecodeError, OSError):
+        return False

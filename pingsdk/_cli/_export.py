@@ -24,7 +24,9 @@ def register(commands: Commands) -> None:
         description=(
             "Write schemas/<ns>/<doctype>/<doctype>.<v>.schema.json and "
             "validation/<ns>/<doctype>.<v>.<name>.<pass|fail>.json for every Ping class in "
-            "each TARGET. Prints each file written."
+            "each TARGET. Prints each file written, then 'removed FILE' for each validation "
+            "file of an example a class no longer declares (only files export wrote: named "
+            "<doctype>.<v>.<name>.<pass|fail>.json for that class and in export's format)."
         ),
     )
     parser.add_argument(
@@ -52,6 +54,8 @@ def _export(args: argparse.Namespace) -> int:
         written = export_repository(classes, args.out, draft=args.draft)
     for path in written:
         print(path)
+    for path in written.removed:
+        print(f"removed {path}")
     for warning in caught:
         print(f"pingsdk: warning: {warning.message}", file=sys.stderr)
     return 0
