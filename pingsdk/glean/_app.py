@@ -262,9 +262,15 @@ class GleanApp:
             )
 
     def log_payload(self, ping_name: str, path: str, payload: bytes) -> None:
-        """Internal: ``GLEAN_LOG_PINGS=true`` logs each payload at INFO, as Glean does."""
+        """Internal: log a stored payload if asked to.
+
+        ``GLEAN_LOG_PINGS=true`` logs it at INFO, as Glean does; else the client's
+        ``log_pings=True`` logs it at DEBUG, as the client does its own pings.
+        """
         if self.debug.log_pings:
             logger.info("Glean ping %s %s: %s", ping_name, path, payload.decode("utf-8"))
+        elif self.client.config.log_pings and logger.isEnabledFor(logging.DEBUG):
+            logger.debug("Glean ping %s %s: %s", ping_name, path, payload.decode("utf-8"))
 
     def _start_uploader(self) -> None:
         engine = self.client._engine

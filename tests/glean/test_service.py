@@ -251,3 +251,21 @@ def test_experiments_annotate_pings(
     assert payload["ping_info"]["experiments"] == {
         "new-cache": {"branch": "treatment", "extra": {"type": "rollout"}}
     }
+
+
+def test_clients_log_pings_logs_glean_payloads_at_debug(
+    queue_file: Any, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pingsdk import PingClient
+
+    monkeypatch.delenv("GLEAN_LOG_PINGS", raising=False)
+    client = PingClient("http://127.0.0.1:9", queue_path=queue_file, uploader=False,
+                        log_pings=True)  # fmt: skip
+    try:
+        app = GleanApp("my-service", client=client)
+        with caplog.at_level("DEBUG", logger="pingsdk"):
+            app.load_pings(PINGS_YAML).heartbeat.submit()
+    finally:
+        client.close(0.5)
+    logged = [r for r in caplog.records if '"ping_info"' in r.getMessage()]
+    assert [r.levelname for r in logged] == ["DEBUG"]
