@@ -74,6 +74,41 @@ def test_bad_version(registry: pingsdk.PingRegistry, version: object) -> None:
     assert str(info.value) == f"V: version must be a positive int, got {version!r}"
 
 
+@pytest.mark.parametrize("kind", ["namespace", "doctype"])
+@pytest.mark.parametrize("value", ["my-app\n", "my-app\r\n", "\nmy-app", "my\napp"])
+def test_names_with_newlines_refused(registry: pingsdk.PingRegistry, kind: str, value: str) -> None:
+    # re's "$" matches before a trailing newline: names are checked with fullmatch.
+    with pytest.raises(pingsdk.PingDefinitionError, match="is not lowercase kebab-case"):
+        declare(registry, "Nl", **{kind: value})
+    with pytest.raises(pingsdk.ConfigurationError):
+        pingsdk._ping.validate_name(kind, value)
+    assert len(registry) == 0
+
+
+def test_example_name_with_newline_refused(registry: pingsdk.PingRegistry) -> None:
+    with pytest.raises(pingsdk.PingDefinitionError) as info:
+        declare(registry, examples={"ok\n": {"x": 1}})
+    assert "examples name 'ok\\n' must use only letters" in str(info.value)
+
+
+def test_largest_version_the_pipeline_stores(registry: pingsdk.PingRegistry) -> None:
+    cls = declare(registry, "Big", version=2**63 - 1)
+    assert cls.ping_info().version == 2**63 - 1
+    assert pingsdk.export_schema(cls)["mozPipelineMetadata"]["bq_table"] == (
+        "my_ping_v9223372036854775807"
+    )
+
+
+@pytest.mark.parametrize("version", [2**63, 2**64, 10**5000], ids=["2**63", "2**64", "5001-digits"])
+def test_version_beyond_64_bits_refused(registry: pingsdk.PingRegistry, version: int) -> None:
+    with pytest.raises(pingsdk.PingDefinitionError) as info:
+        declare(registry, "Huge", version=version)
+    assert str(info.value) == (
+        "Huge: version must be at most 2**63 - 1 (the pipeline stores it as a 64-bit integer), "
+        f"got an int of {version.bit_length()} bits"
+    )
+
+
 def test_misspelt_keyword_suggests(registry: pingsdk.PingRegistry) -> None:
     with pytest.raises(pingsdk.PingDefinitionError) as info:
         declare(registry, "Typo", doc_type="x")

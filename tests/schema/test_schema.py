@@ -156,7 +156,7 @@ STRATEGIES: dict[type[pingsdk.Ping], dict[str, st.SearchStrategy[Any]]] = {
         "unit": st.floats(0, 1),
         "open_range": st.floats(-1.5, 2.5, exclude_min=True, exclude_max=True),
         "both": st.integers(3, 2**63 - 1),
-        "fives": st.integers(-(2**63) // 5, (2**63 - 1) // 5).map(lambda n: n * 5),
+        "fives": st.integers(-(2**63 // 5), (2**63 - 1) // 5).map(lambda n: n * 5),
     },
     Optionals: {
         "os": st.none() | st.text(),
@@ -519,7 +519,7 @@ def test_abstract_base_with_unsupported_field_is_not_checked(
 
 def test_forward_reference_checked_when_built(registry: pingsdk.PingRegistry) -> None:
     class Late(pingsdk.Ping, namespace="a", doctype="late", version=1, registry=registry):
-        later: LaterModel  # noqa: F821 - defined below, resolved by model_rebuild()
+        later: LaterModel
 
     assert not Late.__pydantic_complete__
 
@@ -528,14 +528,12 @@ def test_forward_reference_checked_when_built(registry: pingsdk.PingRegistry) ->
 
     with pytest.raises(pingsdk.PingDefinitionError) as info:
         Late.model_rebuild(_types_namespace={"LaterModel": LaterModel})
-    assert "Late: field 'later.blob' cannot be exported: bytes have no JSON type" in str(
-        info.value
-    )
+    assert "Late: field 'later.blob' cannot be exported: bytes have no JSON type" in str(info.value)
 
 
 def test_forward_reference_resolved_is_usable(registry: pingsdk.PingRegistry) -> None:
     class Early(pingsdk.Ping, namespace="a", doctype="early", version=1, registry=registry):
-        later: Later2  # noqa: F821 - defined below
+        later: Later2
 
     class Later2(BaseModel):
         n: int

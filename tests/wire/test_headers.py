@@ -66,6 +66,7 @@ def test_debug_id_and_source_tags() -> None:
         ({"debug_id": "a" * 21}, r"debug_id must be 1-20 characters"),
         ({"debug_id": "my_debug"}, r"debug_id must be 1-20 characters.*'my_debug'"),
         ({"debug_id": "bad\r\nX: y"}, r"debug_id must be 1-20 characters"),
+        ({"debug_id": "trailing\n"}, r"debug_id must be 1-20 characters"),
         ({"debug_id": 12}, r"debug_id must be 1-20 characters"),
         (
             {"source_tags": "automation"},
@@ -74,6 +75,7 @@ def test_debug_id_and_source_tags() -> None:
         ({"source_tags": [f"t{i}" for i in range(6)]}, r"source_tags has 6 tags; at most 5"),
         ({"source_tags": ["ok", "no way"]}, r"each source tag must be 1-20 characters.*'no way'"),
         ({"source_tags": ["a,b"]}, r"each source tag must be 1-20"),
+        ({"source_tags": ["trailing\n"]}, r"each source tag must be 1-20"),
         ({"source_tags": [""]}, r"each source tag must be 1-20"),
         ({"source_tags": ["x" * 21]}, r"each source tag must be 1-20"),
         ({"content_length": -1}, r"content_length must be >= 0, got -1"),
@@ -183,7 +185,7 @@ def test_value_never_echoed() -> None:
     assert "s3cr3t" not in str(info.value)
 
 
-@pytest.mark.parametrize("name", ["", "X A", "X:A", "X-\u00e9", "X\r\nY", 5])
+@pytest.mark.parametrize("name", ["", "X A", "X:A", "X-\u00e9", "X\r\nY", "X-A\n", 5])
 def test_bad_header_names(name: str) -> None:
     with pytest.raises(ConfigurationError, match="header name"):
         build_headers(compressed=True, content_length=1, extra={name: "v"})

@@ -15,6 +15,7 @@ from pingsdk import AppInfo, ConfigurationError, build_submit_url, legacy_submit
 from pingsdk._docid import new_doc_id
 from pingsdk._urls import (
     MAX_PATH_BYTES,
+    MAX_VERSION,
     SubmitPath,
     check_endpoint,
     is_loopback_host,
@@ -81,6 +82,9 @@ def test_full_url() -> None:
         (("a", "d", "1", DOC_ID), r"version must be an int, got str"),
         (("a", "d", True, DOC_ID), r"version must be an int, got bool"),
         (("a", "d", 1.0, DOC_ID), r"version must be an int, got float"),
+        (("a", "d", 2**63, DOC_ID), r"version must be at most 2\*\*63 - 1.*64 bits"),
+        (("a", "d", 10**5000, DOC_ID), r"version must be at most 2\*\*63 - 1.*16610 bits"),
+        (("a", "d\n", 1, DOC_ID), r"doctype 'd\\n' is not a valid URL name"),
         (("a", "d", 1, DOC_ID.upper()), r"doc_id must be a UUID in canonical lowercase form"),
         (("a", "d", 1, "{" + DOC_ID + "}"), r"doc_id must be a UUID in canonical lowercase"),
         (("a", "d", 1, DOC_ID.replace("-", "")), r"doc_id must be a UUID in canonical"),
@@ -95,6 +99,12 @@ def test_full_url() -> None:
 def test_submit_path_errors(args: tuple[object, ...], message: str) -> None:
     with pytest.raises(ConfigurationError, match=message):
         submit_path(*args)  # type: ignore[arg-type]
+
+
+def test_largest_version() -> None:
+    assert MAX_VERSION == 2**63 - 1
+    path = submit_path("a", "d", MAX_VERSION, DOC_ID)
+    assert parse_submit_path(path).version == MAX_VERSION
 
 
 def test_path_limit_is_exactly_1024_bytes() -> None:
@@ -245,6 +255,7 @@ def test_is_loopback_host(host: str, loopback: bool) -> None:
         ("/submit/a/b/01/" + DOC_ID, r"version element must be a positive integer"),
         ("/submit/a/b/x/" + DOC_ID, r"version element must be a positive integer"),
         ("/submit/a/b/\u0661/" + DOC_ID, r"version element must be a positive integer"),
+        ("/submit/a/b/9223372036854775808/" + DOC_ID, r"version must be at most 2\*\*63 - 1"),
         (f"/submit/telemetry/{DOC_ID}/main/Firefox/1/release/1", r"the query \?v=4"),
         (f"/submit/telemetry/{DOC_ID}/main/Firefox/1/release/1?v=5", r"exactly 6 elements"),
         (f"/submit/telemetry/{DOC_ID}/main/Firefox/1/release?v=4", r"exactly 6 elements"),
