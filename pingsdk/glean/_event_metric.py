@@ -3,7 +3,9 @@
 As glean-core: an extra key that is not declared is ``invalid_value`` and the event is not
 recorded; extra values are strings (booleans become ``"true"``/``"false"``, integers their
 decimal text) cut at 500 bytes with ``invalid_overflow``. Events have ping lifetime. In the
-payload, timestamps are milliseconds since the ping's first event.
+payload, timestamps are milliseconds since the ping's first event, and each event carries the
+``glean_timestamp`` extra (Unix milliseconds), as glean-core adds it by default
+(``enable_event_timestamps``).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ if TYPE_CHECKING:
 __all__ = ["EventMetric", "RecordedEvent"]
 
 MAX_EXTRA_VALUE = 500
+GLEAN_TIMESTAMP = "glean_timestamp"
 
 RecordedEvent = dict[str, Any]
 """``{"timestamp": ms, "category": ..., "name": ..., "extra": {...}}`` (extra optional)."""
@@ -52,21 +55,27 @@ class EventMetric(Metric):
             if cut:
                 self._error(ErrorType.INVALID_OVERFLOW)
             extras[key] = text
+        extras[GLEAN_TIMESTAMP] = str(timestamp)
         event: RecordedEvent = {
             "timestamp": timestamp,
             "category": self._meta.category,
             "name": self._meta.name,
+            "extra": extras,
         }
-        if extras:
-            event["extra"] = extras
         held = self._app.storage.record_event(self._meta, event)
         self._app.events_recorded(held)
 
     def test_get_value(self, ping_name: str | None = None) -> list[RecordedEvent] | None:
-        """This metric's waiting events (timestamps in Unix milliseconds), or ``None``."""
-        events = [
-            e
-            for e in self._app.storage.get_events(self._store(ping_name))
-            if e["category"] == self._meta.category and e["name"] == self._meta.name
-        ]
+        """This metric's waiting events, or ``None``.
+
+        Timestamps are Unix milliseconds; ``extra`` is left out when the event has none but
+        ``glean_timestamp`` (which is not shown here).
+        """
+        events = []
+        for event in self._app.storage.get_events(self._store(ping_name)):
+            if event["category"] != self._meta.category or event["name"] != self._meta.name:
+                continue
+            extra = {k: v for k, v in event["extra"].items() if k != GLEAN_TIMESTAMP}
+            shown = {k: v for k, v in event.items() if k != "extra"}
+            events.append({**shown, "extra": extra} if extra else shown)
         return events or None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -97,7 +98,16 @@ def test_every_metric_type_arrives_at_the_edge_and_validates(
     assert "glean.error.invalid_label" not in metrics.get("labeled_counter", {})
 
     events = payload["events"]
-    assert [e["extra"] for e in events] == [{"method": "GET", "cached": "true"}, {"method": "POST"}]
+    assert [e["extra"] for e in events] == [
+        {
+            "method": "GET",
+            "cached": "true",
+            "glean_timestamp": events[0]["extra"]["glean_timestamp"],
+        },
+        {"method": "POST", "glean_timestamp": events[1]["extra"]["glean_timestamp"]},
+    ]
+    first_ms = int(events[0]["extra"]["glean_timestamp"])
+    assert abs(first_ms / 1000 - time.time()) < 60  # Unix milliseconds, as glean-core sends
     assert events[0]["timestamp"] == 0
     assert all(e["category"] == "service.events" and e["name"] == "request_done" for e in events)
 

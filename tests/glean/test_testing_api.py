@@ -139,7 +139,7 @@ def test_python_declarations_give_the_same_payload_as_yaml(
     finally:
         other.close(0.5)
     assert from_python["metrics"] == from_yaml["metrics"]
-    assert [e["extra"] for e in from_python["events"]] == [{"method": "GET"}]
+    assert [e["extra"]["method"] for e in from_python["events"]] == ["GET"]
     assert from_python["ping_info"]["reason"] == "periodic"
 
 
