@@ -13,11 +13,12 @@ import copy
 import dataclasses
 import json
 import re
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
 from ._casing import column_name
-from ._exceptions import ConfigurationError
+from ._exceptions import ConfigurationError, SchemaWarning
 
 __all__ = [
     "COMMON_PING_DOCTYPES",
@@ -313,9 +314,43 @@ def _set_property(schema: dict[str, Any], path: Sequence[str], value: dict[str, 
         parent["properties"][path[-1]] = dict(value)
 
 
+# The main ping's generator class (MainPing) pins these simpleMeasurements to integers for main
+# and first-shutdown (a copy of main sent at the first shutdown); the schema file declares
+# payload.simpleMeasurements as an object without properties.
+_MAIN_PING_DOCTYPES = frozenset({"main", "first-shutdown"})
+_SIMPLE_MEASUREMENTS = (
+    "activeTicks",
+    "blankWindowShown",
+    "firstPaint",
+    "main",
+    "sessionRestored",
+    "totalTime",
+)
+
+
+def _set_schema_elem(schema: dict[str, Any], key: Sequence[str], value: Mapping[str, Any]) -> None:
+    """The generator's ``Schema.set_schema_elem``: walk ``key``, creating missing members (an
+    object, typed ``object`` when a ``properties`` member is created), then set the last one."""
+    node: Any = schema
+    for part in key[:-1]:
+        if not isinstance(node, dict):
+            return
+        if part not in node:
+            node[part] = {}
+            if part == "properties":
+                node["type"] = "object"
+        node = node[part]
+    if isinstance(node, dict):
+        node[key[-1]] = dict(value)
+
+
 def _common_ping_fixes(schema: Mapping[str, Any]) -> dict[str, Any]:
     fixed: dict[str, Any] = copy.deepcopy(dict(schema))
     integer, string = {"type": "integer"}, {"type": "string"}
+    if _doctype_of(fixed) in _MAIN_PING_DOCTYPES and _properties_at(fixed, ("environment",)):
+        for name in _SIMPLE_MEASUREMENTS:
+            where = ("properties", "payload", "properties", "simpleMeasurements", "properties")
+            _set_schema_elem(fixed, (*where, name), integer)
     if _properties_at(fixed, ("environment", "addons")) is not None:
         for name, value in (
             ("foreignInstall", integer),
@@ -344,6 +379,69 @@ def _common_ping_fixes(schema: Mapping[str, Any]) -> dict[str, Any]:
             {"type": "object", "additionalProperties": string, "description": _USER_PREFS_NOTE},
         )
     return fixed
+
+
+# ---------------------------------------------------------------------------------------------
+# Glean pings: production tables hold columns the generator injects before transpiling.
+
+_GLEAN_METRIC_TYPES = frozenset(
+    {
+        *("boolean", "counter", "custom_distribution", "datetime", "dual_labeled_counter"),
+        *("jwe", "jwe2", "labeled_boolean", "labeled_counter", "labeled_custom_distribution"),
+        *("labeled_memory_distribution", "labeled_quantity", "labeled_rate", "labeled_rate2"),
+        *("labeled_string", "labeled_timing_distribution", "memory_distribution", "object"),
+        *("quantity", "rate", "string", "string_list", "text", "text2", "timespan"),
+        *("timing_distribution", "url", "url2", "uuid"),
+    }
+)
+_GLEAN_JSON_PATHS = r"metrics\.object\..*"
+
+
+def _production_gaps(schema: Mapping[str, Any], json_paths_given: bool) -> list[str]:
+    """Why the production table of this schema has columns the schema cannot produce.
+
+    A Glean ping's ``metrics`` groups (one per metric type) are maps in the generic Glean
+    schema; the generator replaces each with one property per metric of the application before
+    transpiling. And it stores object metrics as JSON columns (``json_object_path_regex``),
+    which older per-application schemas do not declare.
+    """
+    metrics = _properties_at(schema, ("metrics",))
+    groups = metrics.get("properties") if metrics else None
+    if not isinstance(groups, Mapping) or not set(groups) & _GLEAN_METRIC_TYPES:
+        return []
+    gaps: list[str] = []
+    maps = sorted(
+        str(name)
+        for name, group in groups.items()
+        if name in _GLEAN_METRIC_TYPES
+        and isinstance(group, Mapping)
+        and isinstance(group.get("additionalProperties"), Mapping)
+        and not group.get("properties")
+    )
+    if maps:
+        shown = ", ".join(maps[:3]) + (f" and {len(maps) - 3} more" if len(maps) > 3 else "")
+        gaps.append(
+            f"metrics: the Glean metric groups ({shown}) are maps in this schema, but a Glean "
+            "application's production table has one column per metric "
+            "(metrics.<type>.<category_name>), which the schema generator injects from the "
+            "application's metrics.yaml before transpiling; this file cannot produce them (build "
+            "the application's schemas and tables with `pingsdk glean export`)"
+        )
+    objects = groups.get("object")
+    if (
+        not json_paths_given
+        and isinstance(objects, Mapping)
+        and isinstance(objects.get("properties"), Mapping)
+        and objects["properties"]
+    ):
+        gaps.append(
+            "metrics.object: object metrics are JSON columns in the production table (the "
+            f"generator sets json_object_path_regex '{_GLEAN_JSON_PATHS}' for every Glean "
+            "schema), but this schema's mozPipelineMetadata does not declare it, so they are "
+            f"translated from their JSON schema here; pass json_object_path_regex="
+            f"'{_GLEAN_JSON_PATHS}' (CLI: --json-object-path-regex) for the production table"
+        )
+    return gaps
 
 
 # ---------------------------------------------------------------------------------------------
@@ -818,8 +916,10 @@ def bigquery_schema(
             expression become ``JSON`` columns. In production it defaults to the schema's
             ``mozPipelineMetadata.json_object_path_regex`` (Glean schemas set it).
         common_ping: apply the schema generator's fixes for common-format telemetry pings
-            (a few environment fields pinned to one type). Default: in production, for
-            telemetry doctypes in :data:`COMMON_PING_DOCTYPES` (from ``bq_table``).
+            (a few environment fields pinned to one type; for ``main`` and ``first-shutdown``
+            also the six integer ``payload.simpleMeasurements`` fields). Default: in
+            production, for telemetry doctypes in :data:`COMMON_PING_DOCTYPES` (from
+            ``bq_table``).
 
     Returns:
         The columns, plus the dropped and cast fields with reasons.
@@ -827,6 +927,12 @@ def bigquery_schema(
     Raises:
         ConfigurationError: the schema is something the transpiler rejects (an array without
             ``items``, an inconsistent tuple, an unknown type, a bad regular expression).
+
+    Warns:
+        SchemaWarning: in production, when the schema's shape shows that the pipeline's table
+            has columns this schema cannot produce: a Glean ``metrics`` object whose metric
+            groups are maps (the generator injects one column per metric from the application's
+            ``metrics.yaml``), or Glean object metrics without ``json_object_path_regex``.
 
     Example:
         >>> schema = {"type": "object", "properties": {"clientId": {"type": "string"}}}
@@ -879,6 +985,9 @@ def bigquery_schema(
         )
     if common_ping:
         schema = _common_ping_fixes(schema)
+    if production:
+        for gap in _production_gaps(json_schema, pattern is not None):
+            warnings.warn(gap, SchemaWarning, stacklevel=2)
     if metadata_schema is not None:
         schema = _merge_metadata(schema, metadata_schema, early)
 

@@ -18,7 +18,9 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any, Literal
 
-from ._validation import json_path
+import jsonschema
+
+from ._validation import json_path, schema_validator
 
 __all__ = [
     "PatternRelation",
@@ -26,6 +28,7 @@ __all__ = [
     "compare_patterns",
     "compare_schemas",
     "declared_types",
+    "not_a_schema",
     "resolve_ref",
 ]
 
@@ -187,6 +190,32 @@ def compare_schemas(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Sche
         )
     _Comparer(old, new, out).compare(old, new, "$", 0)
     return out
+
+
+def not_a_schema(document: object) -> str | None:
+    """Why ``document`` is not a JSON Schema (a payload, say), or ``None`` when it is one.
+
+    A schema has at least one top-level member that is a JSON Schema keyword beyond the
+    annotations (``type``, ``properties``, ``$schema``, ...), and is valid under its declared
+    draft's metaschema (draft-04 when undeclared).
+
+    >>> not_a_schema({"type": "object", "properties": {}}) is None
+    True
+    >>> not_a_schema({"clientId": "x", "count": 3})
+    'none of its top-level members (clientId, count) is a JSON Schema keyword'
+    """
+    if not isinstance(document, Mapping):
+        return "it is not a JSON object"
+    if not (set(document) & (_KEYWORDS - _ANNOTATIONS)):
+        members = ", ".join(sorted(str(k) for k in document)[:5]) or "none"
+        return f"none of its top-level members ({members}) is a JSON Schema keyword"
+    validator = schema_validator(document)
+    try:
+        type(validator).check_schema(dict(document))
+    except jsonschema.SchemaError as exc:
+        where = "/".join(str(p) for p in exc.path) or "the top level"
+        return f"it is not valid under its draft's metaschema at {where}: {exc.message}"
+    return None
 
 
 def declared_types(schema: Mapping[str, Any]) -> frozenset[str] | None:

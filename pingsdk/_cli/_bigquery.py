@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
 
 from .._bigquery import bigquery_schema
+from .._compat import not_a_schema
+from .._exceptions import ConfigurationError, SchemaWarning
 from .._validation import load_schema
 from . import Commands
 
@@ -20,8 +23,10 @@ def register(commands: Commands) -> None:
         help="print the BigQuery table schema (.bq) the pipeline creates for a JSON schema",
         description=(
             "Print the BigQuery table schema the pipeline creates for SCHEMA, formatted like "
-            "the schema repository's .bq files. Fields that will not become columns are "
-            "reported as warnings on stderr."
+            "the schema repository's .bq files. Fields that will not become columns, and "
+            "columns of the production table this file cannot produce (Glean metrics), are "
+            "reported as warnings on stderr. A file that is not a JSON Schema (a payload, "
+            "say) is refused with exit status 2."
         ),
     )
     parser.add_argument("schema", metavar="SCHEMA.json", help="a JSON schema file")
@@ -35,6 +40,12 @@ def register(commands: Commands) -> None:
         action="store_true",
         help="use the transpiler's defaults instead of the production settings "
         "(names kept, untypeable fields as STRING, REQUIRED kept, no metadata columns)",
+    )
+    parser.add_argument(
+        "--json-object-path-regex",
+        metavar="REGEX",
+        help="columns whose dotted path matches REGEX become JSON columns (default: the "
+        "schema's mozPipelineMetadata.json_object_path_regex)",
     )
     parser.add_argument("--out", metavar="FILE", help="write the .bq text to FILE, not stdout")
     parser.set_defaults(func=_run)
@@ -54,8 +65,23 @@ def _run(args: argparse.Namespace) -> int:
         print(f"pingsdk: error: {path}: no such file", file=sys.stderr)
         return 2
     schema = load_schema(path)
+    problem = not_a_schema(schema)
+    if problem is not None:
+        raise ConfigurationError(
+            f"{path}: not a JSON Schema ({problem}); give the ping's .schema.json file, not a "
+            "payload or another JSON document"
+        )
     namespace = args.namespace or namespace_from_path(path)
-    result = bigquery_schema(schema, namespace=namespace, production=not args.transpiler_defaults)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SchemaWarning)
+        result = bigquery_schema(
+            schema,
+            namespace=namespace,
+            production=not args.transpiler_defaults,
+            json_object_path_regex=args.json_object_path_regex,
+        )
+    for warning in caught:
+        print(f"pingsdk: warning: {warning.message}", file=sys.stderr)
     for dropped in result.dropped:
         print(
             f"pingsdk: warning: {dropped.path or '(document)'}: not a column: {dropped.reason}",

@@ -293,7 +293,9 @@ def test_everything_but_metrics_is_the_glean_schema(tables: dict[str, GleanTable
         ("audit-log", "glean-min.1.schema.json"),
     ):
         table = tables[ping]
-        plain = bigquery_schema(_load(base), namespace=NAMESPACE).fields
+        # The generic schema's metric maps are not the production table's columns (#10).
+        with pytest.warns(SchemaWarning, match="one column per metric"):
+            plain = bigquery_schema(_load(base), namespace=NAMESPACE).fields
         assert _without(table.bigquery.fields, "metrics") == _without(plain, "metrics"), ping
         schema = {k: v for k, v in table.schema.items() if k != "mozPipelineMetadata"}
         original = _load(base)
