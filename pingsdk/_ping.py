@@ -751,6 +751,8 @@ class Ping(BaseModel, metaclass=_PingMeta):
         # first use); the metaclass checks every other class itself, before registering it.
         if cls.__dict__.get("__ping_info__") is not None:
             _ensure_exportable(cls)
+        # A rebuilt class is classified again when next sent.
+        cls.__ping_payload_check__ = None  # type: ignore[attr-defined]
 
     def to_json_bytes(self) -> bytes:
         """The exact JSON bytes that are sent: compact, UTF-8, aliases, every field present.
