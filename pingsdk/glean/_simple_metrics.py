@@ -1,7 +1,7 @@
 """Single-value metrics: boolean, counter, quantity, string, text, url, uuid, string_list, rate.
 
-Limits and errors as glean-core's (``glean-core/src/metrics/*.rs``): strings are cut at 100 UTF-8
-bytes (text: 200 KiB; url: 8 KiB) with ``invalid_overflow``; a non-positive counter increment, a
+Limits and errors as glean-core's (``glean-core/src/metrics/*.rs``): strings are cut at 255 UTF-8
+bytes (string_list items: 100; text: 200 KiB; url: 8 KiB) with ``invalid_overflow``; a non-positive counter increment, a
 negative quantity or rate part, an unparsable UUID, a ``data:`` or scheme-less URL and a value
 of the wrong Python type are ``invalid_value`` and change nothing. Counters and rates saturate
 at 2**31 - 1, as Glean's i32.
@@ -30,7 +30,9 @@ __all__ = [
     "UuidMetric",
 ]
 
-MAX_STRING_LENGTH = 100
+MAX_STRING_LENGTH = 255
+"""glean-core's ``StringMetric`` limit, in UTF-8 bytes (it was 100 before Glean 60)."""
+MAX_LIST_ITEM_LENGTH = 100
 MAX_TEXT_LENGTH = 200 * 1024
 MAX_URL_LENGTH = 8192
 MAX_LIST_LENGTH = 100
@@ -105,7 +107,7 @@ class QuantityMetric(Metric):
 
 
 class StringMetric(Metric):
-    """A string of at most 100 bytes (longer ones are cut, with ``invalid_overflow``)."""
+    """A string of at most 255 bytes (longer ones are cut, with ``invalid_overflow``)."""
 
     ptype = "string"
     _max = MAX_STRING_LENGTH
@@ -188,7 +190,7 @@ class UuidMetric(Metric):
 
 
 class StringListMetric(Metric):
-    """A list of at most 100 strings of at most 100 bytes each."""
+    """A list of at most 100 strings of at most 100 bytes each (glean-core's limits)."""
 
     ptype = "string_list"
 
@@ -199,7 +201,7 @@ class StringListMetric(Metric):
         if not isinstance(value, str):
             self._error(ErrorType.INVALID_VALUE)
             return
-        item, cut = truncate_utf8(value, MAX_STRING_LENGTH)
+        item, cut = truncate_utf8(value, MAX_LIST_ITEM_LENGTH)
         if cut:
             self._error(ErrorType.INVALID_OVERFLOW)
 
@@ -225,7 +227,7 @@ class StringListMetric(Metric):
             items = items[:MAX_LIST_LENGTH]
         stored = []
         for item in items:
-            text, cut = truncate_utf8(item, MAX_STRING_LENGTH)
+            text, cut = truncate_utf8(item, MAX_LIST_ITEM_LENGTH)
             if cut:
                 self._error(ErrorType.INVALID_OVERFLOW)
             stored.append(text)

@@ -64,10 +64,10 @@ def test_counter_saturates_at_i32(app: GleanApp) -> None:
     assert counter.test_get_value() == 2**31 - 1
 
 
-def test_string_cut_at_100_bytes_on_a_character_boundary(app: GleanApp) -> None:
+def test_string_cut_at_255_bytes_on_a_character_boundary(app: GleanApp) -> None:
     metric = StringMetric(app, meta("s"))
-    metric.set("é" * 60)  # 120 bytes
-    assert metric.test_get_value() == "é" * 50
+    metric.set("é" * 130)  # 260 bytes: cut before the character that would pass 255
+    assert metric.test_get_value() == "é" * 127
     assert metric.test_get_num_recorded_errors("invalid_overflow") == 1
     metric.set("short")
     assert metric.test_get_value() == "short"
@@ -88,6 +88,9 @@ def test_string_list_limits(app: GleanApp) -> None:
     metric.add("one more")
     assert len(metric.test_get_value() or []) == 100
     assert metric.test_get_num_recorded_errors(ErrorType.INVALID_VALUE) == 2
+    metric.set(["x" * 101])  # items: 100 bytes
+    assert metric.test_get_value() == ["x" * 100]
+    assert metric.test_get_num_recorded_errors(ErrorType.INVALID_OVERFLOW) == 1
 
 
 def test_quantity_boolean_uuid(app: GleanApp) -> None:
