@@ -1,9 +1,10 @@
 """Single-value metrics: boolean, counter, quantity, string, text, url, uuid, string_list, rate.
 
-Limits and errors as glean-core's (``glean-core/src/metrics/*.rs``): strings are cut at 255 UTF-8
-bytes (string_list items: 100; text: 200 KiB; url: 8 KiB) with ``invalid_overflow``; a non-positive counter increment, a
-negative quantity or rate part, an unparsable UUID, a ``data:`` or scheme-less URL and a value
-of the wrong Python type are ``invalid_value`` and change nothing. Counters and rates saturate
+Limits and errors as glean-core's (``glean-core/src/metrics/*.rs``): strings are cut at 255
+UTF-8 bytes (string_list items: 100; text: 200 KiB; url: 8 KiB) with ``invalid_overflow``; a
+non-positive counter increment, a negative quantity or rate part, an unparsable UUID, a
+``data:`` or scheme-less URL and a value of the wrong Python type are ``invalid_value`` and
+change nothing. Counters and rates saturate
 at 2**31 - 1, as Glean's i32.
 """
 
