@@ -255,3 +255,44 @@ def test_sqlite_file_survives_restart(schema_tree: object, tmp_path: object) -> 
         first, second = edge.received()
     assert first.payload == second.payload == GOOD
     assert second.duplicate
+
+
+OLD_SCHEMA = """
+CREATE TABLE requests (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, received_at REAL NOT NULL, method TEXT NOT NULL,
+    path TEXT NOT NULL, query TEXT NOT NULL, namespace TEXT, doctype TEXT, version INTEGER,
+    doc_id TEXT, legacy TEXT, headers TEXT NOT NULL, wire_size INTEGER NOT NULL,
+    decoded_size INTEGER, payload TEXT, status INTEGER NOT NULL, valid INTEGER,
+    errors TEXT NOT NULL, decode_error TEXT, duplicate INTEGER NOT NULL, client_date TEXT,
+    clock_skew REAL
+);
+CREATE TABLE faults (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, received_at REAL NOT NULL, kind TEXT NOT NULL,
+    path TEXT NOT NULL
+);
+INSERT INTO requests VALUES (1, 1.0, 'POST', '/submit/my-app/app-event/1/x', '', 'my-app',
+    'app-event', 1, 'x', NULL, '{}', 2, 2, '{}', 200, 1, '[]', NULL, 0, NULL, NULL);
+"""
+
+
+def test_a_database_from_before_verdicts_still_opens(tmp_path: object) -> None:
+    import sqlite3
+    from pathlib import Path
+
+    from pingsdk._cli import main
+    from pingsdk.edge._store import open_readonly
+
+    db = Path(str(tmp_path)) / "old.db"
+    with sqlite3.connect(db) as conn:
+        conn.executescript(OLD_SCHEMA)
+    store = open_readonly(db)  # reporting never writes: the new columns read as NULL
+    [old] = store.pings()
+    assert (old.verdict, old.reason, old.excerpt) == (None, None, None)
+    assert store.report()["doctypes"][0]["valid"] == 1
+    store.close()
+    assert main(["monitor", "--db", str(db)]) == 0
+    with EdgeServer(db=db) as edge:  # serving adds the columns
+        httpx.post(url(edge), json=GOOD)
+        first, second = edge.received()
+    assert first.verdict is None and second.verdict == "not validated"
+    assert edge.monitor()["doctypes"][0]["received"] == 2
