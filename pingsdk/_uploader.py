@@ -30,7 +30,7 @@ from collections.abc import Callable
 import httpx
 
 from ._config import ClientConfig
-from ._exceptions import QueueError
+from ._exceptions import QueueBusyError, QueueError
 from ._headers import http_date, telemetry_agent
 from ._log import RateLimitedLog, logger
 from ._outcome import (
@@ -370,9 +370,9 @@ class Engine:
                     return True
                 if self.finished or remaining <= 0:
                     return False
+                if not self._in_flight and max(self._pause_until, self._hold_until) >= deadline:
+                    return False  # nothing can go out before the deadline
                 if stats is not None and not self._in_flight and not self._sweeping:
-                    if max(self._pause_until, self._hold_until) >= deadline:
-                        return False  # nothing can go out before the deadline
                     with contextlib.suppress(QueueError):
                         if self._hopeless(remaining, stats):
                             return False
@@ -408,6 +408,11 @@ class Engine:
             self._wake_pending = False
             try:
                 delay = self._fill()
+            except QueueBusyError as exc:
+                if self._lock_wait is None:
+                    self._warn.log(logging.ERROR, "queue", "pingsdk queue unavailable: %s", exc)
+                # With a short lock_wait a busy file is expected (another process is writing).
+                delay = _QUEUE_RETRY if self._lock_wait is None else _BUSY_RETRY
             except QueueError as exc:
                 # The queue file is busy, full or being replaced: nothing is lost (rows stay
                 # stored), so wait and try again rather than let the uploader die.

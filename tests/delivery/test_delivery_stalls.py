@@ -108,8 +108,9 @@ def test_retry_after_zero_never_means_no_backoff(status: int, retry_after: str) 
             count = len(seen.paths())
         finally:
             client.close(0.0)
-    # 8 at once, then one probe per 0.5 s pause: about 14. Without backoff: thousands.
-    assert 8 <= count <= 30, count
+    # Up to 8 at once, then one probe per pause of 0.25-0.5 s: about 15. Without backoff the
+    # same 3 s saw hundreds to thousands of requests.
+    assert 2 <= count <= 30, count
 
 
 @pytest.mark.slow
