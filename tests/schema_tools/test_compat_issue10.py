@@ -97,6 +97,22 @@ def test_undecidable_patterns_ask_for_review() -> None:
     assert large.verdict == "unknown" and "too large" in large.reason
 
 
+def test_edge_cases_of_pattern_syntax() -> None:
+    # The empty pattern accepts every string; "^$" only the empty one.
+    assert compare_patterns("", ".*").verdict == "equal"
+    assert compare_patterns("^$", "^a?$").verdict == "widened"
+    # An escaped backslash before "u0041" is a literal backslash, not the escape of "A".
+    relation = compare_patterns(r"\\u0041", "A")
+    assert (relation.verdict, relation.example) == ("narrowed", "\\u0041")
+    assert compare_patterns(r"[\u0041-\u0043]", "[A-C]").verdict == "equal"
+    # Broken patterns are not decided, and the reason says which side and why.
+    for broken, why in (("(a|b", "cannot be read"), ("a)", "unbalanced parenthesis")):
+        relation = compare_patterns(broken, "a")
+        assert relation.verdict == "unknown"
+        assert relation.reason.startswith(f"old pattern {broken!r}")
+        assert why in relation.reason
+
+
 def test_members_that_are_not_keywords_are_annotations() -> None:
     old = {
         "type": "object",
