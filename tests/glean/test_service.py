@@ -34,6 +34,7 @@ def record_everything(app: GleanApp) -> tuple[Any, Any]:
     core.features.add("search")
     core.features.add("export")
     core.queue_depth.set(17)
+    core.queue_depth.set(-5)  # refused: counted in glean.error.invalid_value
     core.request_id.set(uuid.UUID("8a3b5c1e-2f4d-4e6a-9b7c-0d1e2f3a4b5c"))
     core.last_url.set("https://example.com/path?q=1")
     core.notes.set("a long text " * 10)
@@ -95,7 +96,9 @@ def test_every_metric_type_arrives_at_the_edge_and_validates(
     assert batch["sum"] == 5908
     assert batch["values"]["1000"] == 1  # over range_max: the last bucket
     assert metrics["rate"] == {"service.core.cache_hits": {"numerator": 3, "denominator": 4}}
-    assert "glean.error.invalid_label" not in metrics.get("labeled_counter", {})
+    errors = metrics["labeled_counter"]["glean.error.invalid_value"]
+    assert errors == {"service.core.queue_depth": 1}
+    assert "glean.error.invalid_label" not in metrics["labeled_counter"]
 
     events = payload["events"]
     assert [e["extra"] for e in events] == [
