@@ -102,8 +102,11 @@ def test_edge_cases_of_pattern_syntax() -> None:
     assert compare_patterns("", ".*").verdict == "equal"
     assert compare_patterns("^$", "^a?$").verdict == "widened"
     # An escaped backslash before "u0041" is a literal backslash, not the escape of "A".
-    relation = compare_patterns(r"\\u0041", "A")
-    assert (relation.verdict, relation.example) == ("narrowed", "\\u0041")
+    # (Its shortest lost string is too long for the bounded example search: no example.)
+    assert compare_patterns(r"\\u0041", "A").verdict == "narrowed"
+    change = _only(compare_schemas(_with_pattern(r"\\u0041"), _with_pattern("A")))
+    assert change.breaking
+    assert change.message.endswith("some strings that matched no longer do")
     assert compare_patterns(r"[\u0041-\u0043]", "[A-C]").verdict == "equal"
     # Broken patterns are not decided, and the reason says which side and why.
     for broken, why in (("(a|b", "cannot be read"), ("a)", "unbalanced parenthesis")):
