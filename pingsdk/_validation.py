@@ -236,8 +236,10 @@ class ExampleResult:
     """The outcome of one validation example of a schema repository.
 
     Attributes:
-        path: the example file (``validation/<ns>/<doctype>.<v>.<name>.<pass|fail>.json``).
-        expect: ``"pass"`` or ``"fail"``, from the file name (``None`` if the name is malformed).
+        path: the example file (``validation/<ns>/<doctype>.<v>.<name>.<pass|fail>.json``), or
+            a schema file placed deeper than the repository's test allows.
+        expect: ``"pass"`` or ``"fail"``, from the file name (``None`` if the name is malformed,
+            and for a misplaced schema).
         schema: the schema it was checked against, or ``None`` when none was found.
         ok: whether the example behaved as its name says.
         reason: why it did not (empty when ``ok``).
@@ -263,7 +265,8 @@ class RepositoryReport:
 
     Attributes:
         root: the repository root.
-        results: one :class:`ExampleResult` per validation file, sorted by path.
+        results: one :class:`ExampleResult` per validation file, and one per schema file placed
+            deeper than ``schemas/<ns>/<folder>/``, sorted by path.
     """
 
     root: Path
