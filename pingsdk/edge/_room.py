@@ -43,6 +43,8 @@ class Connection:
             by which the next one must start).
         held: answer nothing until the client leaves or the deadline passes (a fault).
         oversized: the head grew past :data:`MAX_HEAD` without ending.
+        continued: ``100 Continue`` was sent for the pending request.
+        started: the pending request's first byte has arrived (its deadline runs).
     """
 
     sock: socket.socket
@@ -111,6 +113,7 @@ class WaitingRoom:
         self._busy: set[Connection] = set()
         self._busy_lock = threading.Lock()
         self._stopping = threading.Event()
+        self._fd_warned = -60.0
         self._threads = [threading.Thread(target=self._run, name=name, daemon=True)]
         self._threads += [
             threading.Thread(target=self._worker, name=f"{name}-worker-{i}", daemon=True)
@@ -150,12 +153,6 @@ class WaitingRoom:
         self._wake_r.close()
         self._wake_w.close()
 
-    @property
-    def open_connections(self) -> int:
-        """Connections open now (waiting, held or being answered)."""
-        with self._busy_lock:
-            return len(self._waiting) + len(self._busy)
-
     # -- the room thread ---------------------------------------------------------------------
 
     def _wake(self) -> None:
@@ -190,8 +187,12 @@ class WaitingRoom:
                 return
             except OSError as exc:
                 if exc.errno in (errno.EMFILE, errno.ENFILE):
-                    # Out of file descriptors: pause accepting rather than spin.
-                    logger.warning("edge: out of file descriptors; accepting pauses briefly")
+                    # Out of file descriptors: pause accepting rather than spin, and say so
+                    # once a minute at most.
+                    now = time.monotonic()
+                    if now >= self._fd_warned + 60:
+                        self._fd_warned = now
+                        logger.warning("edge: out of file descriptors; accepting pauses")
                     self._stopping.wait(_TICK)
                 return
             sock.setblocking(False)
