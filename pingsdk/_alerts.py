@@ -59,6 +59,7 @@ __all__ = [
     "SAX_CARDINALITY",
     "Alert",
     "AlertBoard",
+    "ChannelStats",
     "DocTypeAlerts",
     "Submission",
     "dashboard_uri",
@@ -777,6 +778,63 @@ def submission_from_record(record: RecordLike, monitor: DocTypeMonitor) -> Submi
     return Submission(record.received_at, "valid", channel, size, created)
 
 
+@dataclasses.dataclass
+class ChannelStats:
+    """What suggestions need to know of one channel's submissions (real seconds, not scaled).
+
+    Attributes:
+        valid, errors, duplicates: counts by kind.
+        size_sum, size_squares, size_min, size_max: sizes of valid submissions.
+        first, last: receipt times of the first and last valid submission.
+        max_gap: the longest time between two consecutive valid submissions (seconds).
+        latency_hours: valid submissions with a creation time, by whole hours from creation to
+            receipt (0 to 191; later ones in the last bucket, as the monitor counts them).
+    """
+
+    valid: int = 0
+    errors: int = 0
+    duplicates: int = 0
+    size_sum: int = 0
+    size_squares: int = 0
+    size_min: int | None = None
+    size_max: int | None = None
+    first: float | None = None
+    last: float | None = None
+    max_gap: float = 0.0
+    latency_hours: list[int] = dataclasses.field(default_factory=lambda: [0] * LATENCY_HOURS)
+
+    def add(self, sub: Submission) -> None:
+        """Count one submission (in receipt-time order for ``max_gap``)."""
+        if sub.kind == "error":
+            self.errors += 1
+            return
+        if sub.kind == "duplicate":
+            self.duplicates += 1
+            return
+        self.valid += 1
+        self.size_sum += sub.size
+        self.size_squares += sub.size * sub.size
+        self.size_min = sub.size if self.size_min is None else min(self.size_min, sub.size)
+        self.size_max = sub.size if self.size_max is None else max(self.size_max, sub.size)
+        if self.last is not None:
+            self.max_gap = max(self.max_gap, sub.at - self.last)
+        self.first = sub.at if self.first is None else self.first
+        self.last = sub.at
+        if sub.created is not None:
+            hours = int(max(0.0, sub.at - sub.created) // 3600)
+            self.latency_hours[min(hours, LATENCY_HOURS - 1)] += 1
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready (``/__monitor__``)."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ChannelStats:
+        """The inverse of :meth:`to_dict` (unknown keys ignored)."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
 class AlertBoard:
     """The docType monitors of several pings, fed with edge records (thread-safe).
 
@@ -798,6 +856,7 @@ class AlertBoard:
         self._lock = threading.Lock()
         self._monitors: dict[tuple[str, str], tuple[DocTypeMonitor, DocTypeAlerts]] = {}
         self._raised: list[tuple[str, str, Alert]] = []
+        self._stats: dict[tuple[str, str], dict[str, ChannelStats]] = {}
         for cls in pings:
             info = cls.ping_info()
             if info.monitor is None:
@@ -833,6 +892,8 @@ class AlertBoard:
             return
         with self._lock:
             engine.add(sub)
+            by_channel = self._stats.setdefault((engine.namespace, engine.doctype), {})
+            by_channel.setdefault(normalize_channel(sub.channel), ChannelStats()).add(sub)
 
     def advance(self, now: float) -> list[tuple[str, str, Alert]]:
         """Run the timer events due up to ``now``; return ``(namespace, doctype, alert)``."""
@@ -849,6 +910,10 @@ class AlertBoard:
         with self._lock:
             raised = list(self._raised)
             engines = [engine for _, engine in self._monitors.values()]
+            stats = {
+                key: {c: st.to_dict() for c, st in channels.items()}
+                for key, channels in self._stats.items()
+            }
         out = []
         for engine in sorted(engines, key=lambda e: (e.namespace, e.doctype)):
             channels: dict[str, list[dict[str, Any]]] = {}
@@ -861,6 +926,7 @@ class AlertBoard:
                     "doctype": engine.doctype,
                     "thresholds": engine.thresholds,
                     "alerts": channels,
+                    "channels": stats.get((engine.namespace, engine.doctype), {}),
                 }
             )
         return out

@@ -7,15 +7,20 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import itertools
 import math
-import statistics
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .._alerts import Alert, DocTypeAlerts, RecordLike, Submission, submission_from_record
+from .._alerts import (
+    Alert,
+    ChannelStats,
+    DocTypeAlerts,
+    RecordLike,
+    Submission,
+    submission_from_record,
+)
 from .._exceptions import ConfigurationError
 from .._loader import load_pings
 from .._monitoring import (
@@ -32,6 +37,7 @@ from . import Commands
 __all__ = [
     "Suggestion",
     "alerts_report",
+    "channel_stats",
     "example_submissions",
     "format_alerts",
     "format_suggestions",
@@ -163,35 +169,37 @@ def _round_up(value: float, step: float) -> float:
     return math.ceil(value / step - 1e-9) * step
 
 
-def suggest(subs: Sequence[Submission], *, timed: bool) -> list[Suggestion]:
-    """Thresholds per channel from observed submissions.
+def channel_stats(subs: Iterable[Submission]) -> dict[str, ChannelStats]:
+    """Per normalized channel statistics of submissions (sorted by receipt time first)."""
+    out: dict[str, ChannelStats] = {}
+    for sub in sorted(subs, key=lambda s: s.at):
+        out.setdefault(normalize_channel(sub.channel), ChannelStats()).add(sub)
+    return out
+
+
+def suggest(stats: Mapping[str, ChannelStats], *, timed: bool) -> list[Suggestion]:
+    """Thresholds per channel from observed submissions, each with how it was derived.
 
     ``timed`` says whether receipt times are real (edge records) or not (examples).
     """
     out: list[Suggestion] = []
-    by_channel: dict[str, list[Submission]] = {}
-    for sub in subs:
-        by_channel.setdefault(normalize_channel(sub.channel), []).append(sub)
     for channel in CHANNELS:
-        group = by_channel.get(channel)
-        if not group:
+        st = stats.get(channel)
+        if st is None or not (st.valid + st.errors + st.duplicates):
             continue
-        valid = [s for s in group if s.kind == "valid"]
-        errors = sum(s.kind == "error" for s in group)
-        dupes = sum(s.kind == "duplicate" for s in group)
 
         def add(alert: str, setting: str, value: float | None, how: str, ch: str = channel) -> None:
             out.append(Suggestion(ch, alert, setting, value, how))
 
-        if valid:
-            sizes = [s.size for s in valid]
-            mean = statistics.fmean(sizes)
-            spread = statistics.pstdev(sizes) / mean * 100 if mean else 0.0
+        if st.valid:
+            mean = st.size_sum / st.valid
+            variance = max(0.0, st.size_squares / st.valid - mean * mean)
+            spread = math.sqrt(variance) / mean * 100 if mean else 0.0
             add(
                 "size",
                 "average",
                 round(mean),
-                f"mean size of {len(sizes)} valid submission(s), {min(sizes)}-{max(sizes)} bytes",
+                f"mean size of {st.valid} valid submission(s), {st.size_min}-{st.size_max} bytes",
             )
             add(
                 "size",
@@ -200,53 +208,57 @@ def suggest(subs: Sequence[Submission], *, timed: bool) -> list[Suggestion]:
                 f"the monitor's sample value; single submissions vary by {spread:.0f}% "
                 "(standard deviation), which averages out over the 24,000 the check needs",
             )
-        seen = len(valid) + errors
+        seen = st.valid + st.errors
         if timed and seen:
-            rate = errors / seen * 100
+            rate = st.errors / seen * 100
             add(
                 "ingestion_error",
                 "percent",
                 min(100.0, max(0.5, _round_up(2 * rate, 0.1))),
-                f"{errors} error(s) in {seen} submissions ({rate:.2g}%): twice that, at least "
-                "the monitor's sample 0.5",
+                f"{st.errors} error(s) in {seen} submissions ({rate:.2g}%): twice that, at "
+                "least the monitor's sample 0.5",
             )
-        if timed and (len(valid) + dupes):
-            rate = dupes / (len(valid) + dupes) * 100
+        if timed and (st.valid + st.duplicates):
+            total = st.valid + st.duplicates
+            rate = st.duplicates / total * 100
             add(
                 "duplicate",
                 "percent",
                 min(100.0, max(2.0, _round_up(2 * rate, 0.1))),
-                f"{dupes} duplicate(s) in {len(valid) + dupes} submissions ({rate:.2g}%): twice "
-                "that, at least the monitor's sample 2",
+                f"{st.duplicates} duplicate(s) in {total} submissions ({rate:.2g}%): twice that, "
+                "at least the monitor's sample 2",
             )
-        times = sorted(s.at for s in valid)
-        if timed and len(times) >= 2 and times[-1] - times[0] >= 3600:
-            gap = max(b - a for a, b in itertools.pairwise(times)) / 60
+        span = (st.last - st.first) if st.first is not None and st.last is not None else 0.0
+        if timed and span >= 3600:
+            gap = st.max_gap / 60
             add(
                 "volume",
                 "inactivity_timeout",
                 min(60, max(1, math.ceil(2 * gap))),
                 f"the longest gap between valid submissions was {gap:.1f} minutes over "
-                f"{(times[-1] - times[0]) / 3600:.1f} hours: twice that, within 1-60",
+                f"{span / 3600:.1f} hours: twice that, within 1-60",
             )
         else:
-            span = (times[-1] - times[0]) / 60 if len(times) >= 2 else 0.0
             add(
                 "volume",
                 "inactivity_timeout",
                 None,
                 "needs at least an hour of records with real receipt times "
-                + (f"(these span {span:.1f} minutes); " if timed else "(examples have none); ")
+                + (f"(these span {span / 60:.1f} minutes); " if timed else "(examples have none); ")
                 + "choose from production volume: minutes a quiet channel may go without data",
             )
-        latencies = sorted((s.at - s.created) / 3600 for s in valid if s.created is not None)
-        if timed and latencies:
-            p99 = latencies[min(len(latencies) - 1, math.ceil(0.99 * len(latencies)) - 1)]
+        timed_latencies = sum(st.latency_hours)
+        if timed and timed_latencies:
+            hours, cumulative = 0, 0
+            while cumulative < 0.99 * timed_latencies:
+                cumulative += st.latency_hours[hours]
+                hours += 1
             add(
                 "latency",
                 "hours",
-                min(192, max(1, math.ceil(p99))),
-                f"99% of {len(latencies)} submissions arrived within {p99:.2g} hours of creation",
+                max(1, hours),
+                f"99% of {timed_latencies} submissions arrived within {max(1, hours)} hours of "
+                "creation",
             )
             add("latency", "percent", 5, "alert when more than 5% arrive later than that")
         add(

@@ -12,6 +12,7 @@ import pytest
 
 import pingsdk
 from pingsdk._cli._monitor import (
+    channel_stats,
     example_submissions,
     format_suggestions,
     record_submissions,
@@ -35,7 +36,7 @@ def test_examples_give_the_average_size_the_example_declares() -> None:
         len(pings.SessionSummary.model_validate(p).to_json_bytes())
         for p in pings.SessionSummary.ping_info().examples.values()
     ]
-    got = suggest(subs, timed=False)
+    got = suggest(channel_stats(subs), timed=False)
     # "full" is a release example and "minimal" a nightly one.
     assert values(got, "release")["size.average"] == sizes[0]
     assert values(got, "nightly")["size.average"] == sizes[1]
@@ -80,7 +81,7 @@ def test_edge_records_give_rates_and_latency(schema_repo: Path) -> None:
 
     subs = record_submissions(pings.SessionSummary, records)
     assert sorted(s.kind for s in subs) == ["duplicate", "error"] + ["valid"] * 5
-    got = values(suggest(subs, timed=True), "release")
+    got = values(suggest(channel_stats(subs), timed=True), "release")
     # 1 error of 6 (16.7%) doubled; 1 duplicate of 6 doubled.
     assert got["ingestion_error.percent"] == pytest.approx(33.4)
     assert got["duplicate.percent"] == pytest.approx(33.4)
