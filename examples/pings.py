@@ -43,7 +43,7 @@ class SearchCounts(
     # submission counts as the monitor's "Other" channel.
     monitor=pingsdk.DocTypeMonitor(
         other=pingsdk.ChannelThresholds(
-            volume=pingsdk.VolumeThreshold(inactivity_timeout=60),
+            volume=pingsdk.VolumeThreshold(inactivity_timeout=45),
             size=pingsdk.SizeThreshold(average=26, percent_delta=20),
             ingestion_error=pingsdk.IngestionErrorThreshold(percent=1),
             duplicate=pingsdk.DuplicateThreshold(percent=2),

@@ -447,6 +447,17 @@ def resolve_monitor(
         raise PingDefinitionError(
             f"{where}: channel: {size_zero[0]} alert: size average must not be 0 (bytes)"
         )
+    never = [
+        c for c, row in table.items() if row.get("volume", {}).get("inactivity_timeout", 0) >= 59
+    ]
+    if never:
+        # The monitor alerts only when more than inactivity_timeout of the hour's 60 minutes
+        # were empty while at least one had data: 59 or more can never fire.
+        raise PingDefinitionError(
+            f"{where}: channel: {never[0]} alert: volume inactivity_timeout must be below 59 "
+            "minutes: the monitor alerts only when more than that many of the last 60 minutes "
+            "were empty while at least one had data, so a larger value never fires"
+        )
     if not (_is_number(value.throttle) and value.throttle > 0):
         raise PingDefinitionError(f"{where}: throttle must be a number of minutes > 0")
     for flag in ("prefix", "disabled"):

@@ -112,6 +112,13 @@ def test_missing_average_points_at_suggest() -> None:
         define(release(size=pingsdk.SizeThreshold(percent_delta=10)))
 
 
+def test_an_inactivity_timeout_that_can_never_fire_is_refused() -> None:
+    # setup() accepts up to 60, but 60 - (minutes with data, at least 1) > 59 never holds.
+    with pytest.raises(pingsdk.PingDefinitionError, match="must be below 59 minutes"):
+        define(release(volume=pingsdk.VolumeThreshold(inactivity_timeout=59)))
+    assert define(release(volume=pingsdk.VolumeThreshold(inactivity_timeout=58.5)))
+
+
 def test_zero_average_refused() -> None:
     # setup() accepts 0, but every size check would then divide by zero.
     with pytest.raises(pingsdk.PingDefinitionError, match="size average must not be 0"):
