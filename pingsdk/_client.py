@@ -183,19 +183,24 @@ class PingClient(BaseClient):
     was given at submit, so the pipeline can deduplicate retries.
 
     Args:
-        endpoint: the edge's base URL, e.g. ``"https://incoming.telemetry.mozilla.org"``.
-            ``https://`` is required unless the host is loopback or ``allow_insecure=True``.
+        endpoint: the edge's base URL, e.g. ``"https://incoming.telemetry.mozilla.org"``
+            (no ``/submit`` path: pingsdk adds it). ``https://`` is required unless the host
+            is loopback or ``allow_insecure=True``. Each ping is only ever sent to the endpoint
+            it was submitted for, whoever sends it.
         queue_path: the SQLite queue file; ``None`` for the per-user default, ``":memory:"``
             for tests (single process, nothing survives).
         retry: the :class:`RetryPolicy` (backoff, max attempts, max age 14 days by default).
         max_in_flight: concurrent requests (default 8).
         compress: gzip bodies (default ``True``).
         timeout: seconds for one request (connect, write, read; default 10).
-        debug_id: ``X-Debug-ID`` header (routes pings to the Debug Ping Viewer).
+        debug_id: ``X-Debug-ID`` header (routes pings to the Debug Ping Viewer). The
+            environment variable ``PINGSDK_DEBUG_ID`` wins over it.
         source_tags: ``X-Source-Tags`` (at most 5; use ``("automation",)`` for test traffic).
+            ``PINGSDK_SOURCE_TAGS`` (comma-separated) wins over it.
         headers: extra request headers (never the infrastructure or pingsdk's own headers).
         app: an :class:`AppInfo`, needed for legacy ``telemetry`` pings.
-        upload_enabled: ``False`` purges the queue now and refuses pings.
+        upload_enabled: ``False`` purges the queue now (but a deletion request left by an
+            earlier run, which is still sent) and refuses pings.
         rate_limit: ``(pings, per_seconds)``, e.g. ``(15, 60.0)`` as Glean; ``None`` = no limit.
         max_queue_count, max_queue_bytes: queue bounds (10,000 pings, 50 MiB); when full the
             oldest pings are evicted, counted and logged at ERROR.
@@ -203,6 +208,8 @@ class PingClient(BaseClient):
             returns) or ``"power"`` (fsync: also safe against power loss, ~ms per submit).
         allow_insecure: allow ``http://`` to non-loopback hosts (and ``verify=False``).
         log_pings: log payloads at DEBUG (off by default: payloads are user data).
+            ``PINGSDK_LOG_PINGS=1`` (or ``0``) wins over it. The client logs once at INFO
+            which settings the environment overrode.
         on_sent, on_dropped: callables receiving a :class:`DeliveryReport`; run on the uploader
             thread, so keep them quick.
         atexit_timeout: seconds the exit hook spends flushing (default 2).
@@ -214,14 +221,15 @@ class PingClient(BaseClient):
             docs/sending.md, "Sending from another process").
 
     Raises:
-        ConfigurationError: a bad setting (the message says which and what is accepted).
+        ConfigurationError: a bad setting, or a bad ``PINGSDK_*`` environment variable (the
+            message says which and what is accepted).
         QueueError: the queue file cannot be opened.
 
     Example::
 
         with pingsdk.PingClient("https://incoming.example.com", queue_path="pings.db") as client:
             doc_id = client.submit(SearchCounts(engine="ddg", count=3))
-            client.flush(timeout=5.0)
+            assert client.flush(timeout=5.0)  # True only when nothing is left to send
 
     Added in 0.1.
     """
