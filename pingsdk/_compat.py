@@ -11,6 +11,7 @@ sets) that the Parquet and data review tools share.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import itertools
 import json
@@ -681,9 +682,8 @@ _ANY = r"[\s\S]*"
 # Beyond this many automaton states (estimated from counted repetitions) building the automata
 # takes seconds; such patterns are searched for a counterexample instead.
 _MAX_STATES = 400
-_SEARCH_LIMIT = 300
-# Breadth-first search steps for the shortest lost string (interegular: ~0.15 s per 10,000).
-_EXAMPLE_ITERATIONS = 5_000
+# How many strings of one pattern are tried against the other when no exact answer exists.
+_SEARCH_LIMIT = 2_000
 _NOT_REGULAR = re.compile(r"\(\?<?[=!]|\\[1-9bBk]|\(\?P[=>]")
 # ``\uXXXX`` (ECMA-262) not preceded by an escaped backslash: interegular does not read it.
 _UNICODE_ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)\\u([0-9a-fA-F]{4})")
@@ -885,23 +885,74 @@ def _decide(
     lost = old_fsm.difference(new_fsm)
     if lost.empty():
         return PatternRelation("equal" if new_fsm.issubset(old_fsm) else "widened")
-    return PatternRelation("narrowed", _first_string(lost, alphabet))
+    return PatternRelation("narrowed", _first_string(lost))
 
 
-def _first_string(fsm: Any, alphabet: Any) -> str | None:
-    """The shortest string ``fsm`` accepts, with a concrete character for "anything else"."""
+def _representatives(fsm: Any) -> dict[Any, str]:
+    """One concrete character per transition key of ``fsm``'s alphabet, chosen the same way
+    every run: the smallest printable symbol, or for "anything else" a character outside the
+    alphabet's own symbols."""
     from interegular.fsm import anything_else
 
-    other = next(
-        (c for c in "~!#%Zé" if alphabet[c] == alphabet[anything_else]),
-        "\x00",
-    )
-    try:
-        for symbols in fsm.strings(_EXAMPLE_ITERATIONS):
-            return "".join(other if s is anything_else else str(s) for s in symbols)
-    except ValueError:  # none within the iterations: the message says so without one
-        return None
+    alphabet = fsm.alphabet
+    chosen: dict[Any, str] = {}
+    for key, symbols in alphabet.by_transition.items():
+        chars = sorted(s for s in symbols if isinstance(s, str))
+        if anything_else in symbols:
+            outside = [c for c in "~!#%Zé" if alphabet[c] == key]
+            chars = [*outside, *chars, "\x00"]
+        printable = [c for c in chars if c.isprintable() and not c.isspace()]
+        chosen[key] = (printable or chars)[0]
+    return chosen
+
+
+def _first_string(fsm: Any) -> str | None:
+    """The shortest string ``fsm`` accepts (a breadth-first search over states, so it is found
+    whatever its length), or ``None`` when it accepts nothing."""
+    char = _representatives(fsm)
+    back: dict[Any, tuple[Any, str] | None] = {fsm.initial: None}
+    queue = collections.deque([fsm.initial])
+    while queue:
+        state = queue.popleft()
+        if state in fsm.finals:
+            out: list[str] = []
+            step = back[state]
+            while step is not None:
+                state, symbol = step
+                out.append(symbol)
+                step = back[state]
+            return "".join(reversed(out))
+        moves = fsm.map.get(state, {})
+        for key in sorted(moves, key=lambda k: char[k]):
+            if moves[key] not in back:
+                back[moves[key]] = (state, char[key])
+                queue.append(moves[key])
     return None
+
+
+def _strings(fsm: Any, limit: int) -> Iterator[str]:
+    """Up to ``limit`` strings ``fsm`` accepts, shortest first, in the same order every run."""
+    char = _representatives(fsm)
+    # States from which a final state is reachable: others can never complete a string.
+    live = set(fsm.finals)
+    grew = True
+    while grew:
+        grew = False
+        for state, moves in fsm.map.items():
+            if state not in live and any(target in live for target in moves.values()):
+                live.add(state)
+                grew = True
+    queue = collections.deque([("", fsm.initial)] if fsm.initial in live else [])
+    expanded = 0
+    while queue and expanded < limit:
+        text, state = queue.popleft()
+        expanded += 1
+        if state in fsm.finals:
+            yield text
+        moves = fsm.map.get(state, {})
+        for key in sorted(moves, key=lambda k: char[k]):
+            if moves[key] in live:
+                queue.append((text + char[key], moves[key]))
 
 
 def _search_counterexample(
@@ -925,12 +976,9 @@ def _search_counterexample(
         # Strings of old (lost when new misses them), or strings outside new (lost when old
         # accepts them).
         judge, expect = (new_search, False) if not lost_when else (old_search, True)
-        for count, symbols in enumerate(fsm.strings(_SEARCH_LIMIT)):
-            text = "".join(s if isinstance(s, str) else "~" for s in symbols)
+        for text in _strings(fsm, _SEARCH_LIMIT):
             if (judge.search(text) is not None) == expect:
                 return text
-            if count >= _SEARCH_LIMIT:
-                break
     except Exception:  # a search that fails (a pattern Python rejects) finds nothing
         return None
     return None
