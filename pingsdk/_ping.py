@@ -20,7 +20,12 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic._internal._model_construction import ModelMetaclass, build_lenient_weakvaluedict
 from pydantic._internal._typing_extra import parent_frame_namespace
 
-from ._exceptions import ConfigurationError, InvalidPingError, PingDefinitionError
+from ._exceptions import (
+    ConfigurationError,
+    InvalidPingError,
+    PingDefinitionError,
+    SchemaExportError,
+)
 from ._monitoring import DocTypeMonitor, resolve_monitor
 from ._review import DataCategory, DataReview
 from ._schema import export_problem, model_schema
@@ -453,6 +458,7 @@ _TRANSFORMING = frozenset({"function-before", "function-wrap", "function-plain",
 _ANNOTATIONS = frozenset(
     {"description", "title", "examples", "deprecated", "readOnly", "writeOnly", "$comment"}
 )
+_STR_TRANSFORMS = ("strip_whitespace", "to_lower", "to_upper")
 _OPAQUE_KEYS = frozenset({"cls", "default", "members", "expected", "function", "ref", "metadata"})
 
 
@@ -469,7 +475,8 @@ class _PayloadCheck:
     re-validates them strictly: a field that passes its own validator serializes to what the
     schema, generated from the same core schema, describes. Classes where that proves nothing
     (validators that transform input, custom serializers, computed fields, dataclasses,
-    ``use_enum_values``, JSON Schema overrides) take the exact path: the payload against the
+    ``use_enum_values``, ``extra="allow"``, int or bool ``Literal`` values, str constraints that
+    strip or re-case, JSON Schema overrides) take the exact path: the payload against the
     exported schema. A failed fast check is confirmed on the exact path before anything is
     refused, so the rule is always the schema's. Integers outside 64 bits pass both (Python's
     and JSON Schema's integers are unbounded) and are caught by a scan of the bytes.
@@ -502,8 +509,10 @@ class _PayloadCheck:
                 ping, by_alias=False, exclude_computed_fields=True, warnings=False
             )
             try:
+                # extra="forbid": a dict put where a model belongs is sent with all its keys,
+                # so a key the model would ignore must fail here.
                 self.cls.__pydantic_validator__.validate_python(
-                    state, strict=True, by_alias=False, by_name=True
+                    state, strict=True, extra="forbid", by_alias=False, by_name=True
                 )
                 proved = True
             except ValidationError:
@@ -534,9 +543,7 @@ class _PayloadCheck:
             raise self._invalid(where, "is NaN or infinity, which JSON cannot carry")
         self._check_integers(payload)
         if self._validator is None:
-            self._validator = schema_validator(
-                model_schema(self.cls, draft="draft-06"), format_check=True
-            )
+            self._validator = schema_validator(_strictest_schema(self.cls), format_check=True)
         errors = sorted(
             self._validator.iter_errors(payload), key=lambda e: [str(p) for p in e.absolute_path]
         )
@@ -583,6 +590,18 @@ class _PayloadCheck:
         return self._invalid([], "holds a value that cannot be serialized to JSON")
 
 
+def _strictest_schema(cls: type[Ping]) -> dict[str, Any]:
+    """The draft-04 schema, or the draft-06 one for a class only draft-06 can express.
+
+    Draft-04 is the stricter: its validators refuse ``1.0`` where an ``integer`` is due, draft-06
+    ones accept it. A payload valid for draft-04 is valid for both.
+    """
+    try:
+        return model_schema(cls, draft="draft-04")
+    except SchemaExportError:
+        return model_schema(cls, draft="draft-06")
+
+
 def _fields_prove_payload(core_schema: Mapping[str, Any]) -> bool:
     """``True`` when strict re-validation of the fields proves the payload valid (see
     :class:`_PayloadCheck`)."""
@@ -601,8 +620,20 @@ def _fields_prove_payload(core_schema: Mapping[str, Any]) -> bool:
         if node.get("serialization") is not None:
             return False
         config = node.get("config")
-        if isinstance(config, dict) and config.get("use_enum_values"):
+        if isinstance(config, dict) and (
+            config.get("use_enum_values") or config.get("extra_fields_behavior") == "allow"
+        ):
+            return False  # enum values are not members; extras are not fields
+        if node.get("extra_behavior") == "allow":
             return False
+        if any(node.get(key) for key in _STR_TRANSFORMS) or (
+            isinstance(config, dict) and any(config.get(f"str_{key}") for key in _STR_TRANSFORMS)
+        ):
+            return False  # validation strips or re-cases the str it checks; the state is sent
+        if node.get("type") == "literal" and any(
+            isinstance(v, (bool, int)) for v in node.get("expected", ())
+        ):
+            return False  # pydantic takes True for 1 (and 1 for True); JSON Schema does not
         if _overrides_schema(node.get("metadata")):
             return False
         stack.extend(v for k, v in node.items() if k not in _OPAQUE_KEYS)

@@ -27,6 +27,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StringConstraints,
     computed_field,
     create_model,
 )
@@ -136,6 +137,13 @@ def test_wrong_type_appended_in_place(search: type[pingsdk.Ping]) -> None:
     error = refused(ping)
     assert error.field == "tags[2]"
     assert "does not match the schema: type 'integer'" in str(error)
+
+
+def test_whole_float_in_a_nested_int_list(search: type[pingsdk.Ping]) -> None:
+    # A draft-06 validator takes 0.0 as an integer, a draft-04 one (the default export) does not.
+    ping = search(engine="ddg", count=3, tags=[1])
+    ping.tags.append(0.0)  # type: ignore[attr-defined]
+    assert refused(ping).field == "tags[1]"
 
 
 def test_broken_constraint_assigned(search: type[pingsdk.Ping]) -> None:
@@ -353,8 +361,18 @@ LEAVES = [
     Kind(uuid.UUID, st.uuids()),
     Kind(AwareDatetime, st.datetimes(timezones=TZ)),
     Kind(datetime.date, st.dates()),
-    # A before-validator sends the class down the exact path.
+    Kind(Annotated[int, Field(gt=-5, lt=5, multiple_of=2)], st.sampled_from([-4, -2, 0, 2, 4])),
+    Kind(Annotated[str, AfterValidator(str.lower)], st.text(max_size=5)),
+    Kind(set[int], st.sets(INT64, max_size=3)),
+    Kind(frozenset[str], st.frozensets(st.text(max_size=3), max_size=3)),
+    Kind(tuple[int, ...], st.lists(INT64, max_size=3).map(tuple)),
+    Kind(Literal[True], st.just(True)),
+    # These send the class down the exact path.
     Kind(Annotated[int, BeforeValidator(_identity)], INT64),
+    Kind(
+        Annotated[str, StringConstraints(strip_whitespace=True, max_length=3)],
+        st.text(alphabet="ab ", max_size=3),
+    ),
 ]
 
 
@@ -452,6 +470,11 @@ WILD: st.SearchStrategy[Any] = st.one_of(
     st.binary(max_size=3),
     st.builds(object),
     st.tuples(st.integers()),
+    st.sets(st.integers(), max_size=2),
+    st.frozensets(st.text(max_size=2), max_size=2),
+    st.dictionaries(st.sampled_from(["m0", "m1", "zz"]), st.integers() | st.text(max_size=2)),
+    st.sampled_from([" a ", "ab    ", "\ud800", ""]),
+    st.builds(Inner, name=st.text(max_size=3)),
 )
 
 
@@ -603,3 +626,61 @@ def test_unexportable_types_are_refused_at_definition(
     assert str(info.value).startswith(f"Bad: field '{path}' cannot be exported: ")
     assert reason in str(info.value)
     assert len(registry) == 0
+
+
+def test_bool_is_not_an_int_literal(registry: pingsdk.PingRegistry) -> None:
+    # Pydantic's Literal[1] takes True (True == 1); the schema's enum [1] does not.
+    class P(pingsdk.Ping, namespace="inv", doctype="lit", version=1, registry=registry):
+        n: Literal[1, 2] = Field(default=1, description="N.")
+        flag: Literal[True] = Field(default=True, description="F.")
+
+    assert not _PayloadCheck.of(P).fast
+    ping = P()
+    ping.n = True  # type: ignore[assignment]
+    assert refused(ping).field == "n"
+    ping = P()
+    ping.flag = 1  # type: ignore[assignment]
+    assert refused(ping).field == "flag"
+
+
+def test_dict_in_place_of_a_model_with_unknown_keys(search: type[pingsdk.Ping]) -> None:
+    # The nested model ignores unknown keys when validating; the dict is sent with all of them.
+    ping = search(engine="ddg", count=3)
+    ping.inner = {"name": "n", "unknown": 1}  # type: ignore[attr-defined]
+    error = refused(ping)
+    assert error.field == "inner"
+    assert "has a key the schema does not declare" in str(error)
+    ping.inner = {"name": "n"}  # type: ignore[attr-defined]
+    assert json.loads(ping.to_json_bytes())["inner"] == {"name": "n"}
+
+
+def test_open_ping_checks_its_extras(registry: pingsdk.PingRegistry) -> None:
+    class Open(
+        pingsdk.Ping,
+        namespace="inv",
+        doctype="open",
+        version=1,
+        registry=registry,
+        additional_properties=True,
+    ):
+        model_config = ConfigDict(extra="allow")
+        kind: str = Field(description="Kind.")
+
+    assert not _PayloadCheck.of(Open).fast
+    assert Open.model_validate({"kind": "a", "n": 1}).to_json_bytes() == b'{"kind":"a","n":1}'
+    huge = Open.model_validate({"kind": "a", "n": 2**64})
+    assert refused(huge).field == "n"
+
+
+def test_stripping_str_constraint(registry: pingsdk.PingRegistry) -> None:
+    # Validation strips before checking the length; the unstripped value is what is sent.
+    class P(pingsdk.Ping, namespace="inv", doctype="strip", version=1, registry=registry):
+        code: Annotated[str, StringConstraints(strip_whitespace=True, max_length=3)] = Field(
+            description="A code."
+        )
+
+    assert not _PayloadCheck.of(P).fast
+    ping = P(code=" ab ")
+    assert ping.to_json_bytes() == b'{"code":"ab"}'
+    ping.code = "ab    "
+    assert "maxLength 3" in str(refused(ping))
