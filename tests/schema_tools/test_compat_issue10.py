@@ -255,3 +255,35 @@ def test_counterexamples_are_the_same_every_run() -> None:
         for seed in ("1", "2", "3")
     }
     assert outputs == {"['0~', 'aa', '~', None]\n"}
+
+
+def test_check_passes_a_widened_pattern_and_fails_a_narrowed_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    module = tmp_path / "versioned_pings.py"
+    module.write_text(
+        "from pydantic import Field\n"
+        "import pingsdk\n\n"
+        "class Build(pingsdk.Ping, namespace='team', doctype='build', version=1,\n"
+        "            registry=pingsdk.PingRegistry()):\n"
+        "    '''Which builds run?'''\n"
+        "    version: str = Field(pattern=r'^[0-9]{2,3}\\.', description='Version.')\n",
+        encoding="utf-8",
+    )
+    from pingsdk._export import export_schema, render_schema, schema_path
+    from pingsdk._loader import load_pings
+
+    (cls,) = load_pings(str(module))
+    current = export_schema(cls)
+    deployed = tmp_path / "repo" / schema_path(cls.ping_info())
+    deployed.parent.mkdir(parents=True)
+    for old, status, verdict in (
+        (r"^[0-9]{2}\.", 0, "compatible $.version: pattern changed from"),
+        (r"^[0-9]{2,4}\.", 1, "BREAKING $.version: pattern changed from"),
+    ):
+        older = json.loads(json.dumps(current))
+        older["properties"]["version"]["pattern"] = old
+        deployed.write_text(render_schema(older), encoding="utf-8")
+        argv = ["schema", "check", str(module), "--repo", str(tmp_path / "repo")]
+        assert main(argv) == status
+        assert verdict in capsys.readouterr().out
