@@ -13,7 +13,7 @@ from types import TracebackType
 from typing import Any
 
 from .._client import PingClient
-from .._exceptions import ConfigurationError
+from .._exceptions import ConfigurationError, QueueError
 from .._queue import QueuedPing
 from .._urls import submit_path
 from ._common import Lifetime, TimeUnit
@@ -228,7 +228,12 @@ class GleanApp:
                 logger.info("Glean ping %s not stored: upload is disabled", ping.name)
                 return None
             ping.run_before_callback(reason)
-            doc_id = submit(self, ping, reason)
+            try:
+                doc_id = submit(self, ping, reason)
+            except QueueError as exc:
+                # Nothing was written or cleared: the data goes in the next submit.
+                logger.error("Glean ping %s not stored, its data is kept: %s", ping.name, exc)
+                return None
         if doc_id is not None:
             self._start_uploader()
         return doc_id

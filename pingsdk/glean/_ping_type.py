@@ -59,8 +59,10 @@ class PingType:
         """Collect this ping's data and store it for sending.
 
         Returns the document id, or ``None`` when nothing was stored: no data and not
-        ``send_if_empty``, upload switched off, or the ping was too large (logged at ERROR). A
-        ``reason`` not in ``reason_codes`` is logged at ERROR and left out, as Glean does.
+        ``send_if_empty``, upload switched off, the ping was too large (discarded, logged at
+        ERROR), or the queue file could not be written (busy past its ``busy_timeout``, disk
+        full: logged at ERROR; the data is kept for the next submit). It does not raise, as
+        Glean's does not. A ``reason`` not in ``reason_codes`` is logged at ERROR and left out.
         """
         if reason is not None and reason not in self.reason_codes:
             logger.error("invalid reason code %r for Glean ping %s: left out", reason, self.name)

@@ -20,11 +20,14 @@ it commits.
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from .._exceptions import QueueError
+from .._log import RateLimitedLog
 from .._queue import PingQueue
 from ._common import CommonMetricData, ErrorType, Lifetime
 
@@ -95,6 +98,7 @@ class Storage:
         self.lock = threading.RLock()
         self._memory: dict[str, dict[str, tuple[str, Any]]] = {}
         self._events: dict[str, list[dict[str, Any]]] = {}
+        self._warn = RateLimitedLog()
         self.queue.write(ensure_tables)
 
     # -- recording ---------------------------------------------------------------------------
@@ -112,7 +116,9 @@ class Storage:
 
         ``label`` makes it a labeled metric's label; a ``dynamic`` label counts against the 16
         distinct labels allowed (later ones become ``__other__``). A RecordError raised by
-        ``update`` is recorded as a Glean error on the metric and nothing changes.
+        ``update`` is recorded as a Glean error on the metric and nothing changes. A queue file
+        that cannot be written (busy past its ``busy_timeout``, full disk) loses the value
+        with an ERROR log (rate-limited) instead of raising, as glean-core does.
         """
         error: RecordError | None = None
         if meta.lifetime is Lifetime.PING:
@@ -147,7 +153,17 @@ class Storage:
                 )
                 return None
 
-            error = self.queue.write(write)
+            try:
+                error = self.queue.write(write)
+            except QueueError as exc:
+                self._warn.log(
+                    logging.ERROR,
+                    "persist",
+                    "Glean metric %s not recorded: %s",
+                    meta.identifier,
+                    exc,
+                )
+                return
         if error is not None:
             self.record_error(meta, error.error, error.count)
 

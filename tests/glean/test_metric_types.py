@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -21,6 +23,7 @@ from pingsdk.glean import (
     Lifetime,
     MemoryDistributionMetric,
     MemoryUnit,
+    PingType,
     QuantityMetric,
     RateMetric,
     StringListMetric,
@@ -262,3 +265,27 @@ def test_bad_declarations_are_refused(app: GleanApp) -> None:
         CommonMetricData("test", "name", ("Bad Ping",))
     with pytest.raises(ConfigurationError, match="bucket_count"):
         CustomDistributionMetric(app, meta("x"), range_min=5, range_max=1, bucket_count=10)
+
+
+def test_a_locked_queue_file_loses_the_value_but_never_raises(
+    make_app: AppFactory, queue_file: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = make_app()
+    app.storage.queue.busy_timeout = 0.2
+    persisted = CounterMetric(app, meta("kept", Lifetime.USER))
+    in_memory = CounterMetric(app, meta("mem"))
+    ping = PingType(app, "custom")
+    in_memory.add()
+    holder = sqlite3.connect(queue_file)
+    holder.execute("BEGIN IMMEDIATE")  # another process holding the write lock
+    try:
+        persisted.add()  # waits 0.2 s, then gives up without raising
+        assert ping.submit() is None  # not stored; its data is kept
+    finally:
+        holder.rollback()
+        holder.close()
+    assert any("not recorded" in r.getMessage() for r in caplog.records)
+    assert any("not stored, its data is kept" in r.getMessage() for r in caplog.records)
+    assert persisted.test_get_value() is None
+    assert in_memory.test_get_value() == 1
+    assert ping.submit() is not None
