@@ -674,7 +674,7 @@ def _strip(schema: Any) -> Any:
 # A JSON Schema ``pattern`` is an unanchored search: ``^[0-9]+$`` accepts only digit strings,
 # ``[0-9]+`` any string holding a digit. Each pattern is rewritten into an anchored regular
 # expression of the strings it accepts and compiled to a finite automaton (interegular, chosen
-# over greenery by measurement: see CHANGELOG 0.2 / #10); inclusion of the automata decides
+# over greenery by measurement: see the CHANGELOG, #10); inclusion of the automata decides
 # widening exactly. Patterns outside regular expressions (lookarounds, back-references, word
 # boundaries, anchors inside a group) cannot be decided that way.
 
