@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import os
@@ -12,6 +13,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from .._async_client import AsyncPingClient
 from .._client import PingClient
 from .._exceptions import ConfigurationError, QueueError
 from .._queue import QueuedPing
@@ -42,9 +44,13 @@ class GleanApp:
     Args:
         application_id: the application id; the URL namespace is it sanitised as Glean does
             (``org.example.My_App`` -> ``org-example-my-app``).
-        client: the :class:`pingsdk.PingClient` to send with; its queue file also stores the
-            application- and user-lifetime metrics, ``seq`` numbers and the client id. Default:
-            a new client on ``endpoint`` and ``queue_path``, closed by :meth:`close`.
+        client: the :class:`pingsdk.PingClient` or :class:`pingsdk.AsyncPingClient` to send
+            with; its queue file also stores the application- and user-lifetime metrics,
+            ``seq`` numbers and the client id. Default: a new ``PingClient`` on ``endpoint``
+            and ``queue_path``, closed by :meth:`close`. With an ``AsyncPingClient``,
+            ``submit()`` stays a plain call (one local SQLite transaction, like the client's
+            own ``submit()``), the switch is :meth:`set_upload_enabled_async`, and the client
+            must be created with ``upload_enabled=False`` when the app is.
         endpoint: the edge for the default client (default: Mozilla's).
         queue_path: the queue file for the default client (default: pingsdk's per-user file).
         app_build, app_display_version, app_channel, locale: ``client_info`` fields
@@ -66,7 +72,7 @@ class GleanApp:
         self,
         application_id: str,
         *,
-        client: PingClient | None = None,
+        client: PingClient | AsyncPingClient | None = None,
         endpoint: str = DEFAULT_ENDPOINT,
         queue_path: str | os.PathLike[str] | None = None,
         app_build: str = "Unknown",
@@ -93,7 +99,9 @@ class GleanApp:
         self.max_events = max_events
         self.debug: DebugOptions = debug_options()
         self._owns_client = client is None
-        self.client = client if client is not None else PingClient(endpoint, queue_path=queue_path)
+        self.client: PingClient | AsyncPingClient = (
+            client if client is not None else PingClient(endpoint, queue_path=queue_path)
+        )
         info: dict[str, str] = {
             **system_info(),
             "app_build": app_build,
@@ -121,12 +129,16 @@ class GleanApp:
         self.events = PingType(self, "events", reason_codes=("startup", "inactive", "max_capacity"))
         was_enabled = self.storage.queue.write(lambda conn: self._start_run(conn, upload_enabled))
         if not upload_enabled:
+            self._upload_enabled = False
+            if self.client.upload_enabled:
+                if not isinstance(self.client, PingClient):
+                    raise ConfigurationError(
+                        "upload_enabled=False: create the AsyncPingClient with "
+                        "upload_enabled=False too (its switch is a coroutine)"
+                    )
+                self.client.set_upload_enabled(False)
             if was_enabled:
-                self._disable("at_init")
-            else:
-                self._upload_enabled = False
-                if self.client.upload_enabled:
-                    self.client.set_upload_enabled(False)
+                self._forget("at_init")
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -151,7 +163,7 @@ class GleanApp:
         if self._closed:
             return
         self._closed = True
-        if self._owns_client:
+        if self._owns_client and isinstance(self.client, PingClient):
             self.client.close(timeout)
 
     def __enter__(self) -> GleanApp:
@@ -179,33 +191,71 @@ class GleanApp:
         any other), stores a ``deletion-request`` ping (reason ``set_upload_enabled``, with the
         client id being forgotten) that is still sent, and clears every metric, ``seq`` and the
         client id. On again: a new client id; ``seq`` numbers start from 0.
+
+        Raises:
+            ConfigurationError: the client is an ``AsyncPingClient``: use
+                ``await app.set_upload_enabled_async(enabled)``.
         """
+        if not isinstance(self.client, PingClient):
+            raise ConfigurationError(
+                "this GleanApp sends through an AsyncPingClient, whose upload switch is a "
+                "coroutine: use 'await app.set_upload_enabled_async(enabled)'"
+            )
         if enabled:
-            with self.storage.lock:
-                if self._upload_enabled:
-                    return
-                self.storage.queue.write(
-                    lambda conn: write_client(conn, self.namespace, "client_id", new_client_id())
-                )
-                self._upload_enabled = True
+            if self._enable():
                 self.client.set_upload_enabled(True)
             return
-        self._disable("set_upload_enabled")
-
-    def _disable(self, reason: str) -> None:
-        with self.storage.lock:
-            if not self._upload_enabled and reason != "at_init":
-                return
-            self._upload_enabled = False
-            # The client's switch purges its queue and cancels sends in flight; the deletion
-            # request is stored after, marked to survive any later purge.
+        if self._begin_disable():
             self.client.set_upload_enabled(False)
+            self._forget("set_upload_enabled")
 
-            def forget(conn: sqlite3.Connection) -> None:
-                conn.execute("DELETE FROM glean_metrics WHERE app = ?", (self.namespace,))
-                conn.execute("DELETE FROM glean_pings WHERE app = ?", (self.namespace,))
-                write_client(conn, self.namespace, "client_id", KNOWN_CLIENT_ID)
+    async def set_upload_enabled_async(self, enabled: bool) -> None:
+        """:meth:`set_upload_enabled` for an app on either client, from a coroutine."""
+        client = self.client
+        if isinstance(client, PingClient):
+            self.set_upload_enabled(enabled)
+            return
+        if enabled:
+            if self._enable():
+                await client.set_upload_enabled(True)
+            return
+        if self._begin_disable():
+            await client.set_upload_enabled(False)
+            self._forget("set_upload_enabled")
 
+    def _enable(self) -> bool:
+        """Turn Glean's switch on with a new client id; False if it was on already."""
+        with self.storage.lock:
+            if self._upload_enabled:
+                return False
+            self.storage.queue.write(
+                lambda conn: write_client(conn, self.namespace, "client_id", new_client_id())
+            )
+            self._upload_enabled = True
+            return True
+
+    def _begin_disable(self) -> bool:
+        """Stop recording and submitting; False if upload was off already."""
+        with self.storage.lock:
+            if not self._upload_enabled:
+                return False
+            self._upload_enabled = False
+            return True
+
+    def _forget(self, reason: str) -> None:
+        """After the client purged its queue: store the deletion request, clear client data.
+
+        The client's switch (called before) cancels sends in flight and deletes every queued
+        ping; the deletion request is stored after, marked to survive any later purge, in the
+        transaction that forgets the client id, the stored metrics and the ``seq`` numbers.
+        """
+
+        def forget(conn: sqlite3.Connection) -> None:
+            conn.execute("DELETE FROM glean_metrics WHERE app = ?", (self.namespace,))
+            conn.execute("DELETE FROM glean_pings WHERE app = ?", (self.namespace,))
+            write_client(conn, self.namespace, "client_id", KNOWN_CLIENT_ID)
+
+        with self.storage.lock:
             self.deletion_request.run_before_callback(reason)
             submit(self, self.deletion_request, reason, survives_purge=True, after=forget)
             self.storage.clear_all_memory()
@@ -278,10 +328,22 @@ class GleanApp:
             logger.debug("Glean ping %s %s: %s", ping_name, path, payload.decode("utf-8"))
 
     def _start_uploader(self) -> None:
-        engine = self.client._engine
-        engine.wake()
-        if self.client.config.uploader and not self._closed:
-            self.client._start()
+        client = self.client
+        if not client.config.uploader or self._closed:
+            client._engine.wake()
+            return
+        if isinstance(client, PingClient):
+            client._engine.wake()
+            client._start()
+            return
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            # Not on an event loop: the engine looks at the queue when the client's task
+            # runs (its next submit or flush on its loop); wake it if it runs already.
+            client._engine.wake()
+            return
+        client._running_engine().wake()
 
     def events_recorded(self, held: int) -> None:
         """Internal: submit the ``events`` ping when it holds ``max_events`` (as glean-core)."""
