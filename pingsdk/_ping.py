@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 from pydantic._internal._model_construction import ModelMetaclass, build_lenient_weakvaluedict
 from pydantic._internal._typing_extra import parent_frame_namespace
 
@@ -504,28 +504,28 @@ class _PayloadCheck:
     def encode(self, ping: Ping) -> bytes:
         """The payload bytes of ``ping``, or :class:`InvalidPingError`."""
         serializer = self.cls.__pydantic_serializer__
+        proved = False
         if self.fast:
-            state = serializer.to_python(
-                ping, by_alias=False, exclude_computed_fields=True, warnings=False
-            )
             try:
+                state = serializer.to_python(
+                    ping, by_alias=False, exclude_computed_fields=True, warnings=False
+                )
                 # extra="forbid": a dict put where a model belongs is sent with all its keys,
                 # so a key the model would ignore must fail here.
                 self.cls.__pydantic_validator__.validate_python(
                     state, strict=True, extra="forbid", by_alias=False, by_name=True
                 )
                 proved = True
-            except ValidationError:
-                # Not raised from here: pydantic's error repeats the values.
-                proved = False
-            if not proved:
-                self.exact(ping)  # raises unless the payload is valid after all
-        else:
-            self.exact(ping)
+            except Exception:  # noqa: S110 - any failure only means "not proved here"
+                # Not raised from here: pydantic's error repeats the values, and a validator
+                # may raise anything when it meets what it never should have.
+                pass
+        if not proved:
+            self.exact(ping)  # raises unless the payload is valid after all
         try:
             data = serializer.to_json(ping, by_alias=True, warnings=False)
-        except ValueError:  # PydanticSerializationError, e.g. a lone surrogate in a str
-            raise self._unserializable(ping) from None
+        except Exception as exc:  # e.g. a lone surrogate in a str, or a serializer's own error
+            raise self._unserializable(ping, exc) from None
         if _LONG_DIGIT_RUN in data.translate(_DIGIT_MAP):
             self._check_integers(json.loads(data, parse_int=_parse_int))
         return data
@@ -536,8 +536,8 @@ class _PayloadCheck:
             payload = self.cls.__pydantic_serializer__.to_python(
                 ping, mode="json", by_alias=True, warnings=False
             )
-        except ValueError:
-            raise self._unserializable(ping) from None
+        except Exception as exc:  # PydanticSerializationError, a cycle, a huge int as float
+            raise self._unserializable(ping, exc) from None
         where = _find(payload, _is_not_finite)
         if where is not None:
             raise self._invalid(where, "is NaN or infinity, which JSON cannot carry")
@@ -580,14 +580,16 @@ class _PayloadCheck:
             field=field,
         )
 
-    def _unserializable(self, ping: Ping) -> InvalidPingError:
+    def _unserializable(self, ping: Ping, error: Exception) -> InvalidPingError:
+        # Only the error's type is named: its text may quote the value.
+        problem = f"holds a value that cannot be serialized to JSON ({type(error).__name__})"
         serializer = self.cls.__pydantic_serializer__
         for name in (*type(ping).model_fields, *type(ping).model_computed_fields):
             try:
                 serializer.to_json(ping, include={name}, warnings=False)
-            except ValueError:
-                return self._invalid([name], "holds a value that cannot be serialized to JSON")
-        return self._invalid([], "holds a value that cannot be serialized to JSON")
+            except Exception:  # looking for the field that fails; any error will do
+                return self._invalid([name], problem)
+        return self._invalid([], problem)
 
 
 def _strictest_schema(cls: type[Ping]) -> dict[str, Any]:
@@ -686,19 +688,15 @@ def _is_not_finite(value: object) -> bool:
 
 def _find(value: object, predicate: typing.Callable[[object], bool]) -> list[str | int] | None:
     """The path to the first value in a JSON-like tree for which ``predicate`` holds."""
-    if predicate(value):
-        return []
-    items: typing.Iterable[tuple[str | int, object]]
-    if isinstance(value, dict):
-        items = value.items()
-    elif isinstance(value, (list, tuple)):
-        items = enumerate(value)
-    else:
-        return None
-    for key, item in items:
-        found = _find(item, predicate)
-        if found is not None:
-            return [key, *found]
+    stack: list[tuple[list[str | int], object]] = [([], value)]
+    while stack:
+        path, node = stack.pop()
+        if predicate(node):
+            return path
+        if isinstance(node, dict):
+            stack.extend(([*path, key], item) for key, item in reversed(node.items()))
+        elif isinstance(node, (list, tuple)):
+            stack.extend(([*path, i], item) for i, item in reversed(list(enumerate(node))))
     return None
 
 

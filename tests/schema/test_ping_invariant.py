@@ -218,6 +218,31 @@ def test_lone_surrogate_is_wrapped(search: type[pingsdk.Ping]) -> None:
     assert error.field == "engine"
 
 
+def test_circular_list_is_wrapped(search: type[pingsdk.Ping]) -> None:
+    ping = search(engine="ddg", count=3)
+    loop: list[Any] = [1]
+    loop.append(loop)
+    ping.tags = loop  # type: ignore[attr-defined]
+    error = refused(ping)
+    assert error.field == "tags"
+    assert "cannot be serialized to JSON" in str(error)
+
+
+def _needs_str(value: str) -> str:
+    return value.upper()  # AttributeError for anything but a str
+
+
+def test_validator_raising_on_bypassed_value(registry: pingsdk.PingRegistry) -> None:
+    # Re-validating hands the after-validator a value it never expected; that is a refusal
+    # (the payload is checked against the schema), never an AttributeError from submit().
+    class P(pingsdk.Ping, namespace="inv", doctype="upper", version=1, registry=registry):
+        code: Annotated[str, AfterValidator(_needs_str)] = Field(description="A code.")
+
+    ping = P(code="ab")
+    ping.code = 3  # type: ignore[assignment]
+    assert refused(ping).field == "code"
+
+
 def test_subclass_checks_its_own_fields(registry: pingsdk.PingRegistry) -> None:
     class V1(pingsdk.Ping, namespace="inv", doctype="sub", version=1, registry=registry):
         n: int = Field(description="N.")
