@@ -155,8 +155,8 @@ class SessionSummary(
     monitor=pingsdk.DocTypeMonitor(
         release=pingsdk.ChannelThresholds(
             volume=pingsdk.VolumeThreshold(inactivity_timeout=30, percent_delta=20),
-            # The average of the validation examples (`pingsdk monitor --suggest`).
-            size=pingsdk.SizeThreshold(average=498, percent_delta=20),
+            # The release example's size: `pingsdk monitor --suggest examples/pings.py --examples`.
+            size=pingsdk.SizeThreshold(average=588, percent_delta=20),
             ingestion_error=pingsdk.IngestionErrorThreshold(percent=0.5),
             duplicate=pingsdk.DuplicateThreshold(percent=1),
             shape=pingsdk.ShapeThreshold(mindist=10),

@@ -747,12 +747,12 @@ def _timestamp(value: Any) -> float | None:
 def submission_from_record(record: RecordLike, monitor: DocTypeMonitor) -> Submission | None:
     """How the monitor would see one edge record, or ``None`` if it would not see it.
 
-    Accepted records that validated (or were not validated, for lack of a schema) are
-    ``telemetry`` messages; invalid or undecodable ones are ``telemetry.error`` with the
-    decode error or the first schema error as the diagnostic; duplicates are
-    ``telemetry.duplicate``. Requests refused before decoding (a bad URL, a too large body)
-    never reach the monitor. The channel comes from ``monitor.channel_field`` (for a legacy
-    ping without one, the URL's appUpdateChannel); the creation time from
+    Accepted records that validated (or were not validated: the edge has no schemas) are
+    ``telemetry`` messages; invalid, undecodable or unknown-doctype ones are ``telemetry.error``
+    with the decode error or the first schema error's path and keyword as the diagnostic;
+    duplicates are ``telemetry.duplicate``. Requests refused before decoding (a bad URL, a too
+    large body) never reach the monitor. The channel comes from ``monitor.channel_field`` (for
+    a legacy ping without one, the URL's appUpdateChannel); the creation time from
     ``monitor.creation_field``.
     """
     payload = record.payload
@@ -762,14 +762,17 @@ def submission_from_record(record: RecordLike, monitor: DocTypeMonitor) -> Submi
     channel = channel if isinstance(channel, str) else None
     if record.duplicate:
         return Submission(record.received_at, "duplicate", channel)
-    if record.decode_error is not None or record.valid is False:
+    unknown = getattr(record, "verdict", None) == "unknown doctype"
+    if record.decode_error is not None or record.valid is False or unknown:
+        error: str | None
         if record.decode_error is not None:
             error = record.decode_error
         elif record.errors:
+            # Path and keyword, not the message: messages quote payload values.
             first = record.errors[0]
-            error = f"{getattr(first, 'path', '')}: {getattr(first, 'message', first)}"
+            error = f"schema: {getattr(first, 'path', '')}: {getattr(first, 'keyword', '')}"
         else:
-            error = None
+            error = "unknown doctype" if unknown else None
         return Submission(record.received_at, "error", channel, error=error)
     if not 200 <= record.status < 300:
         return None
@@ -895,12 +898,20 @@ class AlertBoard:
             by_channel = self._stats.setdefault((engine.namespace, engine.doctype), {})
             by_channel.setdefault(normalize_channel(sub.channel), ChannelStats()).add(sub)
 
-    def advance(self, now: float) -> list[tuple[str, str, Alert]]:
-        """Run the timer events due up to ``now``; return ``(namespace, doctype, alert)``."""
+    def engine(self, namespace: str, doctype: str) -> DocTypeAlerts | None:
+        """The monitor of one docType, or ``None``."""
+        found = self._monitors.get((lookup_name(namespace), lookup_name(doctype)))
+        return found[1] if found is not None else None
+
+    def advance(self, now: float, *, idle: bool = True) -> list[tuple[str, str, Alert]]:
+        """Run the timer events due up to ``now``; return ``(namespace, doctype, alert)``.
+
+        ``idle`` is :meth:`DocTypeAlerts.advance`'s.
+        """
         out = []
         with self._lock:
             for _, engine in self._monitors.values():
-                for alert in engine.advance(now):
+                for alert in engine.advance(now, idle=idle):
                     out.append((engine.namespace, engine.doctype, alert))
             self._raised += out
         return out

@@ -7,18 +7,20 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import math
 import sys
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from .._alerts import (
-    Alert,
+    AlertBoard,
     ChannelStats,
-    DocTypeAlerts,
     RecordLike,
     Submission,
+    parse_window,
     submission_from_record,
 )
 from .._exceptions import ConfigurationError
@@ -36,14 +38,19 @@ from . import Commands
 
 __all__ = [
     "Suggestion",
+    "add_monitor_arguments",
+    "add_serve_arguments",
     "alerts_report",
     "channel_stats",
     "example_submissions",
-    "format_alerts",
+    "format_edge_alerts",
     "format_suggestions",
     "record_submissions",
     "register",
+    "serve_options",
     "suggest",
+    "suggest_command",
+    "with_replayed_alerts",
     "write_configs",
 ]
 
@@ -320,47 +327,183 @@ def format_suggestions(cls: type[Ping], suggestions: Sequence[Suggestion], sourc
 
 def alerts_report(
     pings: Sequence[type[Ping]],
-    records: Sequence[RecordLike],
+    records: Sequence[Any],
     *,
     minute: float,
     until: float,
 ) -> list[dict[str, Any]]:
-    """The alerts each ping's monitor raises on edge records, per doctype and channel."""
-    out = []
-    for cls in pings:
-        info = cls.ping_info()
-        if info.monitor is None:
-            continue
-        engine = DocTypeAlerts(info.monitor, minute=minute)
-        subs = sorted(record_submissions(cls, records), key=lambda s: s.at)
-        alerts: list[Alert] = []
-        for sub in subs:
-            alerts += engine.advance(sub.at)
-            engine.add(sub)
-        alerts += engine.advance(until)
-        channels: dict[str, list[dict[str, Any]]] = {}
-        for alert in alerts:
-            channels.setdefault(alert.channel, []).append(alert.to_dict())
-        out.append(
-            {
-                "namespace": info.namespace,
-                "doctype": info.doctype,
-                "submissions": len(subs),
-                "channels": channels,
-            }
-        )
-    return out
+    """Replay edge records (``pingsdk.edge.ReceivedPing``) through the pings' monitors.
+
+    Timer events run every monitor minute from the first record to ``until``. The result has
+    the shape of the running edge's ``/__monitor__`` ``alerts``.
+    """
+    ordered = sorted(records, key=lambda r: float(r.received_at))
+    start = float(ordered[0].received_at) if ordered else until
+    board = AlertBoard(pings, minute=minute, start=start)
+    for record in ordered:
+        board.advance(float(record.received_at))
+        board.observe(record.namespace, record.doctype, record)
+    board.advance(until)
+    return board.report()
 
 
-def format_alerts(report: Sequence[Mapping[str, Any]]) -> str:
-    """:func:`alerts_report` as text: one block per alert with the monitor's own text."""
-    lines = []
-    for doc in report:
+def format_edge_alerts(report: Mapping[str, Any]) -> str:
+    """The ``alerts`` of a monitor document as text: per docType and channel, each alert with
+    the monitor's own text ("" when the document has none)."""
+    docs = report.get("alerts")
+    if not docs:
+        return ""
+    lines = ["", "docType monitor alerts:"]
+    for doc in docs:
         name = f"{doc['namespace']}/{doc['doctype']}"
-        total = sum(len(v) for v in doc["channels"].values())
-        lines.append(f"{name}: {doc['submissions']} submission(s), {total} alert(s)")
-        for channel, alerts in doc["channels"].items():
-            for alert in alerts:
-                lines.append(f"  [{channel}] {alert['summary']} ({alert['alert_type']})")
+        alerts = doc.get("alerts", {})
+        total = sum(len(v) for v in alerts.values())
+        lines.append(f"  {name}: {total} alert(s)")
+        for channel, items in alerts.items():
+            for alert in items:
+                lines.append(f"  {name} [{channel}] {alert['summary']} ({alert['alert_type']})")
                 lines += ["    " + line for line in alert["detail"].rstrip("\n").split("\n")]
     return "\n".join(lines) + "\n"
+
+
+def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
+    """``pingsdk serve --monitor TARGET --monitor-window DURATION``."""
+    parser.add_argument(
+        "--monitor",
+        metavar="TARGET",
+        help="evaluate the docType monitor thresholds (monitor=) of the Ping classes in TARGET "
+        "(a module or .py file) on the edge's records, printing each alert",
+    )
+    parser.add_argument(
+        "--monitor-window",
+        default="24h",
+        metavar="DURATION",
+        help="how long the monitor's 24-hour window lasts; every window scales with it "
+        "(default 24h; e.g. 60s in tests)",
+    )
+
+
+def serve_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``EdgeServer`` keywords of ``--monitor`` and ``--monitor-window``."""
+    if not args.monitor:
+        return {}
+    window = parse_window(args.monitor_window) * 1440
+
+    def on_alert(text: str) -> None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+    return {"monitor": load_pings(args.monitor), "monitor_window": window, "on_alert": on_alert}
+
+
+def add_monitor_arguments(
+    parser: argparse.ArgumentParser, source: argparse._MutuallyExclusiveGroup
+) -> None:
+    """``pingsdk monitor [TARGET] [--suggest] [--examples] [--monitor-window DURATION]``."""
+    parser.add_argument(
+        "target",
+        nargs="?",
+        metavar="TARGET",
+        help="module or .py file of Ping classes: with --db, replay their monitor thresholds "
+        "over the records and list the alerts; with --suggest, the pings to propose for",
+    )
+    source.add_argument(
+        "--examples",
+        action="store_true",
+        help="with --suggest: derive from TARGET's validation examples",
+    )
+    parser.add_argument(
+        "--suggest",
+        action="store_true",
+        help="propose thresholds per channel from the data, saying how each was derived",
+    )
+    parser.add_argument(
+        "--monitor-window",
+        default="24h",
+        metavar="DURATION",
+        help="with --db and TARGET: replay with the monitor's day lasting DURATION (default 24h)",
+    )
+
+
+def with_replayed_alerts(args: argparse.Namespace, report: dict[str, Any]) -> dict[str, Any]:
+    """``report`` plus the alerts of TARGET's monitors replayed over ``--db`` records."""
+    if not args.target or not args.db:
+        return report
+    from ..edge._store import open_readonly
+
+    store = open_readonly(args.db)
+    try:
+        records = store.pings()
+    finally:
+        store.close()
+    minute = parse_window(args.monitor_window)
+    alerts = alerts_report(load_pings(args.target), records, minute=minute, until=time.time())
+    return {**report, "alerts": alerts}
+
+
+def suggest_command(args: argparse.Namespace) -> int:
+    """``pingsdk monitor --suggest TARGET (--db FILE | --url URL | --examples)``."""
+    if not args.suggest:
+        raise ConfigurationError("--examples goes with --suggest")
+    if not args.target:
+        raise ConfigurationError("--suggest needs TARGET, the module or .py file of the pings")
+    pings = load_pings(args.target)
+    results = []
+    for cls in pings:
+        if args.examples:
+            stats, timed, source = channel_stats(example_submissions(cls)), False, "examples"
+        elif args.db:
+            stats, timed, source = _db_stats(cls, args.db), True, args.db
+        else:
+            stats, timed, source = _url_stats(cls, args.url), True, args.url
+        results.append((cls, suggest(stats, timed=timed), source))
+    if args.json:
+        doc = [
+            {
+                "namespace": cls.ping_info().namespace,
+                "doctype": cls.ping_info().doctype,
+                "source": source,
+                "suggestions": [dataclasses.asdict(s) for s in found],
+            }
+            for cls, found, source in results
+        ]
+        print(json.dumps(doc, indent=2))
+    else:
+        what = {"examples": "the validation examples"}
+        sys.stdout.write(
+            "\n".join(
+                format_suggestions(cls, found, what.get(source, source))
+                for cls, found, source in results
+            )
+        )
+    return 0
+
+
+def _db_stats(cls: type[Ping], db: str) -> dict[str, ChannelStats]:
+    from ..edge._store import open_readonly
+
+    store = open_readonly(db)
+    try:
+        records = store.pings()
+    finally:
+        store.close()
+    return channel_stats(record_submissions(cls, records))
+
+
+def _url_stats(cls: type[Ping], url: str) -> dict[str, ChannelStats]:
+    import httpx
+
+    try:
+        response = httpx.get(url.rstrip("/") + "/__monitor__", timeout=10.0)
+        response.raise_for_status()
+        report = response.json()
+    except (httpx.HTTPError, ValueError) as exc:
+        raise ConfigurationError(f"{url}: no edge monitor there ({exc})") from None
+    info = cls.ping_info()
+    for doc in report.get("alerts") or ():
+        if _same_doctype(cls, doc.get("namespace"), doc.get("doctype")):
+            return {c: ChannelStats.from_dict(d) for c, d in doc.get("channels", {}).items()}
+    raise ConfigurationError(
+        f"{url}: the edge does not monitor {info.namespace}/{info.doctype}; start it with "
+        "`pingsdk serve --monitor TARGET`, or read its records with --db"
+    )

@@ -17,6 +17,14 @@ from ..edge import EdgeServer, FaultPlan, format_report
 from ..edge._monitor import build_report
 from ..edge._store import DEFAULT_MEMORY_RECORDS, open_readonly
 from . import Commands
+from ._monitor import (
+    add_monitor_arguments,
+    add_serve_arguments,
+    format_edge_alerts,
+    serve_options,
+    suggest_command,
+    with_replayed_alerts,
+)
 
 __all__ = ["register"]
 
@@ -78,17 +86,22 @@ def register(commands: Commands) -> None:
     serve.add_argument("--latency", type=float, default=0.0, metavar="SECONDS")
     serve.add_argument("--retry-after", type=int, default=1, metavar="SECONDS")
     serve.add_argument("--seed", type=int, default=None, help="seed of the fault draw")
+    add_serve_arguments(serve)
     serve.set_defaults(func=_serve)
 
     monitor = commands.top.add_parser(
         "monitor",
         help="print what a local edge received, per doctype",
-        description="Print the docType monitor of a local edge as a table.",
+        description="Print the docType monitor of a local edge as a table, with the alerts of "
+        "the docType monitor thresholds it evaluates (pingsdk serve --monitor, or TARGET "
+        "replayed over --db); with --suggest, propose thresholds from its records or from "
+        "TARGET's validation examples.",
     )
     source = monitor.add_mutually_exclusive_group(required=True)
     source.add_argument("--db", metavar="FILE", help="the database of `pingsdk serve --db`")
     source.add_argument("--url", help="a running edge, e.g. http://127.0.0.1:8000")
     monitor.add_argument("--json", action="store_true", help="print the JSON document instead")
+    add_monitor_arguments(monitor, source)
     monitor.set_defaults(func=_monitor)
 
 
@@ -116,6 +129,7 @@ def _serve(args: argparse.Namespace) -> int:
         socket_timeout=args.request_timeout,
         max_records=args.max_records,
         workers=args.workers,
+        **serve_options(args),
     )
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -127,6 +141,8 @@ def _serve(args: argparse.Namespace) -> int:
             store = args.db or "memory"
             limit = f", newest {kept:,} kept" if kept is not None else ""
             print(f"{schemas} schemas, {mode} mode, store: {store}{limit}", flush=True)
+            if edge.alerting.board:
+                print(f"docType monitor: a day lasts {args.monitor_window}", flush=True)
             while not done.wait(0.5):
                 pass
     finally:
@@ -137,6 +153,8 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _monitor(args: argparse.Namespace) -> int:
+    if args.suggest or args.examples:
+        return suggest_command(args)
     report: dict[str, Any]
     if args.url:
         try:
@@ -151,8 +169,10 @@ def _monitor(args: argparse.Namespace) -> int:
             report = build_report(store.summary_rows(), store.fault_counts())
         finally:
             store.close()
+    report = with_replayed_alerts(args, report)
     if args.json:
         print(json.dumps(report, indent=2, ensure_ascii=False))
     else:
         sys.stdout.write(format_report(report))
+        sys.stdout.write(format_edge_alerts(report))
     return 0

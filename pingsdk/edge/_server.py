@@ -19,14 +19,15 @@ import struct
 import threading
 import time
 import urllib.parse
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._exceptions import ConfigurationError
 from .._validation import ValidationIssue
 from .._version import __version__
+from ._alerting import EdgeAlerts
 from ._decode import Decoded, decode_body
 from ._faults import Fault, FaultInjector, FaultPlan, ScriptEntry
 from ._monitor import UNKNOWN
@@ -46,6 +47,9 @@ from ._rules import (
 from ._schemas import SchemaStore, glean_shape
 from ._store import DEFAULT_MEMORY_RECORDS, ReceivedPing, Store
 from ._viewer import render_page
+
+if TYPE_CHECKING:
+    from .._ping import Ping
 
 __all__ = ["EdgeServer"]
 
@@ -481,7 +485,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         record["status"] = status
         record["reason"] = reason
         edge = self.server.edge
-        edge.store.add(record)
+        edge.alerting.observe(record, edge.store.add(record))
         log_reason = record["verdict"]
         if reason and record.get("valid") != 0:
             log_reason += f": {reason}"
@@ -613,6 +617,11 @@ class EdgeServer:
         workers: threads answering requests (default 32). Connections wait for their whole
             request without a thread, so this bounds the threads whatever clients do; a
             ``latency`` fault keeps its worker for that long.
+        monitor: Ping classes whose docType monitor thresholds (``monitor=``) the edge
+            evaluates on its records, raising the monitor's alerts (see docs/monitoring.md).
+        monitor_window: seconds the monitor's 24-hour window lasts (default a day; every other
+            window scales with it, so tests can use e.g. 60).
+        on_alert: called with the text of each alert (``pingsdk serve`` prints it).
 
     Raises:
         ConfigurationError: a schema folder without schemas; a bad ``max_records``,
@@ -640,6 +649,9 @@ class EdgeServer:
         viewer_limit: int = 100,
         max_records: int | None = None,
         workers: int = 32,
+        monitor: Iterable[type[Ping]] = (),
+        monitor_window: float = 86400.0,
+        on_alert: Callable[[str], None] | None = None,
     ) -> None:
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
             raise ConfigurationError(f"workers must be a positive integer, got {workers!r}")
@@ -653,6 +665,9 @@ class EdgeServer:
         self.viewer_limit = viewer_limit
         self.workers = workers
         self.faults = FaultInjector(faults)
+        if not monitor_window > 0:
+            raise ConfigurationError(f"monitor_window must be positive, got {monitor_window!r}")
+        self.alerting = EdgeAlerts(monitor, minute=monitor_window / 1440, on_alert=on_alert)
         if max_records is None and db is None:
             max_records = DEFAULT_MEMORY_RECORDS
         self.store = Store(db, max_records=max_records)
@@ -682,6 +697,7 @@ class EdgeServer:
             name=f"pingsdk-edge-{self.port}",
         )
         self._room.start()
+        self.alerting.start(self.url)
         logger.info("edge: serving on %s (strict=%s)", self.url, self.strict)
         return self
 
@@ -693,6 +709,7 @@ class EdgeServer:
         if self._stopping.is_set():
             return
         self._stopping.set()
+        self.alerting.stop()
         room, self._room = self._room, None
         if room is not None:
             room.stop()
@@ -780,9 +797,15 @@ class EdgeServer:
         and sizes, and the most frequent reasons requests were refused or unknown.
 
         Kept up to date per request (never a scan of the records), and exact for every
-        request since the start or :meth:`clear`, including those no longer kept.
+        request since the start or :meth:`clear`, including those no longer kept. With
+        ``monitor=``, ``alerts`` lists per monitored docType the docType monitor's alerts per
+        channel since the start, and per-channel statistics.
         """
-        return self.store.report()
+        report = self.store.report()
+        if self.alerting.board:
+            # Per monitored docType: the alerts raised since the start, per channel.
+            report["alerts"] = self.alerting.report()
+        return report
 
     def clear(self) -> None:
         """Forget stored requests, fault counts and scripted faults (the plan stays)."""
@@ -804,4 +827,5 @@ class EdgeServer:
             app=app,
             apps=self.store.namespaces(),
             total=self.store.count(),
+            alerts=self.alerting.alerted(),
         )

@@ -8,6 +8,8 @@ import html
 import json
 from collections.abc import Sequence
 
+from .._alerts import Alert
+from .._validation import lookup_name
 from ._store import ReceivedPing
 
 __all__ = ["render_page"]
@@ -18,6 +20,7 @@ body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}
 .ok{color:#186a3b}.bad{color:#a93226}.muted{color:#777}
 pre{background:#f6f6f6;padding:.5em;overflow:auto;max-height:30em}
 form input{margin-right:.5em}
+.alert{border:2px solid #a93226;background:#fdf2f0;padding:.5em .8em;margin:.8em 0}
 """
 
 
@@ -43,9 +46,11 @@ def _verdict(ping: ReceivedPing) -> str:
     return f'<span class="{style}">{_e(verdict)}</span>'
 
 
-def _one(ping: ReceivedPing) -> str:
+def _one(ping: ReceivedPing, alerted: frozenset[tuple[str, str]] = frozenset()) -> str:
     when = datetime.datetime.fromtimestamp(ping.received_at, datetime.timezone.utc)
     dup = ' <b class="bad">duplicate</b>' if ping.duplicate else ""
+    if (lookup_name(ping.namespace or ""), lookup_name(ping.doctype or "")) in alerted:
+        dup += ' <b class="bad" title="its docType monitor raised an alert">monitor alert</b>'
     debug = f" · debug {_e(ping.debug_id)}" if ping.debug_id else ""
     sent_by = [
         f"{label} <code>{_e(ping.headers[name])}</code>"
@@ -85,6 +90,23 @@ def _one(ping: ReceivedPing) -> str:
     return "\n".join(parts)
 
 
+def _alerts(alerts: Sequence[tuple[str, str, Alert]]) -> str:
+    if not alerts:
+        return ""
+    items = []
+    for namespace, doctype, alert in alerts:
+        when = datetime.datetime.fromtimestamp(alert.at, datetime.timezone.utc)
+        items.append(
+            f"<li><b>{_e(namespace)}/{_e(doctype)} [{_e(alert.channel)}] {_e(alert.summary)}"
+            f'</b> <span class="muted">{_e(when.isoformat(timespec="seconds"))}</span>'
+            f"<pre>{_e(alert.detail)}</pre></li>"
+        )
+    return (
+        f'<div class="alert"><b>docType monitor: {len(alerts)} alert(s)</b>'
+        f"<ul>{''.join(items)}</ul></div>\n"
+    )
+
+
 def render_page(
     pings: Sequence[ReceivedPing],
     *,
@@ -93,10 +115,13 @@ def render_page(
     app: str = "",
     apps: Sequence[str] = (),
     total: int = 0,
+    alerts: Sequence[tuple[str, str, Alert]] = (),
 ) -> str:
     """The whole HTML page for ``pings`` (already filtered, newest first); ``apps`` are the
-    applications (namespaces) offered in the filter."""
-    body = "\n".join(_one(p) for p in pings) or '<p class="muted">No pings yet.</p>'
+    applications (namespaces) offered in the filter; ``alerts`` (namespace, doctype, alert)
+    are the docType monitor's, listed on top and marked on the pings of their docType."""
+    alerted = frozenset((lookup_name(ns), lookup_name(dt)) for ns, dt, _ in alerts)
+    body = "\n".join(_one(p, alerted) for p in pings) or '<p class="muted">No pings yet.</p>'
     options = "".join(
         f'<option value="{_e(name)}"{" selected" if name == app else ""}>{_e(name)}</option>'
         for name in apps
@@ -111,7 +136,7 @@ def render_page(
 <label>X-Debug-ID <input name="debug_id" value="{_e(debug_id)}"></label>
 <button type="submit">filter</button> <a href="/__monitor__">monitor (JSON)</a>
 </form>
-<p class="muted">showing {len(pings)} of {total} stored requests, newest first</p>
+{_alerts(alerts)}<p class="muted">showing {len(pings)} of {total} stored requests, newest first</p>
 {body}
 </body></html>
 """
