@@ -362,7 +362,8 @@ def format_edge_alerts(report: Mapping[str, Any]) -> str:
         for channel, items in alerts.items():
             for alert in items:
                 lines.append(f"  {name} [{channel}] {alert['summary']} ({alert['alert_type']})")
-                lines += ["    " + line for line in alert["detail"].rstrip("\n").split("\n")]
+                detail = alert["detail"].rstrip("\n").split("\n")
+                lines += [f"    {line}" if line else "" for line in detail]
     return "\n".join(lines) + "\n"
 
 
