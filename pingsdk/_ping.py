@@ -426,10 +426,10 @@ def _model_args(annotation: object) -> Iterator[type[BaseModel]]:
 def _ensure_exportable(cls: type[Ping]) -> None:
     """Refuse a class no JSON Schema can describe, with the reason export would give.
 
-    Only export used to find out; checking when the class is built keeps the promise that a
-    class that can be defined can be exported (to draft-06 at least: draft-04 also refuses
-    constrained dict keys). The verdict is kept, so a class whose check failed when pydantic
-    completed it late (a forward reference) is refused again when it is sent.
+    Export used to be the only place that found out; checking when the class is built keeps
+    the promise that a class that can be defined can be exported (to draft-06 at least: draft-04
+    also refuses constrained dict keys). The verdict is kept, so a class whose check failed when
+    pydantic completed it late (a forward reference) is refused again when it is sent.
     """
     cls.__ping_exportable__ = False  # type: ignore[attr-defined]
     problem = export_problem(cls)
@@ -451,8 +451,9 @@ INT64_MAX = 2**63 - 1
 _DIGIT_MAP = bytes(49 if 48 <= byte <= 57 else 48 for byte in range(256))
 _LONG_DIGIT_RUN = b"1" * 19
 # Core-schema parts that change a value between the instance and the payload, or between the
-# payload and what validation checks: with any of them, re-validating the fields proves nothing
-# about the payload, so it is checked against the exported schema instead.
+# payload and what validation checks (or, for a dataclass, that strict validation of a dumped
+# dict refuses): with any of them, re-validating the fields proves nothing about the payload,
+# so it is checked against the exported schema instead.
 _TRANSFORMING = frozenset({"function-before", "function-wrap", "function-plain", "dataclass"})
 # JSON Schema keywords that change no payload's validity; json_schema_extra may set these.
 _ANNOTATIONS = frozenset(
@@ -730,7 +731,7 @@ class Ping(BaseModel, metaclass=_PingMeta):
 
     Class keywords:
         namespace, doctype: lowercase kebab-case (``[a-z0-9-]``, no leading/trailing ``-``).
-        version: a positive int.
+        version: a positive int, at most 2**63 - 1.
         review: a :class:`DataReview` with the data-review facts.
         examples / fail_examples: ``{"test-name": {payload}}`` written as validation examples.
         additional_properties: open the schema (and the model) to unknown keys; default closed.
@@ -744,6 +745,9 @@ class Ping(BaseModel, metaclass=_PingMeta):
     (:meth:`to_json_bytes`) is compact UTF-8 JSON using aliases, with every field present:
     defaults are written out and ``None`` is written as ``null`` (the exported schema allows
     ``null`` exactly for ``Optional`` fields), so a payload means the same to every reader.
+    A class with a field no JSON Schema can describe is refused when it is defined, and a
+    payload the exported schema would refuse (values that went around validation) is refused
+    by :meth:`to_json_bytes` with :class:`InvalidPingError`.
 
     Added in 0.1.
     """
