@@ -189,7 +189,7 @@ class Engine:
         # When the last counted failure happened: failures of requests started before it
         # belong to the same outage and are not counted again.
         self._window_start = -math.inf
-        # A flush's sweep: claim pings waiting for their retry too, each once per sweep.
+        # A flush's sweep: claim pings waiting for their retry too, each once per flush.
         self._flushes = 0
         self._sweeping = False
         self._swept: set[str] = set()
@@ -503,12 +503,10 @@ class Engine:
             started += 1
         if give_back:
             self.queue.release(give_back, timeout=self._lock_wait)
-        if sweeping and len(rows) - len(give_back) < free:
-            self._sweeping = False  # every pending ping was tried once in this sweep
         if len(rows) >= free + skip:
             return POLL_INTERVAL if len(self._in_flight) >= slots else 0.0
-        if self._sweeping:
-            return 0.0
+        # The sweep lasts as long as the flush: a ping the server holds (Retry-After) is tried
+        # when its hold ends, noticed within a poll tick.
         next_due = self.queue.next_due(endpoint=self._config.endpoint, timeout=self._lock_wait)
         if next_due is None:
             return POLL_INTERVAL
