@@ -568,9 +568,9 @@ def render_monitor_config(ping_cls: type[Ping]) -> str:
             f"{ping_cls.__qualname__} declares no monitor=pingsdk.DocTypeMonitor(...)"
         )
     lines = [
-        f"-- docType monitor for {info.namespace}/{info.doctype} ({ping_cls.__qualname__}),",
-        f"-- written by pingsdk {__version__}. Deploy beside {MONITOR_FILENAME}",
-        "-- (mozilla-services/lua_sandbox_extensions, moz_telemetry).",
+        f"-- docType monitor of {info.namespace}/{info.doctype} ({ping_cls.__qualname__}),",
+        f"-- written by pingsdk {__version__}: a Hindsight analysis plugin configuration for",
+        f"-- {MONITOR_FILENAME} (mozilla-services/lua_sandbox_extensions, moz_telemetry).",
         "-- Fields[appUpdateChannel] <- "
         + (monitor.channel_field or "(not set: every submission counts as Other)"),
         "-- Fields[creationTimestamp] <- " + (monitor.creation_field or "(not set: latency is 0)"),

@@ -387,6 +387,8 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
 def serve_options(args: argparse.Namespace) -> dict[str, Any]:
     """The ``EdgeServer`` keywords of ``--monitor`` and ``--monitor-window``."""
     if not args.monitor:
+        if args.monitor_window != "24h":
+            raise ConfigurationError("--monitor-window needs --monitor TARGET")
         return {}
     window = parse_window(args.monitor_window) * 1440
 
