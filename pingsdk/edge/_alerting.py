@@ -115,9 +115,10 @@ class EdgeAlerts:
     def observe(self, record: dict[str, Any], duplicate: bool) -> None:
         """Feed one stored record (a no-op for docTypes without thresholds)."""
         board = self.board
-        if board is None or not board:
-            return
-        board.observe(record.get("namespace"), record.get("doctype"), _view(record, duplicate))
+        namespace, doctype = record.get("namespace"), record.get("doctype")
+        if board is None or board.engine(namespace or "", doctype or "") is None:
+            return  # parse nothing for docTypes nobody monitors
+        board.observe(namespace, doctype, _view(record, duplicate))
 
     def report(self) -> list[dict[str, Any]]:
         """Alerts raised so far and channel statistics, per monitored docType."""
