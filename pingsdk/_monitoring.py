@@ -548,8 +548,13 @@ def _lua_number(value: float) -> str:
 
 
 def _lua_string(value: str) -> str:
-    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-    return f'"{escaped}"'
+    # Lua's decimal escapes (\ddd, one byte each) for quotes, backslashes, control bytes and
+    # non-ASCII UTF-8 bytes: the file stays ASCII and loads the same in any Lua.
+    out = []
+    for byte in value.encode("utf-8"):
+        plain = 32 <= byte < 127 and byte not in (34, 92)
+        out.append(chr(byte) if plain else f"\\{byte:03d}")
+    return '"' + "".join(out) + '"'
 
 
 def render_monitor_config(ping_cls: type[Ping]) -> str:

@@ -107,7 +107,7 @@ FULL = pingsdk.DocTypeMonitor(
     other=pingsdk.ChannelThresholds(shape=pingsdk.ShapeThreshold(mindist=-1)),
     creation_field="meta.created",
     channel_field="meta.channel",
-    recipients=("ops@example.com", 'quote"d@example.com'),
+    recipients=("ops@example.com", 'quote"d\\zoë@example.com'),
     throttle=90,
     prefix=False,
 )
@@ -159,7 +159,7 @@ def test_every_value_round_trips_and_passes_setup() -> None:
     assert g.alert.disabled is False and g.alert.prefix is False and g.alert.throttle == 90
     assert list(g.alert.modules.email.recipients.values()) == [
         "ops@example.com",
-        'quote"d@example.com',
+        'quote"d\\zoë@example.com',
     ]
     assert to_python(g.alert.thresholds) == FULL.thresholds_table()
 
