@@ -73,7 +73,7 @@ class _Converter:
         nodes = []
         for key, sub, required in iter_properties(schema, self.root):
             where = f"{path}.{key}" if path else key
-            if not _NAME.match(key):
+            if not _NAME.fullmatch(key):
                 raise self.fail(
                     where, "a Parquet field name cannot contain whitespace, ';', '{', '}', '(', ')'"
                 )
@@ -187,7 +187,7 @@ def _json_type(value: object) -> str:
 
 
 def _convert(json_schema: Mapping[str, Any], name: str, metadata: bool) -> tuple[_Node, list[str]]:
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):
         raise SchemaExportError(
             f"{name!r} cannot name a Parquet message (no whitespace, ';', braces or parentheses)",
             ping=name,

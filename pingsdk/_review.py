@@ -121,10 +121,10 @@ class DataReview:
                 raise ConfigurationError(f"{name} must be a tuple of strings, not one string")
             object.__setattr__(self, name, tuple(value))
         for owner in self.owners:
-            if not _EMAIL.match(owner):
+            if not _EMAIL.fullmatch(owner):
                 raise ConfigurationError(f"owners must be email addresses, got {owner!r}")
         for url in (*self.bugs, self.data_review, self.documentation):
-            if url is not None and not _URL.match(url):
+            if url is not None and not _URL.fullmatch(url):
                 raise ConfigurationError(f"expected an http(s) URL, got {url!r}")
         if self.expires is not None and (
             not isinstance(self.expires, datetime.date)

@@ -90,7 +90,7 @@ def _is_rfc3339(value: object) -> bool:
     """RFC 3339 ``date-time`` (an offset is required), without the optional extra package."""
     if not isinstance(value, str):
         return True  # formats only constrain strings
-    match = _RFC3339.match(value)
+    match = _RFC3339.fullmatch(value)
     if match is None:
         return False
     date, time, _, offset = match.groups()

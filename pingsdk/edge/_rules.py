@@ -85,7 +85,7 @@ class RouteError(Exception):
 
 def is_doc_id(value: str) -> bool:
     """True for a UUID in 8-4-4-4-12 hex form (the pipeline's pattern, any case)."""
-    return bool(_DOC_ID.match(value))
+    return bool(_DOC_ID.fullmatch(value))
 
 
 def parse_version(value: object) -> int | None:
@@ -95,7 +95,7 @@ def parse_version(value: object) -> int | None:
         return None
     if isinstance(value, int):
         return value if 0 < value <= MAX_VERSION else None
-    if isinstance(value, str) and _VERSION.match(value):
+    if isinstance(value, str) and _VERSION.fullmatch(value):
         number = int(value)
         return number if number <= MAX_VERSION else None
     return None
