@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 import pingsdk
+from pingsdk._alerts import Submission
 from pingsdk._cli._monitor import (
     channel_stats,
     example_submissions,
@@ -109,3 +110,13 @@ def test_review_request_names_the_monitor_configuration() -> None:
         "after creation",
         "- **nightly:** ingestion errors above 2% in an hour",
     ]
+
+
+def test_inactivity_suggestion_stays_below_what_never_fires() -> None:
+    # Two hours of valid data with one 40-minute gap: twice that is capped at 58 minutes.
+    times = [m * 60.0 for m in range(0, 40)] + [m * 60.0 for m in range(80, 121)]
+    subs = [Submission(t, "valid", "release", 100) for t in times]
+    got = suggest(channel_stats(subs), timed=True)
+    [inactivity] = [s for s in got if s.setting == "inactivity_timeout"]
+    assert inactivity.value == 58
+    assert "longest gap between valid submissions was 41.0 minutes" in inactivity.how
