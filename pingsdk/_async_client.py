@@ -7,12 +7,13 @@ Same settings, preparation, queue, outcomes and retry schedule as :class:`PingCl
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import time
 from types import TracebackType
 
 from ._client import _STOP_RESERVE, BaseClient, _report_left
-from ._exceptions import QueueBusyError
+from ._exceptions import QueueBusyError, QueueError
 from ._log import logger
 from ._ping import Ping
 from ._prepare import prepare_ping
@@ -109,6 +110,13 @@ class AsyncPingClient(BaseClient):
         timeout = max(0.0, timeout)
         deadline = time.monotonic() + timeout
         task = self._task
+        if (task is None or task.done()) and self._config.uploader and timeout > 0:
+            # Pings left by an earlier run (a deletion request, say) go out on close even if
+            # this client never submitted or flushed.
+            with contextlib.suppress(QueueError):
+                if self._engine.pending(timeout=LOOP_LOCK_WAIT):
+                    self._running_engine()
+                    task = self._task
         if task is not None and not task.done():
             flush_time = timeout - min(_STOP_RESERVE, timeout / 4)
             if flush_time > 0 and task.get_loop() is asyncio.get_running_loop():

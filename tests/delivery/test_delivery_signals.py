@@ -178,3 +178,18 @@ def test_two_applications_on_one_queue_each_reach_only_their_own_edge(
         with pingsdk.PingClient(edge_a.url, queue_path=queue_path) as again_a:
             assert again_a.flush(5.0)
         assert {p.doc_id for p in edge_a.accepted()} == ids_a
+
+
+@pytest.mark.anyio
+async def test_async_close_sends_a_deletion_request_left_by_an_earlier_run(
+    edge: EdgeServer, queue_path: Path
+) -> None:
+    edge.set_faults(FaultPlan(rate=1.0, kinds=("500",)))
+    first = pingsdk.AsyncPingClient(edge.url, queue_path=queue_path, retry=SLOW)
+    await first.set_upload_enabled(False, deletion_request=DeletionRequest(client_id="abc"))
+    assert await first.flush(0.5) is False  # refused with 500: still queued
+    assert await first.close(0.0) is False
+    edge.set_faults(None)
+    second = pingsdk.AsyncPingClient(edge.url, queue_path=queue_path, upload_enabled=False)
+    assert await second.close(5.0) is True  # never submitted nor flushed: close sends it
+    assert [p.doctype for p in edge.accepted()] == ["deletion-request"]
