@@ -1,9 +1,10 @@
 """The "pingsdk" logger, rate-limited warnings, and what may appear in a log line.
 
-Levels: DEBUG one line per request (and payloads, only with ``log_pings=True``); WARNING a
-scheduled retry or a dropped ping, at most one line per event kind per interval, with the count of
-lines held back; ERROR data loss (evicted or discarded pings, a corrupt queue). Header values and
-bodies never appear above DEBUG.
+Levels: DEBUG one line per request (and payloads, only with ``log_pings=True``); INFO settings
+taken from the environment (once) and the end of an outage; WARNING a scheduled retry or a
+dropped ping, at most one line per event kind per interval, with the count of lines held back
+and the edge's answer (its text, sanitised); ERROR data loss (evicted or discarded pings, a
+corrupt queue). Header values and request bodies never appear above DEBUG.
 """
 
 from __future__ import annotations

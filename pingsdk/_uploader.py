@@ -8,9 +8,14 @@ Both clients run the same :class:`Engine`: :class:`PingClient` on a private thre
 The cycle: claim due rows up to the free request slots, send each (``Date`` set at send time,
 path and body exactly as stored), classify the outcome, then ack, defer (attempts and next attempt
 time persisted in the queue) or drop. Between cycles it sleeps until the next due time, a wake-up
-(``submit()``, a finished request) or a poll tick; it never spins. Connection failures and
-explicit overload answers (429, 503) also pause new claims globally, so a dead server sees a
-backed-off trickle rather than one request per queued ping.
+(``submit()``, a finished request) or a poll tick; it never spins.
+
+Outcomes that pause all sending (no answer, 429, 503: a column of the outcome table) pause new
+claims globally, so a dead server sees a backed-off trickle rather than one request per queued
+ping. An outage counts once however many requests were in flight when it began, the pause
+follows the RetryPolicy's windows, one probe request goes first after it, and the first success
+resumes full speed. A server's ``Retry-After`` on 429/503 is a hold nothing overrides; a flush
+overrides everything else. Each request has a whole-request deadline below its lease.
 """
 
 from __future__ import annotations
