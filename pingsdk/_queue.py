@@ -1379,7 +1379,12 @@ class PingQueue:
         was_used = path.with_name(path.name + ".lock").exists()
         # One process at a time checks, creates or moves the file aside: two processes finding
         # the same corrupt file must not move each other's fresh queue aside.
-        with _open_lock(path, deadline, self._busy):
+        # Tools opening an existing queue (create=False) never create, move or replace a file,
+        # so they need no open lock, and leave no lock file beside a file named by mistake.
+        locked = (
+            _open_lock(path, deadline, self._busy) if self._create else contextlib.nullcontext()
+        )
+        with locked:
             if self._create:
                 _create_file(path)
             self._notice_empty_file(was_used)
@@ -1649,8 +1654,8 @@ def _read_only_message(path: Path | None, why: str) -> str:
 
 def _foreign_message(path: Path | None, why: str) -> str:
     return (
-        f"queue_path {path} names an existing file that is not a pingsdk queue ({why}); pingsdk "
-        "left it untouched: choose another queue_path"
+        f"{path} is not a pingsdk queue file ({why}); pingsdk left it untouched: choose "
+        "another queue_path"
     )
 
 

@@ -216,7 +216,7 @@ def test_flush_reports_drops_and_retries_within_the_timeout(
     args = ["queue", "flush", "--queue", str(queue), "--endpoint", edge.url, "--now"]
     assert main(args) == 0
     assert capsys.readouterr().out == f"sent 1 ping(s); 0 left in {queue}\n"
-    assert [r.status for r in edge.received()] == [503, 400, 200]
+    assert [r.status for r in edge.received()] == [200]  # injected faults are not stored
 
 
 def test_flush_fails_when_a_retry_is_scheduled_later(
@@ -300,9 +300,9 @@ def test_a_file_that_is_not_a_queue_is_left_alone(
         before = path.read_bytes()
         for command in (["status"], ["purge"], ["flush", "--endpoint", "http://127.0.0.1:1"]):
             assert main(["queue", *command, "--queue", str(path)]) == 2
-            assert (
-                capsys.readouterr().err == f"pingsdk: error: {path} is not a pingsdk queue file\n"
-            )
+            err = capsys.readouterr().err
+            assert err.startswith(f"pingsdk: error: {path} is not a pingsdk queue file (")
+            assert "left it untouched" in err
         assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["other.db", "ping.json"]
 
