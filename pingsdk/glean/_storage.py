@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sqlite3
 import threading
+import weakref
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -100,6 +102,11 @@ class Storage:
         self._events: dict[str, list[dict[str, Any]]] = {}
         self._warn = RateLimitedLog()
         self.queue.write(ensure_tables)
+        _LIVE.add(self)
+
+    def _after_fork_in_child(self) -> None:
+        # A thread of the parent may have held the lock at fork(): it never lets go here.
+        self.lock = threading.RLock()
 
     # -- recording ---------------------------------------------------------------------------
 
@@ -315,3 +322,15 @@ class Storage:
 
 _I32_MAX = (1 << 31) - 1
 _SELECT_ONE = "SELECT value FROM glean_metrics WHERE app = ? AND store = ? AND id = ?"
+
+
+_LIVE: weakref.WeakSet[Storage] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for storage in list(_LIVE):
+        storage._after_fork_in_child()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -84,3 +85,42 @@ def test_seq_survives_a_restart_in_process(make_app: AppFactory, queue_file: Pat
     again.load_pings(PINGS_YAML).heartbeat.submit()
     seqs = [p["ping_info"]["seq"] for _, p, _ in stored_pings(queue_file)]
     assert sorted(seqs) == [0, 1]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
+def test_fork_while_another_thread_submits(make_app: AppFactory, queue_file: Path) -> None:
+    import threading
+
+    app = make_app()
+    pings = app.load_pings(PINGS_YAML)
+    metrics = app.load_metrics(METRICS_YAML)
+    holding = threading.Event()
+    release = threading.Event()
+
+    def before(reason: str | None) -> None:  # runs with the storage lock held
+        holding.set()
+        release.wait(10)
+
+    pings.service.test_before_next_submit(before)
+    metrics.service_core.requests.add()
+    submitter = threading.Thread(target=pings.service.submit)
+    submitter.start()
+    assert holding.wait(10)
+    pid = os.fork()
+    if pid == 0:  # the child: the lock the parent's thread holds must not block it
+        code = 0
+        try:
+            metrics.service_core.requests.add()
+            code = 0 if metrics.service_core.requests.test_get_value() == 2 else 1
+        finally:
+            os._exit(code)
+    release.set()
+    submitter.join(10)
+    deadline = time.monotonic() + 20
+    while (done := os.waitpid(pid, os.WNOHANG))[0] == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if done[0] == 0:  # still blocked: do not leave it behind
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        pytest.fail("the forked child blocked on a lock held by the parent's thread")
+    assert os.waitstatus_to_exitcode(done[1]) == 0
