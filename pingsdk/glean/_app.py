@@ -146,17 +146,20 @@ class GleanApp:
         """Clear application lifetime, create client_id/first_run_date.
 
         Returns whether an earlier run had upload on (a real client id is stored). As Glean: a
-        first run with upload off stores the known placeholder id and asks nothing deleted.
+        first run with upload off stores the known placeholder id and asks nothing deleted; a
+        run with upload on after one with it off gets a new client id.
         """
         self.storage.clear_lifetime(conn, [Lifetime.APPLICATION])
         stored = read_client(conn, self.namespace)
-        if "client_id" not in stored:
-            first_id = new_client_id() if upload_enabled else KNOWN_CLIENT_ID
-            write_client(conn, self.namespace, "client_id", first_id)
+        known = stored.get("client_id", KNOWN_CLIENT_ID) == KNOWN_CLIENT_ID
+        if upload_enabled and known:
+            write_client(conn, self.namespace, "client_id", new_client_id())
+        elif "client_id" not in stored:
+            write_client(conn, self.namespace, "client_id", KNOWN_CLIENT_ID)
         if "first_run_date" not in stored:
             today = iso_time(dt.datetime.now().astimezone(), TimeUnit.DAY)
             write_client(conn, self.namespace, "first_run_date", today)
-        return stored.get("client_id", KNOWN_CLIENT_ID) != KNOWN_CLIENT_ID
+        return not known
 
     def close(self, timeout: float = 2.0) -> None:
         """Close the client if this app created it (flushing for up to ``timeout`` seconds)."""

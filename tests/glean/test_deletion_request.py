@@ -116,3 +116,14 @@ def test_upload_off_from_the_first_run_sends_nothing(
     assert stored_pings(queue_file) == []
     app.load_metrics(METRICS_YAML).service_core.requests.add()
     assert app.load_pings(PINGS_YAML).heartbeat.submit() is None
+
+
+def test_upload_back_on_in_a_later_run_gets_a_new_client_id(make_app: AppFactory) -> None:
+    first = make_app()
+    first_id = _client_id(first)
+    first.set_upload_enabled(False)
+    first.close()
+    later = make_app()  # upload on again, in a new run
+    later_id = _client_id(later)
+    assert later_id not in (first_id, KNOWN_CLIENT_ID)
+    assert later.upload_enabled
