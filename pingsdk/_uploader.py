@@ -108,7 +108,12 @@ def tls_context(verify: bool | str) -> ssl.SSLContext:
     """
     context = _TLS_CONTEXTS.get(verify)
     if context is None:
-        context = _TLS_CONTEXTS[verify] = httpx.create_ssl_context(verify=verify)
+        # A CA bundle path is loaded here: httpx deprecated ``verify=<str>`` (a warning).
+        context = _TLS_CONTEXTS[verify] = (
+            ssl.create_default_context(cafile=verify)
+            if isinstance(verify, str)
+            else httpx.create_ssl_context(verify=verify)
+        )
     return context
 
 
