@@ -31,9 +31,12 @@ from ._event_metric import EventMetric, RecordedEvent
 from ._labeled_metrics import (
     LabeledBooleanMetric,
     LabeledCounterMetric,
+    LabeledCustomDistributionMetric,
+    LabeledMemoryDistributionMetric,
     LabeledMetric,
     LabeledQuantityMetric,
     LabeledStringMetric,
+    LabeledTimingDistributionMetric,
 )
 from ._metric_base import Metric
 from ._payload import KNOWN_CLIENT_ID
@@ -76,9 +79,12 @@ __all__ = [
     "KNOWN_CLIENT_ID",
     "LabeledBooleanMetric",
     "LabeledCounterMetric",
+    "LabeledCustomDistributionMetric",
+    "LabeledMemoryDistributionMetric",
     "LabeledMetric",
     "LabeledQuantityMetric",
     "LabeledStringMetric",
+    "LabeledTimingDistributionMetric",
     "Lifetime",
     "MemoryDistributionMetric",
     "MemoryUnit",

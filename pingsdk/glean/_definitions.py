@@ -24,8 +24,11 @@ from ._event_metric import EventMetric
 from ._labeled_metrics import (
     LabeledBooleanMetric,
     LabeledCounterMetric,
+    LabeledCustomDistributionMetric,
+    LabeledMemoryDistributionMetric,
     LabeledQuantityMetric,
     LabeledStringMetric,
+    LabeledTimingDistributionMetric,
 )
 from ._ping_type import PingType
 from ._simple_metrics import (
@@ -101,11 +104,29 @@ def make_metric(app: GleanApp, metric: Any) -> Any:
     meta = _meta(metric)
     if kind in _SIMPLE:
         return _SIMPLE[kind](app, meta)
+    labels = getattr(metric, "labels", None)
+    # glean_parser's labels are CowString, whose == only works between CowStrings.
+    plain = None if labels is None else sorted(str.__str__(label) for label in labels)
     if kind in _LABELED:
-        labels = getattr(metric, "labels", None)
-        # glean_parser's labels are CowString, whose == only works between CowStrings.
-        plain = None if labels is None else sorted(str.__str__(label) for label in labels)
         return _LABELED[kind](app, meta, plain)
+    if kind == "labeled_timing_distribution":
+        return LabeledTimingDistributionMetric(
+            app, meta, TimeUnit(metric.time_unit.name), labels=plain
+        )
+    if kind == "labeled_memory_distribution":
+        return LabeledMemoryDistributionMetric(
+            app, meta, MemoryUnit(metric.memory_unit.name), labels=plain
+        )
+    if kind == "labeled_custom_distribution":
+        return LabeledCustomDistributionMetric(
+            app,
+            meta,
+            range_min=int(metric.range_min),
+            range_max=int(metric.range_max),
+            bucket_count=int(metric.bucket_count),
+            histogram_type=metric.histogram_type.name,
+            labels=plain,
+        )
     if kind == "datetime":
         return DatetimeMetric(app, meta, TimeUnit(metric.time_unit.name))
     if kind == "timespan":

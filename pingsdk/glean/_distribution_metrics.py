@@ -57,7 +57,8 @@ class DistributionData:
     count: int
 
 
-def _data(raw: Any) -> DistributionData | None:
+def distribution_data(raw: Any) -> DistributionData | None:
+    """The :class:`DistributionData` of a stored histogram (``None`` stays ``None``)."""
     if raw is None:
         return None
     values = {int(k): int(v) for k, v in raw["values"].items()}
@@ -80,7 +81,7 @@ class _Distribution(Metric):
 
     def test_get_value(self, ping_name: str | None = None) -> DistributionData | None:
         """The stored distribution, or ``None``."""
-        return _data(self._raw(ping_name))
+        return distribution_data(self._raw(ping_name))
 
 
 class TimingDistributionMetric(_Distribution):

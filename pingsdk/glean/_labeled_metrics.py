@@ -12,7 +12,13 @@ import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from ._common import CommonMetricData, ErrorType
+from ._common import CommonMetricData, ErrorType, MemoryUnit, TimeUnit
+from ._distribution_metrics import (
+    CustomDistributionMetric,
+    MemoryDistributionMetric,
+    TimingDistributionMetric,
+    distribution_data,
+)
 from ._metric_base import Metric
 from ._simple_metrics import BooleanMetric, CounterMetric, QuantityMetric, StringMetric
 from ._storage import OTHER_LABEL
@@ -23,9 +29,12 @@ if TYPE_CHECKING:
 __all__ = [
     "LabeledBooleanMetric",
     "LabeledCounterMetric",
+    "LabeledCustomDistributionMetric",
+    "LabeledMemoryDistributionMetric",
     "LabeledMetric",
     "LabeledQuantityMetric",
     "LabeledStringMetric",
+    "LabeledTimingDistributionMetric",
 ]
 
 M = TypeVar("M", bound=Metric)
@@ -45,6 +54,7 @@ class LabeledMetric(Generic[M]):
         self._labels = None if labels is None else frozenset(str(label) for label in labels)
         self._submetrics: dict[str, M] = {}
         self._lock = threading.Lock()
+        self._sub_args: dict[str, Any] = {}
 
     @property
     def meta(self) -> CommonMetricData:
@@ -58,7 +68,7 @@ class LabeledMetric(Generic[M]):
             if sub is None:
                 dynamic = self._labels is None
                 name = label if dynamic or label in (self._labels or ()) else OTHER_LABEL
-                sub = self.submetric_type(self._app, self._meta)  # type: ignore[assignment]
+                sub = self.submetric_type(self._app, self._meta, **self._sub_args)  # type: ignore[assignment]
                 assert sub is not None
                 sub._as_label(name, dynamic, self.ptype)
                 self._submetrics[label] = sub
@@ -67,7 +77,10 @@ class LabeledMetric(Generic[M]):
     def test_get_value(self, ping_name: str | None = None) -> dict[str, Any]:
         """Every recorded label's value (``{}`` when none)."""
         store = self._meta.send_in_pings[0] if ping_name is None else ping_name
-        return self._app.storage.get_labels(self._meta, store)
+        values = self._app.storage.get_labels(self._meta, store)
+        if self.ptype.endswith("_distribution"):
+            return {label: distribution_data(raw) for label, raw in values.items()}
+        return values
 
     def test_get_num_recorded_errors(
         self, error_type: ErrorType | str, ping_name: str | None = None
@@ -106,3 +119,64 @@ class LabeledQuantityMetric(LabeledMetric[QuantityMetric]):
 
     submetric_type = QuantityMetric
     ptype = "labeled_quantity"
+
+
+class LabeledTimingDistributionMetric(LabeledMetric[TimingDistributionMetric]):
+    """Timing distributions by label: ``metric["label"].accumulate_samples([...])``."""
+
+    submetric_type = TimingDistributionMetric
+    ptype = "labeled_timing_distribution"
+
+    def __init__(
+        self,
+        app: GleanApp,
+        meta: CommonMetricData,
+        time_unit: TimeUnit = TimeUnit.NANOSECOND,
+        labels: Sequence[str] | None = None,
+    ) -> None:
+        super().__init__(app, meta, labels)
+        self._sub_args = {"time_unit": TimeUnit(time_unit)}
+
+
+class LabeledMemoryDistributionMetric(LabeledMetric[MemoryDistributionMetric]):
+    """Memory distributions by label: ``metric["label"].accumulate(n)``."""
+
+    submetric_type = MemoryDistributionMetric
+    ptype = "labeled_memory_distribution"
+
+    def __init__(
+        self,
+        app: GleanApp,
+        meta: CommonMetricData,
+        memory_unit: MemoryUnit = MemoryUnit.BYTE,
+        labels: Sequence[str] | None = None,
+    ) -> None:
+        super().__init__(app, meta, labels)
+        self._sub_args = {"memory_unit": MemoryUnit(memory_unit)}
+
+
+class LabeledCustomDistributionMetric(LabeledMetric[CustomDistributionMetric]):
+    """Custom distributions by label: ``metric["label"].accumulate_samples([...])``."""
+
+    submetric_type = CustomDistributionMetric
+    ptype = "labeled_custom_distribution"
+
+    def __init__(
+        self,
+        app: GleanApp,
+        meta: CommonMetricData,
+        *,
+        range_min: int,
+        range_max: int,
+        bucket_count: int,
+        histogram_type: str = "exponential",
+        labels: Sequence[str] | None = None,
+    ) -> None:
+        super().__init__(app, meta, labels)
+        self._sub_args = {
+            "range_min": range_min,
+            "range_max": range_max,
+            "bucket_count": bucket_count,
+            "histogram_type": histogram_type,
+        }
+        CustomDistributionMetric(app, meta, **self._sub_args)  # checks the ranges now

@@ -289,3 +289,16 @@ def test_a_locked_queue_file_loses_the_value_but_never_raises(
     assert persisted.test_get_value() is None
     assert in_memory.test_get_value() == 1
     assert ping.submit() is not None
+
+
+def test_labeled_distributions(app: GleanApp) -> None:
+    from pingsdk.glean import DistributionData, LabeledTimingDistributionMetric
+
+    timing = LabeledTimingDistributionMetric(app, meta("by_route"), TimeUnit.MILLISECOND)
+    timing["/a"].accumulate_samples([1, 1])
+    timing["/a"].accumulate_samples([-1])
+    values = timing.test_get_value()
+    assert set(values) == {"/a"}
+    data = values["/a"]
+    assert isinstance(data, DistributionData) and data.count == 2 and data.sum == 2_000_000
+    assert timing.test_get_num_recorded_errors(ErrorType.INVALID_VALUE) == 1

@@ -46,6 +46,10 @@ def record_everything(app: GleanApp) -> tuple[Any, Any]:
     core.cache_hits.add_to_numerator(3)
     core.cache_hits.add_to_denominator(4)
     core.app_starts.add()
+    core.latency_by_route["/reports"].accumulate_samples([3])
+    core.size_by_kind["image"].accumulate(2048)
+    core.size_by_kind["video"].accumulate(10)  # not a declared label: __other__
+    core.batch_by_source["import"].accumulate_samples([12, 50])
     metrics.service_events.request_done.record({"method": "GET", "cached": True})
     metrics.service_events.request_done.record({"method": "POST"})
     return metrics, pings
@@ -96,6 +100,14 @@ def test_every_metric_type_arrives_at_the_edge_and_validates(
     assert batch["sum"] == 5908
     assert batch["values"]["1000"] == 1  # over range_max: the last bucket
     assert metrics["rate"] == {"service.core.cache_hits": {"numerator": 3, "denominator": 4}}
+    by_route = metrics["labeled_timing_distribution"]["service.core.latency_by_route"]
+    assert by_route["/reports"]["sum"] == 3_000_000
+    by_kind = metrics["labeled_memory_distribution"]["service.core.size_by_kind"]
+    assert by_kind["image"]["sum"] == 2048 and by_kind["__other__"]["sum"] == 10
+    by_source = metrics["labeled_custom_distribution"]["service.core.batch_by_source"]
+    # linear buckets 0, 1, 13, 25, 38, 50, 62, 75, 87, 100 (glean-core's linear_range)
+    assert by_source["import"]["values"] == {"0": 0, "1": 1, "13": 0, "25": 0, "38": 0,
+                                            "50": 1, "62": 0}  # fmt: skip
     errors = metrics["labeled_counter"]["glean.error.invalid_value"]
     assert errors == {"service.core.queue_depth": 1}
     assert "glean.error.invalid_label" not in metrics["labeled_counter"]
