@@ -90,6 +90,9 @@ class _HTTPServer(http.server.HTTPServer):
 
     def server_bind(self) -> None:
         # The stdlib looks up the host's FQDN here (slow without DNS); the edge never uses it.
+        # Its SO_REUSEADDR is set here too: an edge restarted on its port must not wait for the
+        # old connections' TIME_WAIT to end.
+        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         socket.socket.bind(self.socket, self.server_address)
         self.server_address = self.socket.getsockname()
         host, port = self.server_address[:2]

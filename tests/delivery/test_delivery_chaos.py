@@ -87,14 +87,16 @@ class Edge:
     def start(self) -> None:
         cmd = [sys.executable, "-m", "pingsdk", "serve", "--port", str(self.port)]
         cmd += ["--db", str(self.db), *self.faults]
-        self.proc = subprocess.Popen(
-            cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT
-        )
+        log = self.db.with_suffix(".stderr")
+        with log.open("a") as err:
+            self.proc = subprocess.Popen(
+                cmd, stdout=subprocess.PIPE, stderr=err, text=True, cwd=ROOT
+            )
         assert self.proc.stdout is not None
         first = self.proc.stdout.readline()
         if self.url not in first:
             self.stop()
-            raise AssertionError(f"the edge did not start: {first!r}")
+            raise AssertionError(f"the edge did not start: {first!r} {log.read_text()[-800:]}")
 
     def stop(self) -> None:
         if self.proc is not None:
