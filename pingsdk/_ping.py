@@ -14,7 +14,7 @@ import threading
 import typing
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 from pydantic._internal._model_construction import ModelMetaclass, build_lenient_weakvaluedict
@@ -26,11 +26,14 @@ from ._exceptions import (
     PingDefinitionError,
     SchemaExportError,
 )
-from ._monitoring import DocTypeMonitor, resolve_monitor
 from ._review import DataCategory, DataReview
 from ._schema import export_problem, model_schema
 from ._urls import MAX_VERSION
-from ._validation import lookup_name, schema_validator
+
+if TYPE_CHECKING:
+    # Imported where used: only pings that declare a monitor need _monitoring, and only the
+    # exact payload check needs _validation (and jsonschema), so `import pingsdk` loads neither.
+    from ._monitoring import DocTypeMonitor
 
 __all__ = ["Ping", "PingInfo", "PingRegistry", "default_registry", "validate_name"]
 
@@ -168,6 +171,8 @@ class PingRegistry:
 
     def get(self, namespace: str, doctype: str, version: int) -> type[Ping] | None:
         """The class declared for this identity (``-`` and ``_`` compare equal), or ``None``."""
+        from ._validation import lookup_name
+
         with self._lock:
             for (ns, dt, v), cls in self._classes.items():
                 if (lookup_name(ns), lookup_name(dt), v) == (
@@ -342,6 +347,11 @@ def _resolve_info(cls: type[Ping], ours: dict[str, Any]) -> PingInfo | None:
             f"{name}: unknown pipeline_metadata key {', '.join(map(repr, unknown_meta))}; "
             f"the schema repository accepts {', '.join(sorted(PIPELINE_METADATA_KEYS))}"
         )
+    monitor = raw.get("monitor")
+    if monitor is not None:
+        from ._monitoring import resolve_monitor
+
+        monitor = resolve_monitor(name, monitor, cls, legacy=legacy, review=review)
     return PingInfo(
         namespace=namespace,
         doctype=doctype,
@@ -353,7 +363,7 @@ def _resolve_info(cls: type[Ping], ours: dict[str, Any]) -> PingInfo | None:
         fail_examples=fail_examples,
         pipeline_metadata=dict(metadata),
         field_categories=_field_categories(cls),
-        monitor=resolve_monitor(name, raw.get("monitor"), cls, legacy=legacy, review=review),
+        monitor=monitor,
     )
 
 
@@ -544,6 +554,8 @@ class _PayloadCheck:
             raise self._invalid(where, "is NaN or infinity, which JSON cannot carry")
         self._check_integers(payload)
         if self._validator is None:
+            from ._validation import schema_validator
+
             self._validator = schema_validator(_strictest_schema(self.cls), format_check=True)
         errors = sorted(
             self._validator.iter_errors(payload), key=lambda e: [str(p) for p in e.absolute_path]

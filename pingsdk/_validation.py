@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import functools
 import json
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
-
-import jsonschema
-import jsonschema.protocols
-import jsonschema.validators
+from typing import TYPE_CHECKING, Any, Literal
 
 from ._exceptions import ConfigurationError
+
+if TYPE_CHECKING:
+    # jsonschema (with referencing, attrs and rpds) would be the largest import of `import pingsdk`,
+    # and only exporting and validating need it: the functions below import it when called.
+    import jsonschema
+    import jsonschema.protocols
 
 __all__ = [
     "ExampleResult",
@@ -28,14 +31,20 @@ __all__ = [
     "validate_repository",
 ]
 
-_DRAFTS: dict[str, type[jsonschema.protocols.Validator]] = {
-    "http://json-schema.org/draft-04/schema#": jsonschema.Draft4Validator,
-    "http://json-schema.org/draft-04/schema": jsonschema.Draft4Validator,
-    "http://json-schema.org/draft-06/schema#": jsonschema.Draft6Validator,
-    "http://json-schema.org/draft-06/schema": jsonschema.Draft6Validator,
-    "http://json-schema.org/draft-07/schema#": jsonschema.Draft7Validator,
-    "http://json-schema.org/draft-07/schema": jsonschema.Draft7Validator,
-}
+
+@functools.cache
+def _drafts() -> dict[str, type[jsonschema.protocols.Validator]]:
+    """The validator class of each ``$schema`` URI the repository uses (imports jsonschema)."""
+    import jsonschema
+
+    return {
+        "http://json-schema.org/draft-04/schema#": jsonschema.Draft4Validator,
+        "http://json-schema.org/draft-04/schema": jsonschema.Draft4Validator,
+        "http://json-schema.org/draft-06/schema#": jsonschema.Draft6Validator,
+        "http://json-schema.org/draft-06/schema": jsonschema.Draft6Validator,
+        "http://json-schema.org/draft-07/schema#": jsonschema.Draft7Validator,
+        "http://json-schema.org/draft-07/schema": jsonschema.Draft7Validator,
+    }
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -75,8 +84,10 @@ def schema_validator(
     No format assertion unless ``format_check`` (the repository's tests assert none either).
     An undeclared draft falls back to draft-04, the production validator's draft.
     """
+    import jsonschema.validators
+
     declared = schema.get("$schema")
-    cls = _DRAFTS.get(declared) if isinstance(declared, str) else None
+    cls = _drafts().get(declared) if isinstance(declared, str) else None
     if cls is None:
         cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft4Validator)
     checker = _format_checker(cls) if format_check else None
@@ -106,6 +117,8 @@ def _is_rfc3339(value: object) -> bool:
 def _format_checker(cls: type[jsonschema.protocols.Validator]) -> jsonschema.FormatChecker:
     """The draft's format checker, plus ``date-time`` when jsonschema lacks its optional
     ``rfc3339-validator`` dependency (otherwise ``date-time`` would silently go unchecked)."""
+    import jsonschema
+
     base = cls.FORMAT_CHECKER
     checker = jsonschema.FormatChecker(formats=())
     checker.checkers = dict(base.checkers)
@@ -417,6 +430,8 @@ def _check_example(
 
 
 def _validator_or_reason(path: Path, format_check: bool) -> jsonschema.protocols.Validator | str:
+    import jsonschema
+
     try:
         schema = load_schema(path)
         validator = schema_validator(schema, format_check=format_check)

@@ -1,0 +1,141 @@
+"""`import pingsdk` loads what modelling and sending need, and the rest when first used (#12).
+
+Checked by the modules a fresh interpreter has loaded, never by timing.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import pingsdk
+
+# Modules that only the schema tooling, monitoring, validation, the CLI, the edge or the test kit
+# use: importing any of them costs more than what sending a ping needs.
+NOT_ON_IMPORT = (
+    "jsonschema",
+    "referencing",
+    "interegular",
+    "pingsdk._cli",
+    "pingsdk.edge",
+    "pingsdk.glean",
+    "pingsdk.testing",
+    "pingsdk._bigquery",
+    "pingsdk._compat",
+    "pingsdk._export",
+    "pingsdk._monitoring",
+    "pingsdk._parquet",
+    "pingsdk._review_text",
+    "pingsdk._validation",
+)
+
+
+def loaded_after(code: str) -> set[str]:
+    """The names in ``sys.modules`` after running ``code`` in a fresh interpreter."""
+    script = textwrap.dedent(code) + "\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))\n"
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    return set(json.loads(done.stdout.splitlines()[-1]))
+
+
+def heavy(modules: set[str]) -> list[str]:
+    return sorted(m for m in modules if m.split(".")[0] in NOT_ON_IMPORT or m in NOT_ON_IMPORT)
+
+
+def test_import_loads_no_tooling() -> None:
+    modules = loaded_after("import pingsdk")
+    assert "pingsdk._client" in modules  # the probe sees pingsdk's own imports
+    assert heavy(modules) == []
+
+
+def test_defining_and_encoding_a_ping_loads_no_tooling() -> None:
+    # A class is checked for exportability when it is defined, and to_json_bytes() proves the
+    # payload with pydantic alone for plain fields: neither needs jsonschema.
+    modules = loaded_after(
+        """
+        from pydantic import Field
+        import pingsdk
+
+        class Visit(pingsdk.Ping, namespace="my-app", doctype="visit", version=1):
+            '''Visits, to learn which pages people use.'''
+
+            page: str = Field(description="Page id.")
+            count: int = Field(ge=0, description="Visits.")
+
+        assert Visit(page="home", count=2).to_json_bytes() == b'{"page":"home","count":2}'
+        """
+    )
+    assert heavy(modules) == []
+
+
+def test_validation_imports_jsonschema_when_used() -> None:
+    modules = loaded_after(
+        """
+        import pingsdk
+
+        issues = pingsdk.validate_payload({"type": "object", "required": ["a"]}, {})
+        assert [i.keyword for i in issues] == ["required"], issues
+        """
+    )
+    assert {"jsonschema", "pingsdk._validation"} <= modules
+
+
+def test_monitor_keyword_still_checked() -> None:
+    # _monitoring is imported only for a ping that declares a monitor; a wrong one is still
+    # refused when the class is defined.
+    with pytest.raises(pingsdk.PingDefinitionError, match=r"monitor must be a pingsdk\."):
+
+        class Watched(
+            pingsdk.Ping,
+            namespace="my-app",
+            doctype="watched",
+            version=1,
+            monitor="release",
+            registry=pingsdk.PingRegistry(),
+        ):
+            """Watched, to test the monitor keyword."""
+
+
+@pytest.mark.parametrize("name", sorted(pingsdk._LAZY))
+def test_lazy_name_is_the_private_object(name: str) -> None:
+    obj = getattr(pingsdk, name)
+    module = importlib.import_module(f"pingsdk.{pingsdk._LAZY[name]}")
+    assert obj is getattr(module, name)
+    assert name in pingsdk.__all__
+    assert name in dir(pingsdk)
+    if isinstance(obj, type):
+        assert obj.__module__ == "pingsdk"
+
+
+def test_star_import_gives_every_public_name() -> None:
+    namespace: dict[str, object] = {}
+    exec("from pingsdk import *", namespace)
+    assert set(pingsdk.__all__) <= set(namespace)
+
+
+def test_unknown_attribute_is_an_attribute_error() -> None:
+    with pytest.raises(AttributeError, match=r"module 'pingsdk' has no attribute 'Pnig'$"):
+        _ = pingsdk.Pnig  # type: ignore[attr-defined]
+    assert not hasattr(pingsdk, "_bigquery_schema")
+
+
+def test_type_checking_imports_match_lazy_names() -> None:
+    # Type checkers and IDEs see the lazy names only through the `if TYPE_CHECKING:` imports:
+    # every lazy name must be imported there, from the module __getattr__ loads it from.
+    tree = ast.parse(Path(pingsdk.__file__).read_text(encoding="utf-8"))
+    typed: dict[str, str] = {}
+    for node in tree.body:
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING":
+            for stmt in node.body:
+                if isinstance(stmt, ast.ImportFrom) and stmt.level == 1 and stmt.module:
+                    typed.update({alias.name: stmt.module for alias in stmt.names})
+    assert typed == pingsdk._LAZY
