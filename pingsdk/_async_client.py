@@ -58,7 +58,8 @@ class AsyncPingClient(BaseClient):
         return Engine(self._config, queue, self._counters, lock_wait=LOOP_LOCK_WAIT)
 
     async def submit(self, ping: Ping) -> str:
-        """Store ``ping`` for sending and return its document id (durable on return).
+        """Store ``ping`` for sending and return its document id (durable on return, or
+        within ``buffer_delay`` with ``durability="buffered"``).
 
         Never blocks the event loop on the queue file's lock: when another process holds it,
         the write finishes in a worker thread while the loop goes on.
@@ -69,6 +70,9 @@ class AsyncPingClient(BaseClient):
         self._check_open()
         engine = self._running_engine() if self._config.uploader else self._engine
         row = prepare_ping(ping, self._config, upload_enabled=self._upload_enabled)
+        if engine.bufferable(row):
+            engine.buffer(row)
+            return row.doc_id
         try:
             engine.store(row, timeout=LOOP_LOCK_WAIT)
         except QueueBusyError:
@@ -166,7 +170,17 @@ class AsyncPingClient(BaseClient):
             # A previous loop ended (or this is a fork child): its engine's events and
             # connections belong to that loop; start over on the same queue file.
             # (The queue reconnects by itself in a fork child, under a new lease owner.)
+            if self._pid == os.getpid():
+                # Its buffer is ours (a fork child's copy is the parent's, never committed
+                # here): stored now, or handed to the new engine if the file is busy.
+                with contextlib.suppress(QueueError):
+                    self._engine.commit_buffer(timeout=LOOP_LOCK_WAIT)
+                left = self._engine
+            else:
+                left = None
             self._engine = self._new_engine(self._engine.queue)
+            if left is not None and left.buffered:
+                self._engine.adopt_buffer(left)
             self._pid = os.getpid()
         self._task = loop.create_task(self._engine.run(), name="pingsdk-uploader")
         self._task.add_done_callback(_log_crash)

@@ -24,6 +24,7 @@ import httpx
 
 from ._config import (
     DEFAULT_ATEXIT_TIMEOUT,
+    DEFAULT_BUFFER_DELAY,
     DEFAULT_MAX_IN_FLIGHT,
     DEFAULT_MAX_QUEUE_BYTES,
     DEFAULT_MAX_QUEUE_COUNT,
@@ -39,7 +40,7 @@ from ._prepare import prepare_ping
 from ._queue import PingQueue, QueuedPing
 from ._retry import RetryPolicy
 from ._stats import ClientStats, Counters, DeliveryReport
-from ._uploader import Engine, open_queue, preload_imports, tls_context
+from ._uploader import _CLOSE_COMMIT_WAIT, Engine, open_queue, preload_imports, tls_context
 from ._urls import AppInfo
 
 __all__ = ["BaseClient", "PingClient"]
@@ -72,6 +73,7 @@ class BaseClient:
         max_queue_count: int = DEFAULT_MAX_QUEUE_COUNT,
         max_queue_bytes: int = DEFAULT_MAX_QUEUE_BYTES,
         durability: Durability = "process",
+        buffer_delay: float = DEFAULT_BUFFER_DELAY,
         allow_insecure: bool = False,
         log_pings: bool = False,
         on_sent: Callable[[DeliveryReport], None] | None = None,
@@ -97,6 +99,7 @@ class BaseClient:
             max_queue_count=max_queue_count,
             max_queue_bytes=max_queue_bytes,
             durability=durability,
+            buffer_delay=buffer_delay,
             allow_insecure=allow_insecure,
             log_pings=log_pings,
             on_sent=on_sent,
@@ -134,7 +137,8 @@ class BaseClient:
         return self._upload_enabled
 
     def stats(self) -> ClientStats:
-        """Delivery counters since this client was created, and the queue's pending count."""
+        """Delivery counters since this client was created, and the pending count (stored
+        pings, and buffered ones with ``durability="buffered"``)."""
         return self._engine.stats()
 
     def _prepare_deletion(self, ping: Ping | None) -> QueuedPing | None:
@@ -205,7 +209,13 @@ class PingClient(BaseClient):
         max_queue_count, max_queue_bytes: queue bounds (10,000 pings, 50 MiB); when full the
             oldest pings are evicted, counted and logged at ERROR.
         durability: ``"process"`` (safe against a crash of the process when ``submit()``
-            returns) or ``"power"`` (fsync: also safe against power loss, ~ms per submit).
+            returns), ``"power"`` (fsync: also safe against power loss, ~ms per submit) or
+            ``"buffered"``: ``submit()`` hands the ping to an in-memory buffer that the
+            uploader commits to the queue within ``buffer_delay``; a crash (SIGKILL, power
+            loss) loses at most the pings of that last window. ``flush()``, ``close()`` and the
+            exit hook commit the buffer first. Needs ``uploader=True``.
+        buffer_delay: the longest a buffered ping waits for its commit, in seconds (default
+            0.05; only used with ``durability="buffered"``).
         allow_insecure: allow ``http://`` to non-loopback hosts (and ``verify=False``).
         log_pings: log payloads at DEBUG (off by default: payloads are user data).
             ``PINGSDK_LOG_PINGS=1`` (or ``0``) wins over it. The client logs once at INFO
@@ -248,7 +258,8 @@ class PingClient(BaseClient):
     def submit(self, ping: Ping) -> str:
         """Store ``ping`` for sending and return its document id.
 
-        Durable when it returns (see ``durability``); never waits for the network.
+        Durable when it returns (with ``durability="buffered"``: within ``buffer_delay``);
+        never waits for the network.
 
         Raises:
             UploadDisabledError: uploading is switched off.
@@ -264,6 +275,13 @@ class PingClient(BaseClient):
         if self._thread is None and self._config.uploader:
             self._start()
         return doc_id
+
+    def stats(self) -> ClientStats:
+        """Delivery counters since this client was created, and the pending count (stored
+        pings, and buffered ones with ``durability="buffered"``)."""
+        if self._pid != os.getpid():
+            self._after_fork()  # the parent's buffer is not this process's to count
+        return self._engine.stats()
 
     def flush(self, timeout: float = 5.0, *, now: bool = True) -> bool:
         """Send every queued ping of this endpoint, waiting at most ``timeout`` seconds.
@@ -461,8 +479,17 @@ def _run_engine(loop: asyncio.AbstractEventLoop, engine: Engine) -> None:
 def _report_left(engine: Engine, deadline: float) -> bool:
     """After the uploader stopped: log what stays queued, close the file; ``True`` if nothing.
 
-    Every wait is bounded by ``deadline`` (``time.monotonic()``); never raises.
+    Every wait is bounded by ``deadline`` (``time.monotonic()``), but for committing a
+    buffer (``durability="buffered"``), which gets at least a tenth of a second; never raises.
     """
+    try:
+        engine.commit_buffer(timeout=max(_CLOSE_COMMIT_WAIT, deadline - time.monotonic()))
+    except QueueError as exc:
+        logger.error(
+            "could not store %d buffered ping(s) at close (%s): they are lost",
+            engine.buffered,
+            exc,
+        )
     try:
         left = engine.pending(timeout=max(0.0, deadline - time.monotonic()))
     except QueueError as exc:

@@ -22,9 +22,10 @@ if TYPE_CHECKING:
 
 __all__ = ["ClientConfig", "Durability", "build_config"]
 
-Durability = Literal["process", "power"]
+Durability = Literal["process", "power", "buffered"]
 
 DEFAULT_MAX_IN_FLIGHT = 8
+DEFAULT_BUFFER_DELAY = 0.05
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_ATEXIT_TIMEOUT = 2.0
 DEFAULT_MAX_QUEUE_COUNT = 10_000
@@ -69,6 +70,7 @@ class ClientConfig:
     max_queue_count: int
     max_queue_bytes: int
     durability: Durability
+    buffer_delay: float
     allow_insecure: bool
     log_pings: bool
     on_sent: Callable[[DeliveryReport], None] | None
@@ -180,6 +182,7 @@ def build_config(
     max_queue_count: int = DEFAULT_MAX_QUEUE_COUNT,
     max_queue_bytes: int = DEFAULT_MAX_QUEUE_BYTES,
     durability: Durability = "process",
+    buffer_delay: float = DEFAULT_BUFFER_DELAY,
     allow_insecure: bool = False,
     log_pings: bool = False,
     on_sent: Callable[[DeliveryReport], None] | None = None,
@@ -222,8 +225,17 @@ def build_config(
             _count("rate_limit pings", rate_limit[0]),
             _positive("rate_limit", rate_limit[1]),
         )
-    if durability not in ("process", "power"):
-        raise ConfigurationError(f"durability must be 'process' or 'power', got {durability!r}")
+    if durability not in ("process", "power", "buffered"):
+        raise ConfigurationError(
+            f"durability must be 'process', 'power' or 'buffered', got {durability!r}"
+        )
+    buffer_delay = _positive("buffer_delay", buffer_delay)
+    if durability == "buffered" and not uploader:
+        # The uploader commits the buffer; a store-only client has none to do it.
+        raise ConfigurationError(
+            "durability='buffered' needs the client's own uploader: use durability='process' "
+            "with uploader=False"
+        )
     for name, callback in (("on_sent", on_sent), ("on_dropped", on_dropped)):
         if callback is not None and not callable(callback):
             raise ConfigurationError(f"{name} must be a callable taking a DeliveryReport")
@@ -255,6 +267,7 @@ def build_config(
         max_queue_count=_count("max_queue_count", max_queue_count),
         max_queue_bytes=_count("max_queue_bytes", max_queue_bytes),
         durability=durability,
+        buffer_delay=buffer_delay,
         allow_insecure=bool(allow_insecure),
         log_pings=bool(log_pings),
         on_sent=on_sent,

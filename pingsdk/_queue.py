@@ -699,6 +699,23 @@ class PingQueue:
         """
         return self._put(ping, None, timeout)
 
+    def put_many(self, pings: Sequence[QueuedPing], *, timeout: float | None = None) -> list[str]:
+        """Store ``pings`` in one transaction (all or none); returns the doc_ids evicted.
+
+        A client with ``durability="buffered"`` commits its buffer this way: one commit for
+        every ping of the window rather than one per ping. Raises what :meth:`put` raises;
+        nothing is stored then.
+        """
+        params = [self._row_params(ping) for ping in pings]
+
+        def run(conn: sqlite3.Connection) -> list[str]:
+            evicted: list[str] = []
+            for ping, row in zip(pings, params, strict=True):
+                evicted += self._insert_evicting(conn, ping, row)
+            return evicted
+
+        return self._write(run, timeout) if pings else []
+
     def put_with(
         self,
         build: Callable[[sqlite3.Connection], QueuedPing | None],

@@ -71,6 +71,11 @@ _USER_AGENT = telemetry_agent()
 """Sent unless the client's extra headers name another User-Agent (proxies may want one)."""
 _BUSY_RETRY = 0.05
 """Sleep when rows are due but none could be claimed (another sender holds them)."""
+_BUFFER_SLACK = 4096
+"""Room kept for a row's path and headers when judging whether a buffered ping fits the queue:
+a ping that might not fit is stored at once, so ``submit()`` still raises PayloadTooLargeError."""
+_CLOSE_COMMIT_WAIT = 0.1
+"""Least time given to committing the buffer at close: losing pings is worse than a late close."""
 
 
 _LAZY_IMPORTS = (
@@ -135,7 +140,8 @@ def open_queue(config: ClientConfig) -> PingQueue:
         config.queue_path,
         max_count=config.max_queue_count,
         max_bytes=config.max_queue_bytes,
-        durability=config.durability,
+        # A buffered client's commits are ordinary "process" commits, one per batch.
+        durability="power" if config.durability == "power" else "process",
         lease_seconds=config.lease_seconds,
     )
 
@@ -227,6 +233,15 @@ class Engine:
         self._warn = RateLimitedLog()
         self._http: httpx.AsyncClient | None = None
         self._extensions = {"timeout": httpx.Timeout(config.timeout).as_dict()}
+        # durability="buffered": prepared rows waiting for the loop to commit them in one
+        # transaction. ``_buffer_lock`` guards the list (taken by submit(), held for an
+        # append); ``_commit_lock`` is held for a whole commit, so stats() never sees a batch
+        # that is in neither the buffer nor the queue.
+        self._buffered = config.durability == "buffered"
+        self._buffer: list[QueuedPing] = []
+        self._buffer_since = 0.0
+        self._buffer_lock = threading.Lock()
+        self._commit_lock = threading.Lock()
         self.running = False
         self.finished = False
 
@@ -238,8 +253,90 @@ class Engine:
         Raises what :func:`prepare_ping` and ``PingQueue.put`` raise; nothing is stored then.
         """
         row = prepare_ping(ping, self._config, upload_enabled=upload_enabled)
-        self.store(row)
+        if self.bufferable(row):
+            self.buffer(row)
+        else:
+            self.store(row)
         return row.doc_id
+
+    def bufferable(self, row: QueuedPing) -> bool:
+        """Whether ``row`` goes to the buffer (``durability="buffered"``, and it surely fits)."""
+        return self._buffered and len(row.body) + _BUFFER_SLACK <= self._config.max_queue_bytes
+
+    def buffer(self, row: QueuedPing) -> None:
+        """Hand ``row`` to the buffer; the loop commits it within ``buffer_delay``.
+
+        Only the first ping of a batch wakes the loop (to time the commit): the others cost an
+        append under an uncontended lock.
+        """
+        with self._buffer_lock:
+            buffer = self._buffer
+            first = not buffer
+            if first:
+                self._buffer_since = time.monotonic()
+            elif len(buffer) >= self._config.max_queue_count:
+                # The queue cannot be written (full disk, locked file) and the buffer would
+                # outgrow what the queue may hold: the oldest go, as they would from the queue.
+                del buffer[0]
+                self._count_evicted(1)
+            buffer.append(row)
+        self.counters.add("submitted")
+        if self._config.log_pings and logger.isEnabledFor(logging.DEBUG):
+            logger.debug("ping %s %s: %s", row.doc_id, row.path, _payload_text(row))
+        if first:
+            self.wake()
+
+    def commit_buffer(self, *, timeout: float | None = None) -> int:
+        """Store every buffered ping in one transaction; returns how many (any thread).
+
+        Raises:
+            QueueError: the queue could not take them (busy past ``timeout``, full disk...);
+                they stay buffered, in order, for the next try.
+        """
+        with self._commit_lock:
+            with self._buffer_lock:
+                rows = self._buffer
+                if not rows:
+                    return 0
+                since = self._buffer_since
+                self._buffer = []
+            try:
+                evicted = self.queue.put_many(rows, timeout=timeout)
+            except BaseException:
+                with self._buffer_lock:
+                    self._buffer[:0] = rows
+                    self._buffer_since = since
+                raise
+        if evicted:
+            self._count_evicted(len(evicted))
+        return len(rows)
+
+    def adopt_buffer(self, other: Engine) -> None:
+        """Take over ``other``'s uncommitted pings (an engine replaced in this process)."""
+        with other._buffer_lock:
+            rows, since = other._buffer, other._buffer_since
+            other._buffer = []
+        if rows:
+            with self._buffer_lock:
+                if not self._buffer:
+                    self._buffer_since = since
+                self._buffer[:0] = rows
+            self.wake()
+
+    @property
+    def buffered(self) -> int:
+        """Pings handed to the buffer and not yet committed to the queue."""
+        return len(self._buffer)
+
+    def _buffer_wait(self) -> float:
+        """Seconds until the buffer is due for its commit (``inf`` when it is empty).
+
+        A batch is committed half a ``buffer_delay`` after its first ping: the other half is
+        the margin for a loop that is busy sending, so a ping is on disk within the delay.
+        """
+        if not self._buffer:
+            return math.inf
+        return self._buffer_since + self._config.buffer_delay / 2 - time.monotonic()
 
     def store(self, row: QueuedPing, *, timeout: float | None = None) -> None:
         """Put a prepared row in the queue, count it and any evictions, wake the loop.
@@ -251,20 +348,23 @@ class Engine:
         evicted = self.queue.put(row, timeout=timeout)
         self.counters.add("submitted")
         if evicted:
-            self.counters.add("evicted", len(evicted))
-            # Data loss, so ERROR; rate-limited because an outage evicts on every submit.
-            self._warn.log(
-                logging.ERROR,
-                "evicted",
-                "queue full: evicted %d oldest ping(s) to store a new one (max_queue_count=%d, "
-                "max_queue_bytes=%d)",
-                len(evicted),
-                self._config.max_queue_count,
-                self._config.max_queue_bytes,
-            )
+            self._count_evicted(len(evicted))
         if self._config.log_pings and logger.isEnabledFor(logging.DEBUG):
             logger.debug("ping %s %s: %s", row.doc_id, row.path, _payload_text(row))
         self.wake()
+
+    def _count_evicted(self, count: int) -> None:
+        self.counters.add("evicted", count)
+        # Data loss, so ERROR; rate-limited because an outage evicts on every submit.
+        self._warn.log(
+            logging.ERROR,
+            "evicted",
+            "queue full: evicted %d oldest ping(s) to store new ones (max_queue_count=%d, "
+            "max_queue_bytes=%d)",
+            count,
+            self._config.max_queue_count,
+            self._config.max_queue_bytes,
+        )
 
     def wake(self) -> None:
         """Make the loop look at the queue soon. Cheap when a wake-up is already pending."""
@@ -282,10 +382,10 @@ class Engine:
             loop.call_soon_threadsafe(self._wake_event.set)
 
     def stats(self) -> ClientStats:
-        """The counters plus the queue's pending count."""
-        return self.counters.snapshot(
-            pending=self.queue.stats().pending, in_flight=len(self._in_flight)
-        )
+        """The counters plus the pending count: the queue's and the buffer's."""
+        with self._commit_lock:
+            pending = self.queue.stats().pending + len(self._buffer)
+        return self.counters.snapshot(pending=pending, in_flight=len(self._in_flight))
 
     def pending(self, *, timeout: float | None = None) -> int:
         """Pings stored for this client's endpoint (every process's), leased or not."""
@@ -393,10 +493,11 @@ class Engine:
             while True:
                 remaining = deadline - time.monotonic()
                 try:
+                    self.commit_buffer(timeout=self._budget(remaining))
                     stats: QueueStats | None = self._queue_stats(self._budget(remaining))
                 except QueueError:
                     stats = None  # busy right now: not known to be empty
-                if stats is not None and not stats.pending:
+                if stats is not None and not stats.pending and not self._buffer:
                     return True
                 if self.finished or remaining <= 0:
                     return False
@@ -424,7 +525,10 @@ class Engine:
     def purge_now(self, keep: QueuedPing | None = None) -> int:
         """Delete every queued ping but those stored to survive a purge (deletion requests),
         then store ``keep`` (nothing may be in flight)."""
-        purged = self.queue.purge()
+        with self._commit_lock, self._buffer_lock:
+            unstored = len(self._buffer)
+            self._buffer.clear()
+        purged = self.queue.purge() + unstored
         if purged:
             self.counters.drop("upload_disabled", purged)
             logger.info("upload disabled: deleted %d queued ping(s)", purged)
@@ -437,7 +541,9 @@ class Engine:
             self._wake_event.clear()
             self._wake_pending = False
             try:
-                delay = self._fill()
+                if self._buffer and self._buffer_wait() <= 0:
+                    self.commit_buffer(timeout=self._lock_wait)
+                delay = min(self._fill(), max(0.0, self._buffer_wait()))
             except QueueBusyError as exc:
                 if self._lock_wait is None:
                     self._warn.log(logging.ERROR, "queue", "pingsdk queue unavailable: %s", exc)
