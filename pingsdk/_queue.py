@@ -57,6 +57,7 @@ from ._exceptions import (
     QueueError,
     QueueFullError,
 )
+from ._files import create_private_file
 
 __all__ = [
     "DEFAULT_LEASE_SECONDS",
@@ -1781,14 +1782,11 @@ def _make_dirs(directory: Path) -> None:
 
 
 def _create_file(path: Path) -> None:
-    """Create the database file owner-only; SQLite gives -wal and -shm the same mode."""
+    """Create the database file owner-only; QueueError if it cannot be created."""
     try:
-        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-    except FileExistsError:
-        return
+        create_private_file(path)
     except OSError as exc:
         raise QueueError(f"cannot create the queue file {path}: {exc}") from exc
-    os.close(fd)
 
 
 def _open_elsewhere(me: PingQueue, path: Path) -> bool:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import collections
 import dataclasses
 import json
-import os
 import sqlite3
 import threading
 from pathlib import Path
 from typing import Any
 
 from .._exceptions import ConfigurationError
+from .._files import create_private_file
 from .._validation import ValidationIssue, lookup_name
 from ._monitor import ROW_COLUMNS, Aggregates
 
@@ -163,14 +163,11 @@ def _row_to_ping(row: tuple[Any, ...]) -> ReceivedPing:
 
 
 def _create_private(path: Path) -> None:
-    """Create the database file owner-only (SQLite gives -wal and -shm the same mode)."""
+    """Create the database file owner-only; ConfigurationError if it cannot be created."""
     try:
-        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-    except FileExistsError:
-        return
+        create_private_file(path)
     except OSError as exc:
         raise ConfigurationError(f"{path}: cannot create the edge database ({exc})") from None
-    os.close(fd)
 
 
 class Store:
