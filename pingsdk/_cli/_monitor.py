@@ -215,26 +215,20 @@ def suggest(stats: Mapping[str, ChannelStats], *, timed: bool) -> list[Suggestio
                 f"the monitor's sample value; single submissions vary by {spread:.0f}% "
                 "(standard deviation), which averages out over the 24,000 the check needs",
             )
-        seen = st.valid + st.errors
-        if timed and seen:
-            rate = st.errors / seen * 100
-            add(
-                "ingestion_error",
-                "percent",
-                min(100.0, max(0.5, _round_up(2 * rate, 0.1))),
-                f"{st.errors} error(s) in {seen} submissions ({rate:.2g}%): twice that, at "
-                "least the monitor's sample 0.5",
-            )
-        if timed and (st.valid + st.duplicates):
-            total = st.valid + st.duplicates
-            rate = st.duplicates / total * 100
-            add(
-                "duplicate",
-                "percent",
-                min(100.0, max(2.0, _round_up(2 * rate, 0.1))),
-                f"{st.duplicates} duplicate(s) in {total} submissions ({rate:.2g}%): twice that, "
-                "at least the monitor's sample 2",
-            )
+        # Rate alerts: twice the observed rate, never below the monitor's own sample value.
+        for alert, count, total, floor, what in (
+            ("ingestion_error", st.errors, st.valid + st.errors, 0.5, "error(s)"),
+            ("duplicate", st.duplicates, st.valid + st.duplicates, 2.0, "duplicate(s)"),
+        ):
+            if timed and total:
+                rate = count / total * 100
+                add(
+                    alert,
+                    "percent",
+                    min(100.0, max(floor, _round_up(2 * rate, 0.1))),
+                    f"{count} {what} in {total} submissions ({rate:.2g}%): twice that, at "
+                    f"least the monitor's sample {floor:g}",
+                )
         span = (st.last - st.first) if st.first is not None and st.last is not None else 0.0
         if timed and span >= 3600:
             gap = st.max_gap / 60
