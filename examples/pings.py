@@ -27,6 +27,16 @@ _SEARCH_REVIEW = pingsdk.DataReview(
     data_review="https://bugzilla.mozilla.org/show_bug.cgi?id=1900001#c4",
     expires=datetime.date(2027, 6, 30),
     delete_after_days=180,
+    why="Knowing which engines people search with tells us which search partnerships matter.",
+    alternatives="Surveys report what people remember, not what they use; counts do not lie.",
+    current_instrumentation="No: no existing ping counts searches per engine.",
+    documentation="https://example.com/docs/pingsdk-demo/search-counts",
+    populations="All channels and locales, desktop only.",
+    default_on=True,
+    opt_out="Settings > Privacy > Send technical and interaction data.",
+    analysis="Daily share of searches per engine, by channel, in a dashboard.",
+    results_shared="The search team's dashboards, readable by all Mozilla staff.",
+    third_party="none",
 )
 
 
