@@ -50,22 +50,33 @@ if TYPE_CHECKING:
 
 __all__ = ["Namespace", "load_metrics", "load_pings"]
 
-_SIMPLE: dict[str, type[Any]] = {
-    "boolean": BooleanMetric,
-    "counter": CounterMetric,
-    "quantity": QuantityMetric,
-    "string": StringMetric,
-    "text": TextMetric,
-    "url": UrlMetric,
-    "uuid": UuidMetric,
-    "string_list": StringListMetric,
-    "rate": RateMetric,
-}
-_LABELED: dict[str, type[Any]] = {
-    "labeled_counter": LabeledCounterMetric,
-    "labeled_string": LabeledStringMetric,
-    "labeled_boolean": LabeledBooleanMetric,
-    "labeled_quantity": LabeledQuantityMetric,
+# Every metric type pingsdk.glean records, by its metrics.yaml name (also the payload's).
+_TYPES: dict[str, type[Any]] = {
+    cls.ptype: cls
+    for cls in (
+        BooleanMetric,
+        CounterMetric,
+        QuantityMetric,
+        StringMetric,
+        TextMetric,
+        UrlMetric,
+        UuidMetric,
+        StringListMetric,
+        RateMetric,
+        DatetimeMetric,
+        TimespanMetric,
+        TimingDistributionMetric,
+        MemoryDistributionMetric,
+        CustomDistributionMetric,
+        EventMetric,
+        LabeledCounterMetric,
+        LabeledStringMetric,
+        LabeledBooleanMetric,
+        LabeledQuantityMetric,
+        LabeledTimingDistributionMetric,
+        LabeledMemoryDistributionMetric,
+        LabeledCustomDistributionMetric,
+    )
 }
 
 
@@ -98,57 +109,37 @@ def _meta(metric: Any) -> CommonMetricData:
     )
 
 
+def _type_args(metric: Any) -> dict[str, Any]:
+    """The constructor arguments a glean_parser metric declares beyond its common data."""
+    args: dict[str, Any] = {}
+    kind = metric.type.removeprefix("labeled_")
+    if kind in ("datetime", "timespan", "timing_distribution"):
+        args["time_unit"] = TimeUnit(metric.time_unit.name)
+    elif kind == "memory_distribution":
+        args["memory_unit"] = MemoryUnit(metric.memory_unit.name)
+    elif kind == "custom_distribution":
+        args["range_min"] = int(metric.range_min)
+        args["range_max"] = int(metric.range_max)
+        args["bucket_count"] = int(metric.bucket_count)
+        args["histogram_type"] = metric.histogram_type.name
+    elif kind == "event":
+        args["allowed_extra_keys"] = sorted(str.__str__(k) for k in metric.extra_keys or {})
+    if metric.type.startswith("labeled_"):
+        labels = getattr(metric, "labels", None)
+        # glean_parser's labels are CowString, whose == only works between CowStrings.
+        args["labels"] = None if labels is None else sorted(str.__str__(x) for x in labels)
+    return args
+
+
 def make_metric(app: GleanApp, metric: Any) -> Any:
     """The pingsdk.glean object of one glean_parser metric; ConfigurationError if unsupported."""
-    kind = metric.type
     meta = _meta(metric)
-    if kind in _SIMPLE:
-        return _SIMPLE[kind](app, meta)
-    labels = getattr(metric, "labels", None)
-    # glean_parser's labels are CowString, whose == only works between CowStrings.
-    plain = None if labels is None else sorted(str.__str__(label) for label in labels)
-    if kind in _LABELED:
-        return _LABELED[kind](app, meta, plain)
-    if kind == "labeled_timing_distribution":
-        return LabeledTimingDistributionMetric(
-            app, meta, TimeUnit(metric.time_unit.name), labels=plain
+    cls = _TYPES.get(metric.type)
+    if cls is None:
+        raise ConfigurationError(
+            f"metric {meta.identifier}: type {metric.type!r} is not supported by pingsdk.glean"
         )
-    if kind == "labeled_memory_distribution":
-        return LabeledMemoryDistributionMetric(
-            app, meta, MemoryUnit(metric.memory_unit.name), labels=plain
-        )
-    if kind == "labeled_custom_distribution":
-        return LabeledCustomDistributionMetric(
-            app,
-            meta,
-            range_min=int(metric.range_min),
-            range_max=int(metric.range_max),
-            bucket_count=int(metric.bucket_count),
-            histogram_type=metric.histogram_type.name,
-            labels=plain,
-        )
-    if kind == "datetime":
-        return DatetimeMetric(app, meta, TimeUnit(metric.time_unit.name))
-    if kind == "timespan":
-        return TimespanMetric(app, meta, TimeUnit(metric.time_unit.name))
-    if kind == "timing_distribution":
-        return TimingDistributionMetric(app, meta, TimeUnit(metric.time_unit.name))
-    if kind == "memory_distribution":
-        return MemoryDistributionMetric(app, meta, MemoryUnit(metric.memory_unit.name))
-    if kind == "custom_distribution":
-        return CustomDistributionMetric(
-            app,
-            meta,
-            range_min=int(metric.range_min),
-            range_max=int(metric.range_max),
-            bucket_count=int(metric.bucket_count),
-            histogram_type=metric.histogram_type.name,
-        )
-    if kind == "event":
-        return EventMetric(app, meta, sorted(str.__str__(k) for k in metric.extra_keys or {}))
-    raise ConfigurationError(
-        f"metric {meta.identifier}: type {kind!r} is not supported by pingsdk.glean"
-    )
+    return cls(app, meta, **_type_args(metric))
 
 
 def load_metrics(app: GleanApp, *paths: Path) -> Namespace:

@@ -82,6 +82,27 @@ def check_label(label: str) -> bool:
     )
 
 
+def _metric_key(
+    meta: CommonMetricData,
+    label: str | None,
+    dynamic: bool,
+    recorded: Callable[[str], set[str]],
+) -> str:
+    """The key a value is stored under: the identifier, or ``<identifier>/<label>``.
+
+    A dynamic label not yet recorded becomes ``__other__`` once the metric has 16 labels;
+    ``recorded(prefix)`` gives the keys starting with ``prefix`` that the store already has.
+    """
+    base = meta.identifier
+    if label is None:
+        return base
+    key = f"{base}/{label}"
+    if not dynamic:
+        return key
+    labels = recorded(base + "/")
+    return key if key in labels or len(labels) < MAX_LABELS else f"{base}/{OTHER_LABEL}"
+
+
 def ensure_tables(conn: sqlite3.Connection) -> None:
     """Create the ``glean_*`` tables if this queue file has none yet (inside a transaction)."""
     for statement in _TABLES:
@@ -198,42 +219,29 @@ class Storage:
             return len(self._events.get("events", ()))
 
     def _key_in_memory(self, meta: CommonMetricData, label: str | None, dynamic: bool) -> str:
-        base = meta.identifier
-        if label is None:
-            return base
-        key = f"{base}/{label}"
-        if not dynamic:
-            return key
-        prefix = base + "/"
-        labels: set[str] = set()
-        for store in meta.send_in_pings:
-            entries = self._memory.get(store, {})
-            if key in entries:
-                return key
-            labels.update(k for k in entries if k.startswith(prefix))
-        return key if len(labels) < MAX_LABELS else f"{base}/{OTHER_LABEL}"
+        def recorded(prefix: str) -> set[str]:
+            return {
+                key
+                for store in meta.send_in_pings
+                for key in self._memory.get(store, {})
+                if key.startswith(prefix)
+            }
+
+        return _metric_key(meta, label, dynamic, recorded)
 
     def _key_in_sqlite(
         self, conn: sqlite3.Connection, meta: CommonMetricData, label: str | None, dynamic: bool
     ) -> str:
-        base = meta.identifier
-        if label is None:
-            return base
-        key = f"{base}/{label}"
-        if not dynamic:
-            return key
-        marks = ",".join("?" * len(meta.send_in_pings))
-        rows = conn.execute(
-            f"SELECT DISTINCT id FROM glean_metrics WHERE app = ? AND store IN ({marks}) "
-            "AND substr(id, 1, ?) = ?",
-            (self.app_id, *meta.send_in_pings, len(base) + 1, base + "/"),
-        ).fetchall()
-        labels = {r[0] for r in rows}
-        if key in labels or len(labels) < MAX_LABELS:
-            return key
-        return f"{base}/{OTHER_LABEL}"
+        def recorded(prefix: str) -> set[str]:
+            marks = ",".join("?" * len(meta.send_in_pings))
+            rows = conn.execute(
+                f"SELECT DISTINCT id FROM glean_metrics WHERE app = ? AND store IN ({marks}) "
+                "AND substr(id, 1, ?) = ?",
+                (self.app_id, *meta.send_in_pings, len(prefix), prefix),
+            ).fetchall()
+            return {r[0] for r in rows}
 
-    # -- reading -----------------------------------------------------------------------------
+        return _metric_key(meta, label, dynamic, recorded)
 
     def get(self, meta: CommonMetricData, store: str, key: str | None = None) -> Any:
         """The stored value of ``key`` (default: the metric's identifier) in ``store``."""

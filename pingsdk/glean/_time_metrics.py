@@ -28,6 +28,15 @@ def _offset(value: dt.datetime) -> str:
     return f"{sign}{hours:02d}:{mins:02d}"
 
 
+# Glean's text at each precision: the date and time fields, then the second's fraction digits.
+_FORMATS = {
+    TimeUnit.DAY: "%Y-%m-%d",
+    TimeUnit.HOUR: "%Y-%m-%dT%H",
+    TimeUnit.MINUTE: "%Y-%m-%dT%H:%M",
+}
+_FRACTION_DIGITS = {TimeUnit.MILLISECOND: 3, TimeUnit.MICROSECOND: 6, TimeUnit.NANOSECOND: 9}
+
+
 def iso_time(value: dt.datetime, unit: TimeUnit) -> str:
     """glean-core's ``get_iso_time_string``: the local time with offset, truncated to ``unit``.
 
@@ -38,22 +47,12 @@ def iso_time(value: dt.datetime, unit: TimeUnit) -> str:
     """
     if value.tzinfo is None:
         value = value.astimezone()
-    off = _offset(value)
-    date = value.strftime("%Y-%m-%d")
-    if unit is TimeUnit.DAY:
-        return f"{date}{off}"
-    if unit is TimeUnit.HOUR:
-        return f"{date}T{value.hour:02d}{off}"
-    if unit is TimeUnit.MINUTE:
-        return f"{date}T{value.hour:02d}:{value.minute:02d}{off}"
-    base = value.strftime("%Y-%m-%dT%H:%M:%S")
-    if unit is TimeUnit.SECOND:
-        return f"{base}{off}"
-    if unit is TimeUnit.MILLISECOND:
-        return f"{base}.{value.microsecond // 1000:03d}{off}"
-    if unit is TimeUnit.MICROSECOND:
-        return f"{base}.{value.microsecond:06d}{off}"
-    return f"{base}.{value.microsecond * 1000:09d}{off}"
+    text = value.strftime(_FORMATS.get(unit, "%Y-%m-%dT%H:%M:%S"))
+    digits = _FRACTION_DIGITS.get(unit)
+    if digits is not None:
+        nanos = value.microsecond * 1000
+        text += f".{nanos // 10 ** (9 - digits):0{digits}d}"
+    return text + _offset(value)
 
 
 _PARSE = re.compile(
