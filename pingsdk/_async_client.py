@@ -16,7 +16,6 @@ from ._client import _STOP_RESERVE, BaseClient, _report_left
 from ._exceptions import QueueBusyError, QueueError
 from ._log import logger
 from ._ping import Ping
-from ._prepare import prepare_ping
 from ._queue import PingQueue
 from ._uploader import Engine
 
@@ -69,10 +68,9 @@ class AsyncPingClient(BaseClient):
         """
         self._check_open()
         engine = self._running_engine() if self._config.uploader else self._engine
-        row = prepare_ping(ping, self._config, upload_enabled=self._upload_enabled)
-        if engine.bufferable(row):
-            engine.buffer(row)
-            return row.doc_id
+        row = engine.take(ping, upload_enabled=self._upload_enabled)
+        if isinstance(row, str):
+            return row  # buffered (durability="buffered")
         try:
             engine.store(row, timeout=LOOP_LOCK_WAIT)
         except QueueBusyError:

@@ -194,7 +194,8 @@ class PingClient(BaseClient):
         queue_path: the SQLite queue file; ``None`` for the per-user default, ``":memory:"``
             for tests (single process, nothing survives).
         retry: the :class:`RetryPolicy` (backoff, max attempts, max age 14 days by default).
-        max_in_flight: concurrent requests (default 8).
+        max_in_flight: concurrent requests (default 16: enough for ten times a sequential
+            sender against an edge 20 ms away, and no slower against a near one).
         compress: gzip bodies (default ``True``).
         timeout: seconds for one request (connect, write, read; default 10).
         debug_id: ``X-Debug-ID`` header (routes pings to the Debug Ping Viewer). The

@@ -24,7 +24,7 @@ __all__ = ["ClientConfig", "Durability", "build_config"]
 
 Durability = Literal["process", "power", "buffered"]
 
-DEFAULT_MAX_IN_FLIGHT = 8
+DEFAULT_MAX_IN_FLIGHT = 16
 DEFAULT_BUFFER_DELAY = 0.05
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_ATEXIT_TIMEOUT = 2.0

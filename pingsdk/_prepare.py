@@ -11,17 +11,22 @@ from __future__ import annotations
 import datetime
 import functools
 import time
+from typing import NamedTuple
 
 from ._config import ClientConfig
 from ._docid import new_doc_id
-from ._encoding import encode_body
+from ._encoding import MAX_COMPRESSED_BYTES, encode_body
 from ._exceptions import ConfigurationError, PingExpiredError, UploadDisabledError
 from ._headers import build_headers
 from ._ping import Ping
 from ._queue import QueuedPing
 from ._urls import legacy_submit_path, submit_path
 
-__all__ = ["prepare_ping"]
+__all__ = ["Draft", "check_ping", "finish_ping", "prepare_ping"]
+
+_DEFERRABLE_JSON = MAX_COMPRESSED_BYTES - 8192
+"""JSON up to this size gzips below the edge's 1 MB limit whatever it holds (deflate adds at
+most 5 bytes per 16 KiB block, gzip 18 bytes), so its compression may wait: it cannot fail."""
 
 
 _PLACEHOLDER_ID = "00000000-0000-7000-8000-000000000000"
@@ -35,6 +40,29 @@ def _generic_prefix(namespace: str, doctype: str, version: int) -> str:
     proves every real path of this class valid and within the length limit.
     """
     return submit_path(namespace, doctype, version, _PLACEHOLDER_ID)[: -len(_PLACEHOLDER_ID)]
+
+
+class Draft(NamedTuple):
+    """A ping checked and addressed by :func:`check_ping`; :func:`finish_ping` makes the row.
+
+    ``body`` is the request body when it was encoded at once, ``None`` when its compression
+    was left for later (it cannot fail then: see ``_DEFERRABLE_JSON``).
+    """
+
+    doc_id: str
+    path: str
+    json: bytes
+    body: bytes | None
+    created_at: float
+    namespace: str
+    doctype: str
+    version: int
+    survives_purge: bool
+
+    @property
+    def size(self) -> int:
+        """An upper bound of the body's size (for the queue's bound)."""
+        return len(self.json) + 64 if self.body is None else len(self.body)
 
 
 def prepare_ping(
@@ -67,6 +95,35 @@ def prepare_ping(
         PayloadTooLargeError: over 8 MiB of JSON or 1 MB compressed.
         ConfigurationError: not a Ping, an abstract Ping, or a legacy ping without ``app=``.
     """
+    draft = check_ping(
+        ping,
+        config,
+        upload_enabled=upload_enabled,
+        now=now,
+        today=today,
+        survives_purge=survives_purge,
+        defer=False,
+    )
+    return finish_ping(draft, config)
+
+
+def check_ping(
+    ping: Ping,
+    config: ClientConfig,
+    *,
+    upload_enabled: bool,
+    now: float | None = None,
+    today: datetime.date | None = None,
+    survives_purge: bool = False,
+    defer: bool = True,
+) -> Draft:
+    """Everything of :func:`prepare_ping` that can refuse the ping; the rest can wait.
+
+    With ``defer``, a body that surely fits the edge's limit is compressed later, by
+    :func:`finish_ping` (``durability="buffered"`` does that on the uploader's side, off the
+    caller's ``submit()``). Raises what :func:`prepare_ping` raises; :func:`finish_ping` of
+    the result never raises.
+    """
     if not isinstance(ping, Ping):
         raise ConfigurationError(
             f"submit() takes a pingsdk.Ping instance, got {type(ping).__name__}"
@@ -82,7 +139,10 @@ def prepare_ping(
             f"{cls.__qualname__} expired on {info.review.expires}: the pipeline no longer "
             "collects it; renew its data review and move review.expires, or stop submitting it"
         )
-    body = encode_body(ping.to_json_bytes(), compress=config.compress)
+    json = ping.to_json_bytes()
+    body: bytes | None = None
+    if not (defer and config.compress and len(json) <= _DEFERRABLE_JSON):
+        body = encode_body(json, compress=config.compress)
     doc_id = new_doc_id()
     if info.legacy_telemetry:
         if config.app is None:
@@ -93,6 +153,28 @@ def prepare_ping(
         path = legacy_submit_path(doc_id, info.doctype, config.app)
     else:
         path = _generic_prefix(info.namespace, info.doctype, info.version) + doc_id
+    return Draft(
+        doc_id,
+        path,
+        json,
+        body,
+        time.time() if now is None else now,
+        info.namespace,
+        info.doctype,
+        info.version,
+        survives_purge,
+    )
+
+
+def finish_ping(draft: Draft, config: ClientConfig) -> QueuedPing:
+    """The queue row of ``draft``: its body encoded if that was left for later, its headers.
+
+    ``config`` must be the one ``draft`` was checked with.
+    """
+    body = draft.body
+    if body is None:
+        body = encode_body(draft.json, compress=True)
+    # Checked once by build_config (values and names); a ping only adds its length.
     headers = build_headers(
         compressed=config.compress,
         content_length=len(body),
@@ -101,14 +183,14 @@ def prepare_ping(
         extra=config.headers,
     )
     return QueuedPing(
-        doc_id=doc_id,
-        path=path,
+        doc_id=draft.doc_id,
+        path=draft.path,
         headers=headers,
         body=body,
-        created_at=time.time() if now is None else now,
-        namespace=info.namespace,
-        doctype=info.doctype,
-        version=info.version,
+        created_at=draft.created_at,
+        namespace=draft.namespace,
+        doctype=draft.doctype,
+        version=draft.version,
         endpoint=config.endpoint,
-        survives_purge=survives_purge,
+        survives_purge=draft.survives_purge,
     )

@@ -48,7 +48,7 @@ from ._outcome import (
     response_detail,
 )
 from ._ping import Ping
-from ._prepare import prepare_ping
+from ._prepare import Draft, check_ping, finish_ping
 from ._queue import PingQueue, QueuedPing, QueueStats
 from ._stats import ClientStats, Counters, DeliveryReport
 
@@ -238,7 +238,7 @@ class Engine:
         # append); ``_commit_lock`` is held for a whole commit, so stats() never sees a batch
         # that is in neither the buffer nor the queue.
         self._buffered = config.durability == "buffered"
-        self._buffer: list[QueuedPing] = []
+        self._buffer: list[Draft] = []
         self._buffer_since = 0.0
         self._buffer_lock = threading.Lock()
         self._commit_lock = threading.Lock()
@@ -248,22 +248,30 @@ class Engine:
     # -- any thread ------------------------------------------------------------------------
 
     def accept(self, ping: Ping, *, upload_enabled: bool) -> str:
-        """Prepare and store ``ping`` (durable on return), count it, wake the loop.
+        """Prepare and store ``ping`` (durable on return, or buffered), count it, wake the loop.
 
-        Raises what :func:`prepare_ping` and ``PingQueue.put`` raise; nothing is stored then.
+        Raises what :func:`pingsdk._prepare.prepare_ping` and ``PingQueue.put`` raise; nothing
+        is stored or buffered then.
         """
-        row = prepare_ping(ping, self._config, upload_enabled=upload_enabled)
-        if self.bufferable(row):
-            self.buffer(row)
-        else:
-            self.store(row)
+        row = self.take(ping, upload_enabled=upload_enabled)
+        if isinstance(row, str):
+            return row
+        self.store(row)
         return row.doc_id
 
-    def bufferable(self, row: QueuedPing) -> bool:
-        """Whether ``row`` goes to the buffer (``durability="buffered"``, and it surely fits)."""
-        return self._buffered and len(row.body) + _BUFFER_SLACK <= self._config.max_queue_bytes
+    def take(self, ping: Ping, *, upload_enabled: bool) -> QueuedPing | str:
+        """Check and prepare ``ping``: buffered (its doc id is returned) with
+        ``durability="buffered"`` when it surely fits the queue, else the row to :meth:`store`.
 
-    def buffer(self, row: QueuedPing) -> None:
+        A buffered ping's compression and headers wait for the commit, off the caller's time.
+        """
+        draft = check_ping(ping, self._config, upload_enabled=upload_enabled, defer=self._buffered)
+        if self._buffered and draft.size + _BUFFER_SLACK <= self._config.max_queue_bytes:
+            self._buffer_draft(draft)
+            return draft.doc_id
+        return finish_ping(draft, self._config)
+
+    def _buffer_draft(self, row: Draft) -> None:
         """Hand ``row`` to the buffer; the loop commits it within ``buffer_delay``.
 
         Only the first ping of a batch wakes the loop (to time the commit): the others cost an
@@ -282,7 +290,9 @@ class Engine:
             buffer.append(row)
         self.counters.add("submitted")
         if self._config.log_pings and logger.isEnabledFor(logging.DEBUG):
-            logger.debug("ping %s %s: %s", row.doc_id, row.path, _payload_text(row))
+            logger.debug(
+                "ping %s %s: %s", row.doc_id, row.path, row.json.decode("utf-8", "replace")
+            )
         if first:
             self.wake()
 
@@ -295,16 +305,17 @@ class Engine:
         """
         with self._commit_lock:
             with self._buffer_lock:
-                rows = self._buffer
-                if not rows:
+                drafts = self._buffer
+                if not drafts:
                     return 0
                 since = self._buffer_since
                 self._buffer = []
             try:
+                rows = [finish_ping(draft, self._config) for draft in drafts]
                 evicted = self.queue.put_many(rows, timeout=timeout)
             except BaseException:
                 with self._buffer_lock:
-                    self._buffer[:0] = rows
+                    self._buffer[:0] = drafts
                     self._buffer_since = since
                 raise
         if evicted:

@@ -5,6 +5,7 @@ keep their promises; ``stats().pending`` counts what is buffered."""
 from __future__ import annotations
 
 import base64
+import gzip
 import os
 import signal
 import subprocess
@@ -18,6 +19,7 @@ import pytest
 from _delivery_pings import Blob, SearchCounts
 
 import pingsdk
+from pingsdk._prepare import prepare_ping
 from pingsdk._queue import PingQueue
 from pingsdk.edge import EdgeServer
 
@@ -268,3 +270,28 @@ def test_sigkill_loses_at_most_the_buffer_window(
         assert len(lost) <= in_window
         lost_total += len(lost)
     print(f"buffer_delay={delay}: {lost_total} ping(s) lost over 4 kills, all in the window")
+
+
+def test_buffered_row_is_the_row_process_durability_stores(queue_path: Path) -> None:
+    # Compression and headers wait for the commit: the stored row must not differ for it.
+    ping = SearchCounts(engine="same", count=7)
+    client = pingsdk.PingClient(
+        refused_url(),
+        queue_path=queue_path,
+        durability="buffered",
+        buffer_delay=LONG,
+        debug_id="buf-1",
+    )
+    doc_id = client.submit(ping)
+    client.close(timeout=0.2)
+    queue = PingQueue(queue_path)
+    try:
+        (row,) = queue.claim(1, ignore_schedule=True)
+    finally:
+        queue.close()
+    expected = prepare_ping(ping, client.config, upload_enabled=True)
+    assert row.doc_id == doc_id
+    assert row.body == expected.body  # the same deterministic gzip
+    assert gzip.decompress(row.body) == ping.to_json_bytes()
+    assert dict(row.headers) == dict(expected.headers)
+    assert row.path == expected.path.replace(expected.doc_id, doc_id)
