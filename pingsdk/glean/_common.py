@@ -15,6 +15,7 @@ __all__ = [
     "Lifetime",
     "MemoryUnit",
     "TimeUnit",
+    "is_int",
     "truncate_utf8",
 ]
 
@@ -149,6 +150,11 @@ def check_ping_name(name: str) -> str:
             "digit (the pipeline's rule)"
         )
     return name
+
+
+def is_int(value: object) -> bool:
+    """Whether ``value`` is an int and not a bool (Glean's integer arguments)."""
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def truncate_utf8(value: str, max_bytes: int) -> tuple[str, bool]:

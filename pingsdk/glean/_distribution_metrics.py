@@ -18,7 +18,7 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ._common import CommonMetricData, ErrorType, MemoryUnit, TimeUnit
+from ._common import CommonMetricData, ErrorType, MemoryUnit, TimeUnit, is_int
 from ._histogram import accumulate
 from ._metric_base import Metric
 
@@ -65,14 +65,21 @@ def distribution_data(raw: Any) -> DistributionData | None:
     return DistributionData(values=values, sum=int(raw["sum"]), count=int(raw["count"]))
 
 
-def _split(samples: Sequence[int]) -> tuple[list[int], int]:
-    """The non-negative int samples, and how many others there were."""
-    good = [s for s in samples if isinstance(s, int) and not isinstance(s, bool) and s >= 0]
-    return good, len(samples) - len(good)
-
-
 class _Distribution(Metric):
     _bucketing: list[Any]
+
+    def _valid_samples(self, samples: Sequence[int]) -> list[int]:
+        """The non-negative int samples to record (none while not recording).
+
+        Each other sample is counted as ``invalid_value``.
+        """
+        if not self._should_record():
+            return []
+        given = list(samples)
+        good = [s for s in given if is_int(s) and s >= 0]
+        if len(good) < len(given):
+            self._error(ErrorType.INVALID_VALUE, len(given) - len(good))
+        return good
 
     def _add(self, samples: list[int]) -> None:
         if samples:
@@ -144,11 +151,7 @@ class TimingDistributionMetric(_Distribution):
 
     def accumulate_samples(self, samples: Sequence[int]) -> None:
         """Record durations given in the metric's ``time_unit``."""
-        if not self._should_record():
-            return
-        good, bad = _split(list(samples))
-        if bad:
-            self._error(ErrorType.INVALID_VALUE, bad)
+        good = self._valid_samples(samples)
         too_long = sum(1 for s in good if s > MAX_SAMPLE_TIME)
         if too_long:
             self._error(ErrorType.INVALID_OVERFLOW, too_long)
@@ -178,11 +181,7 @@ class MemoryDistributionMetric(_Distribution):
 
     def accumulate_samples(self, samples: Sequence[int]) -> None:
         """Record sizes in the metric's ``memory_unit``."""
-        if not self._should_record():
-            return
-        good, bad = _split(list(samples))
-        if bad:
-            self._error(ErrorType.INVALID_VALUE, bad)
+        good = self._valid_samples(samples)
         unit = self.memory_unit.bytes
         in_bytes = [s * unit for s in good]
         too_big = sum(1 for s in in_bytes if s > MAX_BYTES)
@@ -223,12 +222,7 @@ class CustomDistributionMetric(_Distribution):
 
     def accumulate_samples(self, samples: Sequence[int]) -> None:
         """Record samples; negative ones are ``invalid_value`` and skipped."""
-        if not self._should_record():
-            return
-        good, bad = _split(list(samples))
-        if bad:
-            self._error(ErrorType.INVALID_VALUE, bad)
-        self._add(good)
+        self._add(self._valid_samples(samples))
 
     def accumulate_single_sample(self, sample: int) -> None:
         """Record one sample."""

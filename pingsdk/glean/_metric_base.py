@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any, ClassVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from ._common import CommonMetricData, ErrorType
+from ._common import CommonMetricData, ErrorType, truncate_utf8
 from ._storage import OTHER_LABEL, Update, check_label
 
 if TYPE_CHECKING:
@@ -14,6 +15,8 @@ if TYPE_CHECKING:
 __all__ = ["Metric"]
 
 logger = logging.getLogger("pingsdk")
+
+T = TypeVar("T")
 
 
 class Metric:
@@ -46,6 +49,24 @@ class Metric:
     def _should_record(self) -> bool:
         return not self._meta.disabled and self._app.upload_enabled
 
+    def _accepts(self, valid: bool) -> bool:
+        """Whether to record a value: recording is on and ``valid`` holds.
+
+        An invalid value is counted as ``invalid_value`` (only while recording, as in Glean).
+        """
+        if not self._should_record():
+            return False
+        if not valid:
+            self._error(ErrorType.INVALID_VALUE)
+        return valid
+
+    def _cut(self, value: str, limit: int) -> str:
+        """``value`` cut to ``limit`` UTF-8 bytes; a cut is counted as ``invalid_overflow``."""
+        text, cut = truncate_utf8(value, limit)
+        if cut:
+            self._error(ErrorType.INVALID_OVERFLOW)
+        return text
+
     def _record(self, update: Update) -> None:
         label, dynamic = self._label, self._dynamic
         if label is not None and dynamic and not check_label(label):
@@ -67,6 +88,11 @@ class Metric:
     def _raw(self, ping_name: str | None) -> Any:
         key = None if self._label is None else f"{self._meta.identifier}/{self._label}"
         return self._app.storage.get(self._meta, self._store(ping_name), key)
+
+    def _value(self, ping_name: str | None, convert: Callable[[Any], T]) -> T | None:
+        """The stored value as ``convert`` makes it, or ``None`` when nothing is stored."""
+        raw = self._raw(ping_name)
+        return None if raw is None else convert(raw)
 
     def test_get_num_recorded_errors(
         self, error_type: ErrorType | str, ping_name: str | None = None

@@ -15,7 +15,7 @@ import uuid as uuid_module
 from collections.abc import Sequence
 from typing import Any
 
-from ._common import ErrorType, truncate_utf8
+from ._common import ErrorType, is_int
 from ._metric_base import Metric
 from ._storage import RecordError
 
@@ -42,10 +42,6 @@ _I64_MAX = (1 << 63) - 1
 _URL_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 
 
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 class BooleanMetric(Metric):
     """A boolean (``set(True)``)."""
 
@@ -53,17 +49,12 @@ class BooleanMetric(Metric):
 
     def set(self, value: bool) -> None:
         """Set the value; a non-bool is ``invalid_value``."""
-        if not self._should_record():
-            return
-        if not isinstance(value, bool):
-            self._error(ErrorType.INVALID_VALUE)
-            return
-        self._record(lambda _old: value)
+        if self._accepts(isinstance(value, bool)):
+            self._record(lambda _old: value)
 
     def test_get_value(self, ping_name: str | None = None) -> bool | None:
         """The stored value, or ``None``."""
-        value = self._raw(ping_name)
-        return None if value is None else bool(value)
+        return self._value(ping_name, bool)
 
 
 class CounterMetric(Metric):
@@ -73,17 +64,12 @@ class CounterMetric(Metric):
 
     def add(self, amount: int = 1) -> None:
         """Add ``amount`` (> 0); saturates at 2**31 - 1."""
-        if not self._should_record():
-            return
-        if not _is_int(amount) or amount <= 0:
-            self._error(ErrorType.INVALID_VALUE)
-            return
-        self._record(lambda old: min((old or 0) + amount, _I32_MAX))
+        if self._accepts(is_int(amount) and amount > 0):
+            self._record(lambda old: min((old or 0) + amount, _I32_MAX))
 
     def test_get_value(self, ping_name: str | None = None) -> int | None:
         """The stored count, or ``None``."""
-        value = self._raw(ping_name)
-        return None if value is None else int(value)
+        return self._value(ping_name, int)
 
 
 class QuantityMetric(Metric):
@@ -93,42 +79,40 @@ class QuantityMetric(Metric):
 
     def set(self, value: int) -> None:
         """Set the value (>= 0)."""
-        if not self._should_record():
-            return
-        if not _is_int(value) or value < 0:
-            self._error(ErrorType.INVALID_VALUE)
-            return
-        stored = min(value, _I64_MAX)
-        self._record(lambda _old: stored)
+        if self._accepts(is_int(value) and value >= 0):
+            stored = min(value, _I64_MAX)
+            self._record(lambda _old: stored)
 
     def test_get_value(self, ping_name: str | None = None) -> int | None:
         """The stored value, or ``None``."""
-        value = self._raw(ping_name)
-        return None if value is None else int(value)
+        return self._value(ping_name, int)
 
 
-class StringMetric(Metric):
+class _CutString(Metric):
+    """A string cut at ``_max`` UTF-8 bytes (with ``invalid_overflow``)."""
+
+    _max: int
+
+    def _valid(self, value: str) -> bool:
+        """Whether a string is acceptable beyond being one (``invalid_value`` if not)."""
+        return True
+
+    def set(self, value: str) -> None:
+        """Set the value."""
+        if self._accepts(isinstance(value, str) and self._valid(value)):
+            stored = self._cut(value, self._max)
+            self._record(lambda _old: stored)
+
+    def test_get_value(self, ping_name: str | None = None) -> str | None:
+        """The stored string, or ``None``."""
+        return self._value(ping_name, str)
+
+
+class StringMetric(_CutString):
     """A string of at most 255 bytes (longer ones are cut, with ``invalid_overflow``)."""
 
     ptype = "string"
     _max = MAX_STRING_LENGTH
-
-    def set(self, value: str) -> None:
-        """Set the value."""
-        if not self._should_record():
-            return
-        if not isinstance(value, str):
-            self._error(ErrorType.INVALID_VALUE)
-            return
-        stored, cut = truncate_utf8(value, self._max)
-        if cut:
-            self._error(ErrorType.INVALID_OVERFLOW)
-        self._record(lambda _old: stored)
-
-    def test_get_value(self, ping_name: str | None = None) -> str | None:
-        """The stored string, or ``None``."""
-        value = self._raw(ping_name)
-        return None if value is None else str(value)
 
 
 class TextMetric(StringMetric):
@@ -138,27 +122,14 @@ class TextMetric(StringMetric):
     _max = MAX_TEXT_LENGTH
 
 
-class UrlMetric(Metric):
+class UrlMetric(_CutString):
     """A URL of at most 8 KiB with a scheme; ``data:`` URLs are refused."""
 
     ptype = "url"
+    _max = MAX_URL_LENGTH
 
-    def set(self, value: str) -> None:
-        """Set the value."""
-        if not self._should_record():
-            return
-        if not isinstance(value, str) or value.startswith("data:") or not _URL_SCHEME.match(value):
-            self._error(ErrorType.INVALID_VALUE)
-            return
-        stored, cut = truncate_utf8(value, MAX_URL_LENGTH)
-        if cut:
-            self._error(ErrorType.INVALID_OVERFLOW)
-        self._record(lambda _old: stored)
-
-    def test_get_value(self, ping_name: str | None = None) -> str | None:
-        """The stored URL, or ``None``."""
-        value = self._raw(ping_name)
-        return None if value is None else str(value)
+    def _valid(self, value: str) -> bool:
+        return not value.startswith("data:") and _URL_SCHEME.match(value) is not None
 
 
 class UuidMetric(Metric):
@@ -186,8 +157,7 @@ class UuidMetric(Metric):
 
     def test_get_value(self, ping_name: str | None = None) -> uuid_module.UUID | None:
         """The stored UUID, or ``None``."""
-        value = self._raw(ping_name)
-        return None if value is None else uuid_module.UUID(value)
+        return self._value(ping_name, uuid_module.UUID)
 
 
 class StringListMetric(Metric):
@@ -197,14 +167,9 @@ class StringListMetric(Metric):
 
     def add(self, value: str) -> None:
         """Append a string; a full list is ``invalid_value`` and unchanged."""
-        if not self._should_record():
+        if not self._accepts(isinstance(value, str)):
             return
-        if not isinstance(value, str):
-            self._error(ErrorType.INVALID_VALUE)
-            return
-        item, cut = truncate_utf8(value, MAX_LIST_ITEM_LENGTH)
-        if cut:
-            self._error(ErrorType.INVALID_OVERFLOW)
+        item = self._cut(value, MAX_LIST_ITEM_LENGTH)
 
         def update(old: Any) -> list[str]:
             items = list(old or [])
@@ -226,18 +191,12 @@ class StringListMetric(Metric):
         if len(items) > MAX_LIST_LENGTH:
             self._error(ErrorType.INVALID_VALUE)
             items = items[:MAX_LIST_LENGTH]
-        stored = []
-        for item in items:
-            text, cut = truncate_utf8(item, MAX_LIST_ITEM_LENGTH)
-            if cut:
-                self._error(ErrorType.INVALID_OVERFLOW)
-            stored.append(text)
+        stored = [self._cut(item, MAX_LIST_ITEM_LENGTH) for item in items]
         self._record(lambda _old: stored)
 
     def test_get_value(self, ping_name: str | None = None) -> list[str] | None:
         """The stored list, or ``None``."""
-        value = self._raw(ping_name)
-        return None if value is None else list(value)
+        return self._value(ping_name, list)
 
 
 class RateMetric(Metric):
@@ -254,10 +213,7 @@ class RateMetric(Metric):
         self._add("denominator", amount)
 
     def _add(self, part: str, amount: int) -> None:
-        if not self._should_record():
-            return
-        if not _is_int(amount) or amount < 0:
-            self._error(ErrorType.INVALID_VALUE)
+        if not self._accepts(is_int(amount) and amount >= 0):
             return
 
         def update(old: Any) -> dict[str, int]:
@@ -269,5 +225,4 @@ class RateMetric(Metric):
 
     def test_get_value(self, ping_name: str | None = None) -> tuple[int, int] | None:
         """``(numerator, denominator)``, or ``None``."""
-        value = self._raw(ping_name)
-        return None if value is None else (int(value["numerator"]), int(value["denominator"]))
+        return self._value(ping_name, lambda v: (int(v["numerator"]), int(v["denominator"])))

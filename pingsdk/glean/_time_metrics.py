@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from ._common import CommonMetricData, ErrorType, TimeUnit
+from ._common import CommonMetricData, ErrorType, TimeUnit, is_int
 from ._metric_base import Metric
 from ._storage import RecordError
 
@@ -87,25 +87,19 @@ class DatetimeMetric(Metric):
 
     def set(self, value: dt.datetime | None = None) -> None:
         """Set the value (default: now); a naive datetime is local time."""
-        if not self._should_record():
-            return
         if value is None:
             value = dt.datetime.now().astimezone()
-        if not isinstance(value, dt.datetime):
-            self._error(ErrorType.INVALID_VALUE)
-            return
-        text = iso_time(value, self.time_unit)
-        self._record(lambda _old: text)
+        if self._accepts(isinstance(value, dt.datetime)):
+            text = iso_time(value, self.time_unit)
+            self._record(lambda _old: text)
 
     def test_get_value(self, ping_name: str | None = None) -> dt.datetime | None:
         """The stored value (truncated to ``time_unit``), or ``None``."""
-        raw = self._raw(ping_name)
-        return None if raw is None else parse_iso_time(raw)
+        return self._value(ping_name, parse_iso_time)
 
     def test_get_value_as_str(self, ping_name: str | None = None) -> str | None:
         """The stored value as it appears in the payload, or ``None``."""
-        raw = self._raw(ping_name)
-        return None if raw is None else str(raw)
+        return self._value(ping_name, str)
 
 
 class TimespanMetric(Metric):
@@ -169,14 +163,7 @@ class TimespanMetric(Metric):
 
     def set_raw_nanos(self, elapsed_nanos: int) -> None:
         """Record a duration measured elsewhere, in nanoseconds."""
-        if not self._should_record():
-            return
-        if (
-            isinstance(elapsed_nanos, bool)
-            or not isinstance(elapsed_nanos, int)
-            or elapsed_nanos < 0
-        ):
-            self._error(ErrorType.INVALID_VALUE)
+        if not self._accepts(is_int(elapsed_nanos) and elapsed_nanos >= 0):
             return
         with self._lock:
             running = self._started is not None
@@ -197,5 +184,4 @@ class TimespanMetric(Metric):
 
     def test_get_value(self, ping_name: str | None = None) -> int | None:
         """The stored duration in ``time_unit``, or ``None``."""
-        raw = self._raw(ping_name)
-        return None if raw is None else int(raw["value"])
+        return self._value(ping_name, lambda raw: int(raw["value"]))
