@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from ._compat import declared_types, iter_properties, resolve_ref
+from ._loader import real_module_name
 from ._monitoring import monitor_config_name
 from ._ping import Ping, PingInfo
 from ._review import DataCategory, DataReview
@@ -284,7 +285,7 @@ def review_request(ping_cls: type[Ping], *, schema: Mapping[str, Any] | None = N
         "",
         f"- **Data collection category:** {category.label if category else '*missing*'}"
         + (" (the highest of the ping and its fields)" if category else ""),
-        f"- **Ping class:** `{ping_cls.__module__}.{ping_cls.__qualname__}`",
+        f"- **Ping class:** `{real_module_name(ping_cls.__module__)}.{ping_cls.__qualname__}`",
         f"- **Owners:** {', '.join(review.owners) or '*missing*'}",
         f"- **Tracking bugs:** {', '.join(review.bugs) or '*missing*'}",
         f"- **Collected until:** {review.expires.isoformat() if review.expires else 'permanent'}",
