@@ -10,7 +10,6 @@ import sqlite3
 import threading
 from collections.abc import Mapping
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from .._async_client import AsyncPingClient
@@ -172,12 +171,7 @@ class GleanApp:
     def __enter__(self) -> GleanApp:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     # -- upload switch -------------------------------------------------------------------------

@@ -47,14 +47,20 @@ class LabeledMetric(Generic[M]):
     ptype = ""
 
     def __init__(
-        self, app: GleanApp, meta: CommonMetricData, labels: Sequence[str] | None = None
+        self,
+        app: GleanApp,
+        meta: CommonMetricData,
+        labels: Sequence[str] | None = None,
+        **sub_args: Any,
     ) -> None:
         self._app = app
         self._meta = meta
         self._labels = None if labels is None else frozenset(str(label) for label in labels)
         self._submetrics: dict[str, M] = {}
         self._lock = threading.Lock()
-        self._sub_args: dict[str, Any] = {}
+        # The submetrics' own settings (time_unit...), checked now rather than at the first label.
+        self._sub_args = sub_args
+        self.submetric_type(app, meta, **sub_args)
 
     @property
     def meta(self) -> CommonMetricData:
@@ -134,8 +140,7 @@ class LabeledTimingDistributionMetric(LabeledMetric[TimingDistributionMetric]):
         time_unit: TimeUnit = TimeUnit.NANOSECOND,
         labels: Sequence[str] | None = None,
     ) -> None:
-        super().__init__(app, meta, labels)
-        self._sub_args = {"time_unit": TimeUnit(time_unit)}
+        super().__init__(app, meta, labels, time_unit=time_unit)
 
 
 class LabeledMemoryDistributionMetric(LabeledMetric[MemoryDistributionMetric]):
@@ -151,8 +156,7 @@ class LabeledMemoryDistributionMetric(LabeledMetric[MemoryDistributionMetric]):
         memory_unit: MemoryUnit = MemoryUnit.BYTE,
         labels: Sequence[str] | None = None,
     ) -> None:
-        super().__init__(app, meta, labels)
-        self._sub_args = {"memory_unit": MemoryUnit(memory_unit)}
+        super().__init__(app, meta, labels, memory_unit=memory_unit)
 
 
 class LabeledCustomDistributionMetric(LabeledMetric[CustomDistributionMetric]):
@@ -172,11 +176,12 @@ class LabeledCustomDistributionMetric(LabeledMetric[CustomDistributionMetric]):
         histogram_type: str = "exponential",
         labels: Sequence[str] | None = None,
     ) -> None:
-        super().__init__(app, meta, labels)
-        self._sub_args = {
-            "range_min": range_min,
-            "range_max": range_max,
-            "bucket_count": bucket_count,
-            "histogram_type": histogram_type,
-        }
-        CustomDistributionMetric(app, meta, **self._sub_args)  # checks the ranges now
+        super().__init__(
+            app,
+            meta,
+            labels,
+            range_min=range_min,
+            range_max=range_max,
+            bucket_count=bucket_count,
+            histogram_type=histogram_type,
+        )
