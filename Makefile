@@ -2,15 +2,23 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# The package and its test tools ('.[dev]'); the demo needs the package alone ('.').
 STAMP := $(VENV)/.installed
+DEMO_STAMP := $(VENV)/.installed-demo
 
-.PHONY: venv install lint test test-fast demo bench clean
+.PHONY: venv install lint test test-fast demo docs bench clean
 
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	touch $(STAMP) $(DEMO_STAMP)
+
+$(DEMO_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(DEMO_STAMP)
 
 venv install: $(STAMP)
 
@@ -25,8 +33,12 @@ test: lint
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow" -x -q
 
-demo: $(STAMP)
+demo: $(DEMO_STAMP)
 	$(BIN)/python examples/demo.py
+
+# The API reference, from the docstrings, with pdoc; offline. Warnings fail the build.
+docs: $(STAMP)
+	$(BIN)/python docs/build_api.py build/api
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
