@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import difflib
 import inspect
 import json
 import math
@@ -230,6 +229,8 @@ class _PingMeta(ModelMetaclass):
             k for k in kwargs if k not in ConfigDict.__annotations__ and not k.startswith("__")
         ]
         if unknown:
+            import difflib  # only a mistyped keyword needs it
+
             hints = []
             for key in unknown:
                 close = difflib.get_close_matches(key, _PING_KEYWORDS, n=1)
