@@ -21,15 +21,17 @@ import contextlib
 import ssl
 import sys
 import urllib.request
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Mapping
 from typing import TypeVar
 
 import h11
 import httpx
 
-__all__ = ["H11Transport", "environment_proxy"]
+__all__ = ["H11Transport", "environment_proxy", "origin_of"]
 
 _T = TypeVar("_T")
+_Parts = tuple[bytes, bytes, "list[tuple[bytes, bytes]]", bytes]
+"""A request's method, target, headers and body."""
 
 _READ_SIZE = 65536
 MAX_ANSWER_BYTES = 64 * 1024
@@ -121,31 +123,64 @@ class H11Transport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Send ``request`` and return its answer (body already read, bounded)."""
-        if self._closed:
-            raise RuntimeError("the transport is closed")
         url = request.url
-        scheme = url.scheme
-        if scheme not in ("http", "https"):
-            raise httpx.UnsupportedProtocol(f"unsupported URL scheme {scheme!r}")
-        port = url.port or (443 if scheme == "https" else 80)
-        key = (scheme, url.host, port)
-        timeouts = request.extensions.get("timeout", {})
+        if url.scheme not in ("http", "https"):
+            raise httpx.UnsupportedProtocol(f"unsupported URL scheme {url.scheme!r}")
         try:
             body = request.content
         except httpx.RequestNotRead:
             body = await request.aread()
-        idle = self._idle.get(key)
+        status, headers, answer = await self.exchange(
+            origin_of(url),
+            request.method.encode(),
+            url.raw_path,
+            headers=request.headers.raw,
+            body=body,
+            timeouts=request.extensions.get("timeout", {}),
+            request=request,
+        )
+        return httpx.Response(status, headers=headers, stream=_Answer(answer), request=request)
+
+    async def exchange(
+        self,
+        origin: tuple[str, str, int],
+        method: bytes,
+        target: bytes,
+        *,
+        headers: list[tuple[bytes, bytes]],
+        body: bytes,
+        timeouts: Mapping[str, float | None],
+        request: httpx.Request | None = None,
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        """One request from its parts, without building httpx objects (the uploader's path).
+
+        Args:
+            origin: ``(scheme, host, port)``, see :func:`origin_of`.
+            headers: every header to send, ``Host`` included.
+            timeouts: httpx's timeout dict (``connect``, ``read``, ``write``; ``None``: none).
+            request: attached to the exceptions raised, when there is one.
+
+        Returns:
+            The status, the answer's headers (names lowercased) and its body (bounded).
+
+        Raises:
+            httpx.TransportError: the same subclasses as :meth:`handle_async_request`.
+        """
+        if self._closed:
+            raise RuntimeError("the transport is closed")
+        parts = (method, target, headers, body)
+        idle = self._idle.get(origin)
         while idle:
             conn = idle.pop()
             if not conn.usable():
                 conn.close()
                 continue
             try:
-                return await self._exchange(conn, key, request, body, timeouts)
+                return await self._exchange(conn, origin, parts, timeouts, request)
             except _StaleConnectionError:
                 continue  # closed by the server while idle: a new connection, same request
-        conn = await self._connect(key, timeouts.get("connect"))
-        return await self._exchange(conn, key, request, body, timeouts)
+        conn = await self._connect(origin, timeouts.get("connect"))
+        return await self._exchange(conn, origin, parts, timeouts, request)
 
     async def _connect(self, key: tuple[str, str, int], timeout: float | None) -> _Connection:
         scheme, host, port = key
@@ -173,12 +208,12 @@ class H11Transport(httpx.AsyncBaseTransport):
         self,
         conn: _Connection,
         key: tuple[str, str, int],
-        request: httpx.Request,
-        body: bytes,
-        timeouts: dict[str, float | None],
-    ) -> httpx.Response:
+        parts: _Parts,
+        timeouts: Mapping[str, float | None],
+        request: httpx.Request | None,
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
         try:
-            return await self._roundtrip(conn, key, request, body, timeouts)
+            return await self._roundtrip(conn, key, parts, timeouts, request)
         except _NoAnswerError as exc:
             conn.close()
             cause = exc.__cause__
@@ -199,19 +234,14 @@ class H11Transport(httpx.AsyncBaseTransport):
         self,
         conn: _Connection,
         key: tuple[str, str, int],
-        request: httpx.Request,
-        body: bytes,
-        timeouts: dict[str, float | None],
-    ) -> httpx.Response:
+        parts: _Parts,
+        timeouts: Mapping[str, float | None],
+        request: httpx.Request | None,
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
         machine = conn.h11
+        method, target, request_headers, body = parts
         try:
-            data = machine.send(
-                h11.Request(
-                    method=request.method,
-                    target=request.url.raw_path,
-                    headers=request.headers.raw,
-                )
-            )
+            data = machine.send(h11.Request(method=method, target=target, headers=request_headers))
             assert data is not None
             if body:
                 data += machine.send(h11.Data(data=body)) or b""
@@ -276,7 +306,7 @@ class H11Transport(httpx.AsyncBaseTransport):
             machine.start_next_cycle()
             conn.used = True
             self._keep(key, conn)
-        return httpx.Response(status, headers=headers, stream=_Answer(bytes(kept)), request=request)
+        return status, headers, bytes(kept)
 
     def _keep(self, key: tuple[str, str, int], conn: _Connection) -> None:
         idle = self._idle.setdefault(key, [])
@@ -295,6 +325,11 @@ class H11Transport(httpx.AsyncBaseTransport):
         for conn in conns:
             with contextlib.suppress(Exception):
                 await _within(conn.writer.wait_closed(), 1.0)
+
+
+def origin_of(url: httpx.URL) -> tuple[str, str, int]:
+    """The pool key of ``url``: scheme, host, port (the scheme's default when not given)."""
+    return (url.scheme, url.host, url.port or (443 if url.scheme == "https" else 80))
 
 
 def _text(exc: BaseException | None) -> str:

@@ -36,7 +36,7 @@ import httpx
 
 from ._config import ClientConfig
 from ._exceptions import QueueBusyError, QueueError
-from ._h11_transport import H11Transport, environment_proxy
+from ._h11_transport import H11Transport, environment_proxy, origin_of
 from ._headers import http_date, telemetry_agent
 from ._log import RateLimitedLog, logger
 from ._outcome import (
@@ -233,6 +233,9 @@ class Engine:
         self._warn = RateLimitedLog()
         self._http: httpx.AsyncClient | None = None
         self._direct: H11Transport | None = None
+        self._origin = ("", "", 0)
+        self._host_header = (b"Host", b"")
+        self._base_target = b""
         self._extensions = {"timeout": httpx.Timeout(config.timeout).as_dict()}
         # durability="buffered": prepared rows waiting for the loop to commit them in one
         # transaction. ``_buffer_lock`` guards the list (taken by submit(), held for an
@@ -459,6 +462,10 @@ class Engine:
         # The lean transport is called directly: httpx.AsyncClient's send() (auth, redirect
         # and cookie plumbing) would add about a third to its CPU per request.
         self._direct = transport if isinstance(transport, H11Transport) else None
+        endpoint = httpx.URL(self._config.endpoint)
+        self._origin = origin_of(endpoint)
+        self._host_header = (b"Host", endpoint.netloc)
+        self._base_target = endpoint.raw_path.rstrip(b"/")
         try:
             async with httpx.AsyncClient(
                 transport=transport,
@@ -712,6 +719,27 @@ class Engine:
         headers["Date"] = http_date(time.time())
         if not any(name.lower() == "user-agent" for name in headers):
             headers["User-Agent"] = _USER_AGENT
+        if self._direct is not None and row.path.isascii():
+            # The lean transport from the row's parts: no httpx.Request (its URL parsing alone
+            # was a fifth of the CPU of a request) and no httpx.Response.
+            raw = [self._host_header]
+            raw += [(name.encode(), value.encode()) for name, value in headers.items()]
+            status, answer_headers, answer = await self._direct.exchange(
+                self._origin,
+                b"POST",
+                self._base_target + row.path.encode(),
+                headers=raw,
+                body=row.body,
+                timeouts=self._extensions["timeout"],
+            )
+            outcome = classify(
+                status,
+                {name.decode("latin-1"): value.decode("latin-1") for name, value in answer_headers},
+                now=time.time(),
+            )
+            if outcome.kind is OutcomeKind.SENT:
+                return outcome, None
+            return outcome, response_detail(answer[:DETAIL_BYTES])
         # A request built here and passed to send() skips the client's per-request merging of
         # default headers, cookies and params: ~25% less CPU per ping than client.post().
         request = httpx.Request(
@@ -721,10 +749,7 @@ class Engine:
             headers=headers,
             extensions=self._extensions,
         )
-        if self._direct is not None:
-            response = await self._direct.handle_async_request(request)
-        else:
-            response = await self._http.send(request, stream=True)
+        response = await self._http.send(request, stream=True)
         try:
             body = await _read_answer(response)
         except (httpx.HTTPError, OSError):

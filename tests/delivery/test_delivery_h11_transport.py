@@ -348,3 +348,32 @@ def test_default_transport_is_lean_unless_a_proxy_is_configured(
     mock = httpx.MockTransport(lambda request: httpx.Response(200))
     given = pingsdk.PingClient("https://edge.example.com", queue_path=":memory:", transport=mock)
     assert default_transport(given.config) is mock
+
+
+def test_client_sends_under_the_endpoint_prefix_with_host_header(tmp_path: Path) -> None:
+    from _delivery_pings import SearchCounts
+
+    heads: list[bytes] = []
+
+    def record(sock: socket.socket, index: int) -> None:
+        while head := read_request(sock):
+            heads.append(head)
+            sock.sendall(OK)
+
+    with (
+        raw_server(record) as (port, _),
+        pingsdk.PingClient(
+            f"http://127.0.0.1:{port}/edge-prefix", queue_path=tmp_path / "q.db"
+        ) as client,
+    ):
+        doc_id = client.submit(SearchCounts(engine="ddg", count=1))
+        assert client.flush(timeout=10.0)
+    (head,) = heads
+    lines = head.decode().split("\r\n")
+    assert lines[0] == (f"POST /edge-prefix/submit/delivery-test/search-counts/1/{doc_id} HTTP/1.1")
+    fields = {
+        name.lower(): value.strip() for name, _, value in (h.partition(":") for h in lines[1:])
+    }
+    assert fields["host"] == f"127.0.0.1:{port}"
+    assert fields["content-encoding"] == "gzip" and "date" in fields
+    assert fields["user-agent"].startswith("pingsdk/")
