@@ -18,27 +18,32 @@ import pdoc
 import pdoc.render
 
 # The public modules; pdoc documents each one's __all__ (names pingsdk resolves lazily too).
+# Not yet pingsdk.glean: its dataclasses without slots, re-exported under the package's name,
+# hide their fields' source from pdoc (a warning per field); slots=True on them would do.
 MODULES = ("pingsdk", "pingsdk.edge", "pingsdk.testing")
 
 
-def _lend_annotation_names() -> None:
-    """Let pdoc resolve the annotations of classes pingsdk re-exports as its own.
+def _lend_annotation_names(package_name: str) -> None:
+    """Let pdoc resolve the annotations of classes a package re-exports as its own.
 
-    ``pingsdk`` sets ``__module__ = "pingsdk"`` on the classes it exports (so reprs and docs say
-    ``pingsdk.X``); pdoc then evaluates their string annotations (``Mapping[str, Any]``) in
-    pingsdk's namespace, where the typing names of the defining modules are missing. Every
-    name a private module imports or defines is added to pingsdk's namespace for this build
-    only, without replacing any; pdoc documents ``__all__`` alone, so none of them is listed.
+    ``pingsdk`` (and ``pingsdk.glean``) set ``__module__`` to the package on the classes they
+    export, so reprs and docs say ``pingsdk.X``; pdoc then evaluates their string annotations
+    (``Mapping[str, Any]``) in the package's namespace, where the typing names of the defining
+    private modules are missing. Every name a private module imports or defines is added to the
+    package's namespace for this build only, without replacing any; pdoc documents ``__all__``
+    alone, so none of them is listed.
     """
-    package = importlib.import_module("pingsdk")
-    for name in package.__all__:
-        getattr(package, name)  # the names pingsdk imports on first use, and their modules
+    package = importlib.import_module(package_name)
+    if not hasattr(package, "__path__"):
+        return
+    for name in getattr(package, "__all__", ()):
+        getattr(package, name)  # the names imported on first use, and their modules
     namespace = vars(package)
     root = Path(package.__file__ or "").parent
     for path in sorted(root.glob("_*.py")):
         if path.stem in ("__init__", "__main__"):
             continue
-        module = importlib.import_module(f"pingsdk.{path.stem}")
+        module = importlib.import_module(f"{package_name}.{path.stem}")
         _run_type_checking_imports(module, path)
         for key, value in vars(module).items():
             if not key.startswith("__"):
@@ -60,7 +65,8 @@ def _run_type_checking_imports(module: object, path: Path) -> None:
 
 def build(out: Path) -> list[str]:
     """Write the HTML reference of :data:`MODULES` into ``out``; return pdoc's warnings."""
-    _lend_annotation_names()
+    for name in MODULES:
+        _lend_annotation_names(name)
     pdoc.render.configure(docformat="google", show_source=False, search=True)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
