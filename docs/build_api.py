@@ -18,9 +18,7 @@ import pdoc
 import pdoc.render
 
 # The public modules; pdoc documents each one's __all__ (names pingsdk resolves lazily too).
-# Not yet pingsdk.glean: its dataclasses without slots, re-exported under the package's name,
-# hide their fields' source from pdoc (a warning per field); slots=True on them would do.
-MODULES = ("pingsdk", "pingsdk.edge", "pingsdk.testing")
+MODULES = ("pingsdk", "pingsdk.edge", "pingsdk.testing", "pingsdk.glean")
 
 
 def _lend_annotation_names(package_name: str) -> None:

@@ -32,7 +32,7 @@ def test_api_reference_builds_clean_and_lists_all_public_names(tmp_path: Path) -
     # Docstrings of the names resolved lazily are rendered, not only their names.
     text = html.unescape(re.sub(r"<[^>]+>", "", page))
     assert "The complete schema-repository schema of a ping, as a dict." in text
-    for module in ("edge", "testing"):
+    for module in ("edge", "testing", "glean"):
         assert (out / "pingsdk" / f"{module}.html").is_file()
     assert (out / "index.html").is_file()
 

@@ -94,7 +94,7 @@ MAX_IDENTIFIER = 111
 """The pipeline's limit on a metric identifier (``category.name``)."""
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class CommonMetricData:
     """A metric's identity: ``category``, ``name``, the pings it is sent in, its lifetime.
 

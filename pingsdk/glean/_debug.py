@@ -24,7 +24,7 @@ _TAG = re.compile(r"^[a-zA-Z0-9-]{1,20}$")
 _MAX_SOURCE_TAGS = 5
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class DebugOptions:
     """What the environment asked for.
 

@@ -42,7 +42,7 @@ TimerId = int
 """What :meth:`TimingDistributionMetric.start` returns, for ``stop_and_accumulate``."""
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class DistributionData:
     """A distribution as :meth:`test_get_value` returns it.
 

@@ -67,7 +67,7 @@ _PING_NAME_NORMALIZATION: Mapping[str, str] = {
 }
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class GeneratorMetric:
     """One metric as the generator sees it (a probe-scraper entry).
 

@@ -67,7 +67,7 @@ so that the tables have columns for pingsdk's error metrics and the built-in pin
 _INSTALL_HINT = "pip install 'pingsdk[glean]'"
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class GleanTable:
     """The schema-repository files of one ping of a Glean application.
 
