@@ -31,12 +31,12 @@ import ssl
 import threading
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import httpx
 
 from ._config import ClientConfig
 from ._exceptions import QueueBusyError, QueueError
-from ._h11_transport import H11Transport, environment_proxy, origin_of
 from ._headers import http_date, telemetry_agent
 from ._log import RateLimitedLog, logger
 from ._outcome import (
@@ -51,6 +51,9 @@ from ._ping import Ping
 from ._prepare import Draft, check_ping, finish_ping
 from ._queue import PingQueue, QueuedPing, QueueStats
 from ._stats import ClientStats, Counters, DeliveryReport
+
+if TYPE_CHECKING:
+    from . import _h11_transport
 
 __all__ = [
     "Engine",
@@ -79,6 +82,7 @@ _CLOSE_COMMIT_WAIT = 0.1
 
 
 _LAZY_IMPORTS = (
+    "pingsdk._h11_transport",  # and h11, urllib.request: only once a client sends
     "httpcore",
     "h11",
     "anyio",
@@ -129,6 +133,8 @@ def default_transport(config: ClientConfig) -> httpx.AsyncBaseTransport | None:
     endpoint, which only httpx's transport speaks."""
     if config.transport is not None:
         return config.transport
+    from ._h11_transport import H11Transport, environment_proxy
+
     if environment_proxy(config.endpoint):
         return None
     return H11Transport(ssl_context=tls_context(config.verify), max_keepalive=config.max_in_flight)
@@ -232,7 +238,7 @@ class Engine:
         self._bucket = TokenBucket(*config.rate_limit) if config.rate_limit else None
         self._warn = RateLimitedLog()
         self._http: httpx.AsyncClient | None = None
-        self._direct: H11Transport | None = None
+        self._direct: _h11_transport.H11Transport | None = None
         self._origin = ("", "", 0)
         self._host_header = (b"Host", b"")
         self._base_target = b""
@@ -458,6 +464,10 @@ class Engine:
             max_connections=self._config.max_in_flight,
             max_keepalive_connections=self._config.max_in_flight,
         )
+        # Imported here: h11 and urllib.request load when a client first sends, not on
+        # ``import pingsdk`` (preload_imports() loads them in the caller's thread).
+        from ._h11_transport import H11Transport, origin_of
+
         transport = default_transport(self._config)
         # The lean transport is called directly: httpx.AsyncClient's send() (auth, redirect
         # and cookie plumbing) would add about a third to its CPU per request.
