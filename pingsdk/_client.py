@@ -351,6 +351,7 @@ class PingClient(BaseClient):
                 loop.call_soon_threadsafe(self._engine.stop)
             thread.join(max(0.0, deadline - time.monotonic()))
             if thread.is_alive():
+                _commit_buffer_at_close(self._engine, deadline)
                 logger.warning(
                     "the uploader did not stop within %.1f s; pings it holds are released when "
                     "their lease expires",
@@ -477,12 +478,8 @@ def _run_engine(loop: asyncio.AbstractEventLoop, engine: Engine) -> None:
             loop.close()
 
 
-def _report_left(engine: Engine, deadline: float) -> bool:
-    """After the uploader stopped: log what stays queued, close the file; ``True`` if nothing.
-
-    Every wait is bounded by ``deadline`` (``time.monotonic()``), but for committing a
-    buffer (``durability="buffered"``), which gets at least a tenth of a second; never raises.
-    """
+def _commit_buffer_at_close(engine: Engine, deadline: float) -> None:
+    """Store what ``durability="buffered"`` still holds in memory; log a loss at ERROR."""
     try:
         engine.commit_buffer(timeout=max(_CLOSE_COMMIT_WAIT, deadline - time.monotonic()))
     except QueueError as exc:
@@ -491,6 +488,15 @@ def _report_left(engine: Engine, deadline: float) -> bool:
             engine.buffered,
             exc,
         )
+
+
+def _report_left(engine: Engine, deadline: float) -> bool:
+    """After the uploader stopped: log what stays queued, close the file; ``True`` if nothing.
+
+    Every wait is bounded by ``deadline`` (``time.monotonic()``), but for committing a
+    buffer (``durability="buffered"``), which gets at least a tenth of a second; never raises.
+    """
+    _commit_buffer_at_close(engine, deadline)
     try:
         left = engine.pending(timeout=max(0.0, deadline - time.monotonic()))
     except QueueError as exc:

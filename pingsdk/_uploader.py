@@ -313,7 +313,14 @@ class Engine:
             QueueError: the queue could not take them (busy past ``timeout``, full disk...);
                 they stay buffered, in order, for the next try.
         """
-        with self._commit_lock:
+        # Another thread may be committing (the loop while close() runs): wait for it within
+        # the same bound as for the file's lock.
+        if not self._commit_lock.acquire(timeout=-1 if timeout is None else timeout):
+            raise QueueBusyError(
+                f"the buffered pings are being stored by another thread past {timeout:.3g} s; "
+                "they stay buffered"
+            )
+        try:
             with self._buffer_lock:
                 drafts = self._buffer
                 if not drafts:
@@ -328,6 +335,8 @@ class Engine:
                     self._buffer[:0] = drafts
                     self._buffer_since = since
                 raise
+        finally:
+            self._commit_lock.release()
         if evicted:
             self._count_evicted(len(evicted))
         return len(rows)
