@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 import functools
 import time
+from collections.abc import Sequence
 from typing import NamedTuple
 
 from ._config import ClientConfig
@@ -22,7 +23,7 @@ from ._ping import Ping
 from ._queue import QueuedPing
 from ._urls import legacy_submit_path, submit_path
 
-__all__ = ["Draft", "check_ping", "finish_ping", "prepare_ping"]
+__all__ = ["Draft", "check_ping", "finish_ping", "prepare_document", "prepare_ping"]
 
 _DEFERRABLE_JSON = MAX_COMPRESSED_BYTES - 8192
 """JSON up to this size gzips below the edge's 1 MB limit whatever it holds (deflate adds at
@@ -166,10 +167,52 @@ def check_ping(
     )
 
 
-def finish_ping(draft: Draft, config: ClientConfig) -> QueuedPing:
+def prepare_document(
+    json: bytes,
+    config: ClientConfig,
+    *,
+    namespace: str,
+    doctype: str,
+    version: int,
+    debug_id: str | None = None,
+    source_tags: Sequence[str] | None = None,
+    survives_purge: bool = False,
+) -> QueuedPing:
+    """The queue row for a JSON document that is not a :class:`Ping` (``pingsdk.glean``).
+
+    The same encoding, docId, generic submit path, headers and row as :func:`prepare_ping`;
+    ``debug_id`` and ``source_tags`` replace the client's when given.
+
+    Raises:
+        PayloadTooLargeError: over 8 MiB of JSON or 1 MB compressed.
+        ConfigurationError: a bad name or version.
+    """
+    doc_id = new_doc_id()
+    draft = Draft(
+        doc_id,
+        _generic_prefix(namespace, doctype, version) + doc_id,
+        json,
+        encode_body(json, compress=config.compress),
+        time.time(),
+        namespace,
+        doctype,
+        version,
+        survives_purge,
+    )
+    return finish_ping(draft, config, debug_id=debug_id, source_tags=source_tags)
+
+
+def finish_ping(
+    draft: Draft,
+    config: ClientConfig,
+    *,
+    debug_id: str | None = None,
+    source_tags: Sequence[str] | None = None,
+) -> QueuedPing:
     """The queue row of ``draft``: its body encoded if that was left for later, its headers.
 
-    ``config`` must be the one ``draft`` was checked with.
+    ``config`` must be the one ``draft`` was checked with; ``debug_id`` and ``source_tags``
+    replace its own when given.
     """
     body = draft.body
     if body is None:
@@ -178,8 +221,8 @@ def finish_ping(draft: Draft, config: ClientConfig) -> QueuedPing:
     headers = build_headers(
         compressed=config.compress,
         content_length=len(body),
-        debug_id=config.debug_id,
-        source_tags=config.source_tags,
+        debug_id=config.debug_id if debug_id is None else debug_id,
+        source_tags=config.source_tags if source_tags is None else source_tags,
         extra=config.headers,
     )
     return QueuedPing(

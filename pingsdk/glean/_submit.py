@@ -14,18 +14,14 @@ import datetime as dt
 import json
 import logging
 import sqlite3
-import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .._config import ClientConfig
-from .._docid import new_doc_id
-from .._encoding import encode_body
 from .._exceptions import PayloadTooLargeError
-from .._headers import build_headers
+from .._prepare import prepare_document
 from .._queue import QueuedPing
-from .._urls import submit_path
 from ._common import TimeUnit
 from ._payload import KNOWN_CLIENT_ID, SDK_BUILD, events_payload, metrics_payload
 from ._time_metrics import iso_time
@@ -51,33 +47,19 @@ def glean_row(
     source_tags: Sequence[str],
     survives_purge: bool = False,
 ) -> QueuedPing:
-    """Compress, address and head a Glean payload for the queue.
-
-    This is the tail of ``pingsdk._prepare.prepare_ping`` (body, doc id, path, headers, row)
-    for a payload that is not a :class:`pingsdk.Ping` instance.
+    """Compress, address and head a Glean payload for the queue (``/submit/<app>/<ping>/1/``).
 
     Raises:
         PayloadTooLargeError: over 8 MiB of JSON or 1 MB compressed.
     """
-    body = encode_body(payload, compress=config.compress)
-    doc_id = new_doc_id()
-    headers = build_headers(
-        compressed=config.compress,
-        content_length=len(body),
-        debug_id=debug_id,
-        source_tags=source_tags,
-        extra=config.headers,
-    )
-    return QueuedPing(
-        doc_id=doc_id,
-        path=submit_path(namespace, doctype, GLEAN_SCHEMA_VERSION, doc_id),
-        headers=headers,
-        body=body,
-        created_at=time.time(),
+    return prepare_document(
+        payload,
+        config,
         namespace=namespace,
         doctype=doctype,
         version=GLEAN_SCHEMA_VERSION,
-        endpoint=config.endpoint,
+        debug_id=debug_id,
+        source_tags=source_tags,
         survives_purge=survives_purge,
     )
 
