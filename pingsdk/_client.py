@@ -40,7 +40,14 @@ from ._prepare import prepare_ping
 from ._queue import PingQueue, QueuedPing
 from ._retry import RetryPolicy
 from ._stats import ClientStats, Counters, DeliveryReport
-from ._uploader import _CLOSE_COMMIT_WAIT, Engine, open_queue, preload_imports, tls_context
+from ._uploader import (
+    _CLOSE_COMMIT_WAIT,
+    Engine,
+    needs_tls_context,
+    open_queue,
+    preload_imports,
+    tls_context,
+)
 from ._urls import AppInfo
 
 __all__ = ["BaseClient", "PingClient"]
@@ -412,8 +419,8 @@ class PingClient(BaseClient):
         with self._lock:
             if self._thread is not None or self._closed:
                 return
-            preload_imports()
-            if self._config.transport is None:
+            preload_imports(self._config)
+            if needs_tls_context(self._config):
                 tls_context(self._config.verify)  # here, not in the uploader thread: see there
             loop = asyncio.new_event_loop()
             thread = threading.Thread(

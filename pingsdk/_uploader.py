@@ -60,6 +60,7 @@ __all__ = [
     "TokenBucket",
     "default_transport",
     "open_queue",
+    "needs_tls_context",
     "preload_imports",
     "tls_context",
 ]
@@ -83,24 +84,41 @@ _CLOSE_COMMIT_WAIT = 0.1
 
 _LAZY_IMPORTS = (
     "pingsdk._h11_transport",  # and h11, urllib.request: only once a client sends
-    "httpcore",
     "h11",
-    "anyio",
-    "anyio._backends._asyncio",
-    "certifi",
     "encodings.idna",
 )
+_HTTPX_TRANSPORT_IMPORTS = ("httpcore", "anyio", "anyio._backends._asyncio", "certifi")
+"""What httpx's own transport imports at its first request: only for a client that uses it
+(a proxy named in the environment); the lean transport needs none of it (about 4 MiB)."""
 
 
-def preload_imports() -> None:
-    """Import, in the calling thread, what httpx imports lazily at its first request.
+def preload_imports(config: ClientConfig | None = None) -> None:
+    """Import, in the calling thread, what the uploader imports lazily at its first request.
 
     If the uploader thread did those imports and another thread forked meanwhile, the child
     would inherit half-initialised modules (seen: ``httpcore`` without ``AsyncConnectionPool``).
+    ``config`` limits them to what that client's transport needs (all of them without it).
     """
-    for name in _LAZY_IMPORTS:
+    names: tuple[str, ...] = _LAZY_IMPORTS
+    if config is None or _uses_httpx_transport(config):
+        names += _HTTPX_TRANSPORT_IMPORTS
+    for name in names:
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
+
+
+def _uses_httpx_transport(config: ClientConfig) -> bool:
+    from ._h11_transport import environment_proxy
+
+    return config.transport is None and environment_proxy(config.endpoint)
+
+
+def needs_tls_context(config: ClientConfig) -> bool:
+    """Whether the client's own transport will make TLS connections (an ``https://`` endpoint,
+    or httpx's transport for a proxy), so the shared context must exist before it starts."""
+    if config.transport is not None:
+        return False
+    return config.endpoint.startswith("https://") or _uses_httpx_transport(config)
 
 
 _TLS_CONTEXTS: dict[bool | str, ssl.SSLContext] = {}
@@ -137,7 +155,9 @@ def default_transport(config: ClientConfig) -> httpx.AsyncBaseTransport | None:
 
     if environment_proxy(config.endpoint):
         return None
-    return H11Transport(ssl_context=tls_context(config.verify), max_keepalive=config.max_in_flight)
+    # Plain http:// never needs the TLS context (loading the CA bundle costs ~1.6 MiB).
+    context = tls_context(config.verify) if needs_tls_context(config) else None
+    return H11Transport(ssl_context=context, max_keepalive=config.max_in_flight)
 
 
 def open_queue(config: ClientConfig) -> PingQueue:
@@ -488,9 +508,8 @@ class Engine:
         try:
             async with httpx.AsyncClient(
                 transport=transport,
-                verify=(
-                    tls_context(self._config.verify) if self._config.transport is None else True
-                ),
+                # Only httpx's own transport (a proxy) uses it; the lean one has its context.
+                verify=tls_context(self._config.verify) if transport is None else True,
                 timeout=self._config.timeout,
                 limits=limits,
                 follow_redirects=False,

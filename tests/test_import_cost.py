@@ -139,3 +139,42 @@ def test_type_checking_imports_match_lazy_names() -> None:
                 if isinstance(stmt, ast.ImportFrom) and stmt.level == 1 and stmt.module:
                     typed.update({alias.name: stmt.module for alias in stmt.names})
     assert typed == pingsdk._LAZY
+
+
+def test_sending_over_http_loads_no_httpx_transport_and_no_ca_bundle() -> None:
+    """The lean transport sends every ping: httpx's transport stack (httpcore, anyio, certifi:
+    about 4 MiB) and the TLS context (the CA bundle, about 1.6 MiB) are for https and proxies."""
+    modules = loaded_after(
+        """
+        import http.server, threading
+        import pingsdk
+        from pydantic import Field
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            def do_POST(self):
+                self.rfile.read(int(self.headers["Content-Length"]))
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+            def log_message(self, *args):
+                pass
+
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+
+        class P(pingsdk.Ping, namespace="m", doctype="d", version=1):
+            \"\"\"A ping.\"\"\"
+            n: int = Field(description="n")
+
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        with pingsdk.PingClient(url, queue_path=":memory:") as client:
+            client.submit(P(n=1))
+            assert client.flush(10)
+        from pingsdk import _uploader
+        assert _uploader._TLS_CONTEXTS == {}
+        server.shutdown()
+        """
+    )
+    assert "pingsdk._h11_transport" in modules  # the probe really sent
+    assert not {"httpcore", "anyio", "certifi"} & modules
