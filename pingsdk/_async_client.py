@@ -12,12 +12,21 @@ import os
 import time
 from types import TracebackType
 
-from ._client import _STOP_RESERVE, BaseClient, _report_left
+from ._client import (
+    _NOW_ERRORS,
+    _STOP_RESERVE,
+    DEFAULT_SEND_NOW_TIMEOUT,
+    BaseClient,
+    _report_left,
+)
 from ._exceptions import QueueBusyError, QueueError
 from ._log import logger
+from ._outcome import Outcome
 from ._ping import Ping
-from ._queue import PingQueue
-from ._uploader import Engine
+from ._prepare import prepare_ping
+from ._queue import PingQueue, QueuedPing
+from ._stats import DeliveryReport
+from ._uploader import Engine, Sender
 
 __all__ = ["AsyncPingClient"]
 
@@ -76,6 +85,64 @@ class AsyncPingClient(BaseClient):
         except QueueBusyError:
             await asyncio.to_thread(engine.store, row)
         return row.doc_id
+
+    async def send_now(
+        self, ping: Ping, *, timeout: float = DEFAULT_SEND_NOW_TIMEOUT
+    ) -> DeliveryReport:
+        """Store ``ping`` and send it at once, awaiting the edge's answer (at most ``timeout``
+        seconds, retries included); see :meth:`PingClient.send_now`.
+
+        Retries wait with ``asyncio.sleep`` (``RetryPolicy.async_retrying()``), and the queue
+        file is written from a worker thread, so the event loop never blocks on it. Cancelling
+        the call gives the ping back to the uploader: it stays queued.
+
+        Raises the same errors as :meth:`PingClient.send_now` (``PingRejectedError``,
+        ``EdgeUnavailableError``...).
+
+        Added in the release after 0.1.0.
+        """
+        self._check_open()
+        row = prepare_ping(ping, self._config, upload_enabled=self._upload_enabled)
+        return await self._send_row_now(row, timeout)
+
+    async def send_document_now(
+        self,
+        document: bytes,
+        *,
+        namespace: str,
+        doctype: str,
+        version: int,
+        timeout: float = DEFAULT_SEND_NOW_TIMEOUT,
+    ) -> DeliveryReport:
+        """:meth:`send_now` for a JSON document without a Ping class; see
+        :meth:`PingClient.send_document_now`.
+
+        Added in the release after 0.1.0.
+        """
+        self._check_open()
+        row = self._document_row(document, namespace=namespace, doctype=doctype, version=version)
+        return await self._send_row_now(row, timeout)
+
+    async def _send_row_now(self, row: QueuedPing, timeout: float) -> DeliveryReport:
+        now = self._start_now(row, timeout)
+        await asyncio.to_thread(self._engine.store, row, leased=True)
+        result: Outcome | BaseException
+        sender = Sender(self._config)
+        try:
+            await sender.open()
+            result = await self._config.retry.async_retrying(stop=now.stop())(now.attempt, sender)
+        except _NOW_ERRORS as exc:
+            result = exc
+        except BaseException:
+            now.abandon()
+            raise
+        finally:
+            await sender.close()
+        try:
+            return await asyncio.to_thread(now.finish, result)
+        finally:
+            if self._config.uploader and not self._closed:
+                self._running_engine()  # a ping left queued goes out without a submit
 
     async def flush(self, timeout: float = 5.0, *, now: bool = True) -> bool:
         """Send every queued ping of this endpoint, waiting at most ``timeout`` seconds;

@@ -12,6 +12,8 @@ import asyncio
 import atexit
 import concurrent.futures
 import contextlib
+import json
+import math
 import os
 import threading
 import time
@@ -21,6 +23,8 @@ from types import TracebackType
 from typing import Any
 
 import httpx
+import tenacity
+from tenacity.stop import stop_base
 
 from ._config import (
     DEFAULT_ATEXIT_TIMEOUT,
@@ -33,16 +37,24 @@ from ._config import (
     Durability,
     build_config,
 )
-from ._exceptions import QueueError
+from ._exceptions import (
+    ConfigurationError,
+    EdgeUnavailableError,
+    PingRejectedError,
+    QueueError,
+    UploadDisabledError,
+)
 from ._log import logger
+from ._outcome import RETRYABLE_EXCEPTIONS, Outcome, OutcomeKind, classify_exception
 from ._ping import Ping
-from ._prepare import prepare_ping
+from ._prepare import prepare_document, prepare_ping
 from ._queue import PingQueue, QueuedPing
 from ._retry import RetryPolicy
 from ._stats import ClientStats, Counters, DeliveryReport
 from ._uploader import (
     _CLOSE_COMMIT_WAIT,
     Engine,
+    Sender,
     needs_tls_context,
     open_queue,
     preload_imports,
@@ -54,6 +66,9 @@ __all__ = ["BaseClient", "PingClient"]
 
 _STOP_RESERVE = 0.5
 """Seconds of a close() timeout kept for stopping the uploader after the final flush."""
+
+DEFAULT_SEND_NOW_TIMEOUT = 10.0
+"""How long ``send_now()`` tries by default (seconds), retries included."""
 
 
 class BaseClient:
@@ -158,6 +173,159 @@ class BaseClient:
     def _check_open(self) -> None:
         if self._closed:
             raise RuntimeError("this pingsdk client is closed; create a new one")
+
+    def _document_row(
+        self, document: bytes, *, namespace: str, doctype: str, version: int
+    ) -> QueuedPing:
+        """The row for ``send_document_now()``: checked as the edge will check it, prepared as
+        a Ping's is (docId, URL, headers, gzip, size limits)."""
+        if not self._upload_enabled:
+            raise UploadDisabledError(
+                "upload is disabled (upload_enabled=False): the ping was not stored"
+            )
+        if not isinstance(document, (bytes, bytearray)):
+            raise ConfigurationError(
+                f"the document must be bytes (UTF-8 JSON), got {type(document).__name__}"
+            )
+        try:
+            parsed = json.loads(bytes(document).decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ConfigurationError(f"the payload is not UTF-8 JSON ({exc})") from None
+        if not isinstance(parsed, dict):
+            raise ConfigurationError(
+                "the payload must be a JSON object ({...}), as the edge requires"
+            )
+        return prepare_document(
+            bytes(document), self._config, namespace=namespace, doctype=doctype, version=version
+        )
+
+    def _start_now(self, row: QueuedPing, timeout: float) -> _SendNow:
+        """Check ``timeout``; the bookkeeping of one ``send_now()`` of ``row`` (not stored yet)."""
+        if (
+            isinstance(timeout, bool)
+            or not isinstance(timeout, (int, float))
+            or not math.isfinite(timeout)
+            or timeout <= 0
+        ):
+            raise ConfigurationError(
+                f"send_now() timeout must be a positive number of seconds, got {timeout!r}"
+            )
+        return _SendNow(self._engine, self._config, row, float(timeout))
+
+
+class _LeaseLostError(Exception):
+    """The lease on a ``send_now()`` row could not be renewed: another sender may hold it."""
+
+
+class _SendNow:
+    """One ``send_now()``: the leased row, its attempts, its deadline and its settlement.
+
+    Both clients run the same steps; only the retry loop differs (``RetryPolicy.retrying()``
+    around one request on a private event loop, or ``async_retrying()`` on the caller's).
+    """
+
+    def __init__(
+        self, engine: Engine, config: ClientConfig, row: QueuedPing, timeout: float
+    ) -> None:
+        self.engine = engine
+        self.config = config
+        self.row = row
+        self.timeout = timeout
+        self.deadline = time.monotonic() + timeout
+        self.attempts = 0
+        self.detail: str | None = None
+
+    def stop(self) -> stop_base:
+        """The policy's limits, and no wait that would end past the caller's timeout."""
+        return self.config.retry.tenacity_stop() | tenacity.stop_before_delay(self.timeout)
+
+    async def attempt(self, sender: Sender) -> Outcome:
+        """One POST within what is left of the timeout; network errors raise (for tenacity)."""
+        if self.attempts:
+            # The lease must outlast the request (request_deadline is below lease_seconds):
+            # renewed before every retry, or no further request is made.
+            try:
+                renewed = self.engine.queue.extend([self.row.doc_id], timeout=0.1)
+            except QueueError as exc:
+                raise _LeaseLostError(str(exc)) from exc
+            if not renewed:
+                raise _LeaseLostError("another sender holds the ping now")
+        self.attempts += 1
+        remaining = max(self.deadline - time.monotonic(), 0.001)
+        limit = min(self.config.request_deadline, remaining)
+        started = time.monotonic()
+        try:
+            outcome, self.detail = await asyncio.wait_for(sender.post(self.row), limit)
+        except asyncio.TimeoutError as exc:  # not a TimeoutError before Python 3.11
+            raise TimeoutError(f"no answer within {limit:.3g} s") from exc
+        logger.debug(
+            "POST %s -> %s %s (send_now attempt %d, %.1f ms)",
+            self.row.path,
+            outcome.status if outcome.status is not None else "-",
+            outcome.reason,
+            self.attempts,
+            (time.monotonic() - started) * 1000,
+            extra={"event": "request", "doc_id": self.row.doc_id},
+        )
+        return outcome
+
+    def abandon(self) -> None:
+        """Give the lease back (an unexpected error or a cancel): the uploader sends it."""
+        with contextlib.suppress(QueueError):
+            self.engine.queue.release([self.row.doc_id], timeout=0.5)
+        self.engine.wake()
+
+    def finish(self, result: Outcome | BaseException) -> DeliveryReport:
+        """Ack, drop or defer the row by the last attempt's result; the report or the error."""
+        row, url = self.row, self.config.endpoint + self.row.path
+        if isinstance(result, _LeaseLostError):
+            raise EdgeUnavailableError(
+                f"ping {row.doc_id} was not delivered: its lease in the queue could not be "
+                f"renewed ({result}); it stays queued and the uploader sends it",
+                doc_id=row.doc_id,
+                url=url,
+                attempts=self.attempts,
+                reason="lease_lost",
+                queued=True,
+            ) from result
+        outcome = result if isinstance(result, Outcome) else classify_exception(result)
+        report = self.engine.finish_now(row, outcome, self.attempts, self.detail)
+        if report.reason == "ok":
+            return report
+        said = f"; the edge said: {self.detail}" if self.detail else ""
+        if outcome.kind is OutcomeKind.DROP:
+            raise PingRejectedError(
+                f"the edge rejected ping {row.doc_id} with HTTP {outcome.status}; it was dropped "
+                f"(resending the same ping cannot succeed){said}",
+                doc_id=row.doc_id,
+                url=url,
+                status_code=outcome.status,
+                attempts=self.attempts,
+                detail=self.detail,
+                reason=outcome.reason,
+            )
+        queued = report.reason == "queued"
+        fate = (
+            "it stays queued and the uploader sends it"
+            if queued
+            else f"the retry policy gave up on it ({report.reason}): it was dropped"
+        )
+        status = f"HTTP {outcome.status}" if outcome.status is not None else outcome.reason
+        raise EdgeUnavailableError(
+            f"ping {row.doc_id} was not delivered within {self.timeout:g} s "
+            f"({self.attempts} attempt(s), last: {status}); {fate}{said}",
+            doc_id=row.doc_id,
+            url=url,
+            status_code=outcome.status,
+            attempts=self.attempts,
+            detail=self.detail,
+            reason=outcome.reason if queued else report.reason,
+            queued=queued,
+        ) from (None if isinstance(result, Outcome) else result)
+
+
+_NOW_ERRORS: tuple[type[BaseException], ...] = (*RETRYABLE_EXCEPTIONS, _LeaseLostError)
+"""What ends a ``send_now()`` retry loop as a failed delivery rather than a bug."""
 
 
 _live: weakref.WeakSet[PingClient] = weakref.WeakSet()
@@ -283,6 +451,109 @@ class PingClient(BaseClient):
         if self._thread is None and self._config.uploader:
             self._start()
         return doc_id
+
+    def send_now(self, ping: Ping, *, timeout: float = DEFAULT_SEND_NOW_TIMEOUT) -> DeliveryReport:
+        """Store ``ping`` and send it at once, waiting for the edge's answer (at most ``timeout``
+        seconds, retries included); for CLIs and scripts that must know the ping arrived.
+
+        The ping is prepared as by :meth:`submit` (same checks, URL, headers, gzip) and stored
+        in the queue first, leased to this call, so the uploader never sends it meanwhile. A
+        retryable failure (5xx, 408, 429, no answer) is retried in this call on the client's
+        :class:`RetryPolicy` schedule (``Retry-After`` included) while the next try can start
+        within ``timeout``. Nothing is lost: a ping not delivered in time stays queued, with
+        its retry schedule, for the uploader (or a later ``flush()``). It ignores the
+        uploader's schedule, pause and ``rate_limit``, and counts in :meth:`stats` and the
+        ``on_sent`` / ``on_dropped`` callbacks (run in the calling thread) like any ping.
+
+        Returns:
+            The :class:`DeliveryReport` of the accepted ping (``reason == "ok"``).
+
+        Raises:
+            PingRejectedError: the edge answered 4xx (not 408/429); the ping was dropped.
+            EdgeUnavailableError: not delivered within ``timeout`` (or the policy's
+                ``max_attempts``); the last exception is its ``__cause__``. The ping stays
+                queued unless ``queued`` is ``False`` (the policy gave up on it).
+            ConfigurationError: ``timeout`` is not a positive number.
+            RuntimeError: called from a running event loop (use
+                :meth:`AsyncPingClient.send_now`), or the client is closed.
+            UploadDisabledError, PingExpiredError, PayloadTooLargeError, QueueError: as
+                :meth:`submit`; nothing was sent.
+
+        Example::
+
+            report = client.send_now(SearchCounts(engine="ddg", count=3), timeout=5.0)
+
+        Added in the release after 0.1.0.
+        """
+        self._ready_to_send_now()
+        row = prepare_ping(ping, self._config, upload_enabled=self._upload_enabled)
+        return self._send_row_now(row, timeout)
+
+    def send_document_now(
+        self,
+        document: bytes,
+        *,
+        namespace: str,
+        doctype: str,
+        version: int,
+        timeout: float = DEFAULT_SEND_NOW_TIMEOUT,
+    ) -> DeliveryReport:
+        """:meth:`send_now` for a JSON document that has no :class:`Ping` class
+        (``pingsdk send`` uses it): ``document`` is sent byte for byte as given, to
+        ``/submit/<namespace>/<doctype>/<version>/<docId>``.
+
+        Raises:
+            ConfigurationError: ``document`` is not a UTF-8 JSON object, or a bad name or
+                version.
+            And what :meth:`send_now` raises.
+
+        Added in the release after 0.1.0.
+        """
+        self._ready_to_send_now()
+        row = self._document_row(document, namespace=namespace, doctype=doctype, version=version)
+        return self._send_row_now(row, timeout)
+
+    def _ready_to_send_now(self) -> None:
+        if self._pid != os.getpid():
+            self._after_fork()
+        self._check_open()
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        raise RuntimeError(
+            "PingClient.send_now() blocks and cannot run inside an event loop; "
+            "use AsyncPingClient.send_now() from asyncio code"
+        )
+
+    def _send_row_now(self, row: QueuedPing, timeout: float) -> DeliveryReport:
+        now = self._start_now(row, timeout)
+        self._engine.store(row, leased=True)
+        result: Outcome | BaseException
+        # A private event loop in the caller's thread: one request at a time runs on it, and
+        # RetryPolicy.retrying() sleeps between them with time.sleep.
+        loop = asyncio.new_event_loop()
+        sender = Sender(self._config)
+        try:
+            loop.run_until_complete(sender.open())
+            result = self._config.retry.retrying(stop=now.stop())(
+                lambda: loop.run_until_complete(now.attempt(sender))
+            )
+        except _NOW_ERRORS as exc:
+            result = exc
+        except BaseException:
+            now.abandon()
+            raise
+        finally:
+            try:
+                loop.run_until_complete(sender.close())
+            finally:
+                loop.close()
+        try:
+            return now.finish(result)
+        finally:
+            if self._config.uploader and not self._closed:
+                self._start()  # a ping left queued goes out without waiting for a submit
 
     def stats(self) -> ClientStats:
         """Delivery counters since this client was created, and the pending count (stored

@@ -14,9 +14,9 @@ Every error pingsdk raises on purpose derives from :class:`PingSDKError`::
      |    +-- QueueFullError                     the disk (or RLIMIT_FSIZE) is full
      |    +-- QueueCorruptError                  the file is not a usable queue
      |    +-- QueueBusyError                     another process held the file past the deadline
-     +-- SubmitError                             send_now() / strict flush only
-          +-- PingRejectedError                  the edge answered 4xx; never retried
-          +-- EdgeUnavailableError               retries used up (last status or httpx cause)
+     +-- SubmitError                             send_now() did not deliver the ping
+          +-- PingRejectedError                  the edge answered 4xx; the ping was dropped
+          +-- EdgeUnavailableError               not delivered within the timeout; still queued
 
 Warnings (``warnings.warn``) use :class:`SchemaWarning`: a ping that exports, but with a field
 that will not become a BigQuery column.
@@ -151,26 +151,76 @@ class QueueBusyError(QueueError):
 
 
 class SubmitError(PingSDKError):
-    """A synchronous send did not succeed (only ``send_now()`` and strict flushes raise it).
+    """``send_now()`` (or ``send_document_now()``) did not deliver the ping.
 
     Attributes:
         doc_id: the document id of the ping.
-        url: the URL it was sent to (no credentials).
-        status_code: the last HTTP status, or ``None`` for a network error.
+        url: the URL it was sent to (the endpoint and the submit path; no credentials).
+        status_code: the last HTTP status, or ``None`` when no answer arrived.
+        attempts: how many requests this call made for it.
+        detail: the start of the edge's last answer body (at most 1 KiB of one line of text),
+            or ``None``.
+        reason: the outcome's short token (``"http_400"``, ``"http_503"``, ``"timeout"``,
+            ``"connect_error"``, ``"max_attempts"``...), as in a :class:`DeliveryReport`.
     """
 
     def __init__(
-        self, message: str, *, doc_id: str, url: str, status_code: int | None = None
+        self,
+        message: str,
+        *,
+        doc_id: str,
+        url: str,
+        status_code: int | None = None,
+        attempts: int = 0,
+        detail: str | None = None,
+        reason: str = "",
     ) -> None:
         super().__init__(message)
         self.doc_id = doc_id
         self.url = url
         self.status_code = status_code
+        self.attempts = attempts
+        self.detail = detail
+        self.reason = reason
 
 
 class PingRejectedError(SubmitError):
-    """The edge answered 4xx (other than 408/429): resending the same ping cannot succeed."""
+    """The edge answered 4xx (other than 408/429): resending the same ping cannot succeed.
+
+    The ping was dropped from the queue (and reported to ``on_dropped``).
+    """
 
 
 class EdgeUnavailableError(SubmitError):
-    """Every allowed attempt failed with a retryable outcome (5xx, 408, 429, network error)."""
+    """Every attempt ``send_now()`` could make within its timeout failed retryably (5xx, 408,
+    429, no answer). The last network exception, if the last attempt raised one, is the
+    ``__cause__``.
+
+    Attributes:
+        queued: ``True`` (the usual case) when the ping stays queued, with its retry schedule,
+            for the uploader; ``False`` when the client's :class:`RetryPolicy` gave up on it
+            (``max_attempts``, ``max_age``) and it was dropped (``reason`` says which).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        doc_id: str,
+        url: str,
+        status_code: int | None = None,
+        attempts: int = 0,
+        detail: str | None = None,
+        reason: str = "",
+        queued: bool = True,
+    ) -> None:
+        super().__init__(
+            message,
+            doc_id=doc_id,
+            url=url,
+            status_code=status_code,
+            attempts=attempts,
+            detail=detail,
+            reason=reason,
+        )
+        self.queued = queued

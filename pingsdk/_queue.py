@@ -87,6 +87,7 @@ _CHECKPOINT_INTERVAL = 0.2
 _SWEEP_INTERVAL = 30.0
 _MEMORY = ":memory:"
 _SQLITE_MAGIC = b"SQLite format 3\x00"
+_ROWIDS_KEPT = 100_000
 _QUARANTINE_KEEP = 200
 """Quarantined rows kept for inspection (the newest); older ones are deleted."""
 
@@ -261,6 +262,14 @@ _MISTYPED = (
 # The running totals (see _RUNNING) against a count: a damaged seq_* or meta value would make
 # the bound trigger refuse or evict wrongly, so a mismatch renumbers them from the rows.
 _ACTUAL = "SELECT count(*), coalesce(sum(size), 0) FROM pings"
+# Running totals must grow with the row id; one damaged upwards would be taken into meta.hi_*
+# when its row is deleted, and the count would be wrong from then on.
+_DISORDERED = (
+    "SELECT count(*) FROM (SELECT seq_count, seq_bytes, "
+    "lag(seq_count) OVER (ORDER BY id) AS pc, lag(seq_bytes) OVER (ORDER BY id) AS pb "
+    "FROM pings) WHERE typeof(seq_count) != 'integer' OR typeof(seq_bytes) != 'integer' "
+    "OR seq_count <= pc OR seq_bytes < pb"
+)
 _RENUMBER = (
     "UPDATE pings SET seq_count = r.c, seq_bytes = r.b FROM (SELECT id, "
     "row_number() OVER (ORDER BY id) AS c, sum(size) OVER (ORDER BY id) AS b FROM pings) AS r "
@@ -277,16 +286,28 @@ _QUARANTINE_TRIM = (
     f"DELETE FROM quarantine WHERE qid <= (SELECT max(qid) FROM quarantine) - {_QUARANTINE_KEEP}"
 )
 _LEASE = "UPDATE pings SET lease_owner = ?, lease_until = ? WHERE id = ?"
-_ACK = "DELETE FROM pings WHERE doc_id = ? AND lease_owner = ?"
+_LEASE_DOC = "UPDATE pings SET lease_owner = ?, lease_until = ? WHERE doc_id = ?"
+# Rows a sender leased are found by the row id claim() saw (the table's own b-tree), checked
+# against the doc_id, and only else through the doc_id index: a damaged doc_id index must not
+# make an ack delete nothing, again and again, and the ping be sent every lease period.
+_ROW_OF = (
+    "coalesce((SELECT id FROM pings WHERE id = ?{rid} AND +doc_id = ?{doc}), "
+    "(SELECT id FROM pings WHERE doc_id = ?{doc}))"
+)
+_ACK = f"DELETE FROM pings WHERE id = {_ROW_OF.format(doc=1, rid=2)} AND lease_owner = ?3"
 _DEFER = (
-    "UPDATE pings SET next_attempt_at = ?, attempts = ?, hold_until = ?, last_status = ?, "
-    "last_attempt_at = ?, lease_owner = NULL, lease_until = NULL "
-    "WHERE doc_id = ? AND lease_owner = ?"
+    "UPDATE pings SET next_attempt_at = ?1, attempts = ?2, hold_until = ?3, last_status = ?4, "
+    "last_attempt_at = ?5, lease_owner = NULL, lease_until = NULL "
+    f"WHERE id = {_ROW_OF.format(doc=6, rid=7)} AND lease_owner = ?8"
 )
 _RELEASE = (
-    "UPDATE pings SET lease_owner = NULL, lease_until = NULL WHERE doc_id = ? AND lease_owner = ?"
+    "UPDATE pings SET lease_owner = NULL, lease_until = NULL "
+    f"WHERE id = {_ROW_OF.format(doc=1, rid=2)} AND lease_owner = ?3"
 )
-_EXTEND = "UPDATE pings SET lease_until = ? WHERE doc_id = ? AND lease_owner = ?"
+_EXTEND = (
+    f"UPDATE pings SET lease_until = ?1 WHERE id = {_ROW_OF.format(doc=2, rid=3)} "
+    "AND lease_owner = ?4"
+)
 _FREE = "(lease_owner IS NULL OR lease_until <= ?1)"
 _NEXT_FREE = (
     f"SELECT max(next_attempt_at, hold_until) FROM pings WHERE {_FREE} "
@@ -643,6 +664,8 @@ class PingQueue:
         self._last_sweep = -math.inf
         self._empty_logged = False
         self._strikes = 0  # corruption reports since the last transaction that worked
+        # doc_id -> row id of the rows this instance leased (see _ROW_OF).
+        self._rowids: dict[str, int] = {}
         self._pid = os.getpid()
         self._owner = _new_owner()
         self._closed = False
@@ -746,6 +769,24 @@ class PingQueue:
 
         evicted = self._write(run, timeout)
         return built[0], evicted
+
+    def put_leased(self, ping: QueuedPing, *, timeout: float | None = None) -> list[str]:
+        """Store ``ping`` already leased to this owner for ``lease_seconds``, in one transaction.
+
+        For a caller that sends the ping at once (``send_now()``): no other sender can claim it
+        between the store and the send, and once stored it is as durable as after :meth:`put`.
+        The caller then acks, defers, releases or extends it like a claimed ping; if the caller
+        dies, the lease expires and any sender sends it. Raises what :meth:`put` raises.
+        """
+        params = self._row_params(ping)
+        until = time.time() + self.lease_seconds
+
+        def run(conn: sqlite3.Connection) -> list[str]:
+            evicted = self._insert_evicting(conn, ping, params)
+            conn.execute(_LEASE_DOC, (self._owner, until, ping.doc_id))
+            return evicted
+
+        return self._write(run, timeout)
 
     def write(self, fn: Callable[[sqlite3.Connection], _T], *, timeout: float | None = None) -> _T:
         """Run ``fn`` in a write transaction (``BEGIN IMMEDIATE``) of this queue's connection.
@@ -912,6 +953,9 @@ class PingQueue:
                         self._quarantine(conn, row[0], str(problem), row[1])
                     else:
                         leases.append((owner, until, row[0]))
+                        self._rowids[claimed[-1].doc_id] = row[0]
+                if len(self._rowids) > _ROWIDS_KEPT:
+                    self._rowids.clear()  # leases lost to other senders; doc_id lookups remain
                 if not claimed and len(rows) == limit:
                     continue  # a page of damaged rows: look past them in the same transaction
                 conn.executemany(_LEASE, leases)
@@ -960,7 +1004,11 @@ class PingQueue:
             ).fetchone()
             if doc is not None:
                 self._quarantine(conn, row_id, reason, doc[0])
-        if tuple(conn.execute(_TOTALS).fetchone()) != tuple(conn.execute(_ACTUAL).fetchone()):
+        totals = tuple(conn.execute(_TOTALS).fetchone())
+        if (
+            totals != tuple(conn.execute(_ACTUAL).fetchone())
+            or conn.execute(_DISORDERED).fetchone()[0]
+        ):
             conn.execute(_RENUMBER)
             conn.execute(_RESET_META)
             logger.error(
@@ -1051,8 +1099,17 @@ class PingQueue:
 
         def update(conn: sqlite3.Connection) -> int:
             owner = self._owner
+            rowids = self._rowids
             # rowcount is the statement's own changes, without the triggers' updates of meta.
-            return sum(conn.execute(sql, (*row, owner)).rowcount for row in rows)
+            # Each row ends with its doc_id; the row id claim() saw follows it (-1: unknown).
+            changed = sum(
+                conn.execute(sql, (*row, rowids.get(str(row[-1]), -1), owner)).rowcount
+                for row in rows
+            )
+            if sql is not _EXTEND:  # the lease is over: this instance holds the row no more
+                for row in rows:
+                    rowids.pop(str(row[-1]), None)
+            return changed
 
         return self._write(update, timeout)
 

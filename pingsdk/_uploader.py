@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import gzip
 import importlib
 import logging
@@ -57,8 +58,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Engine",
+    "Sender",
     "TokenBucket",
     "default_transport",
+    "delivery_report",
     "open_queue",
     "needs_tls_context",
     "preload_imports",
@@ -202,6 +205,108 @@ class TokenBucket:
         return max(0.0, (1.0 - self._tokens) / self._rate)
 
 
+class Sender:
+    """One HTTP session to the client's endpoint: POSTs stored rows exactly as stored.
+
+    Only ``Date`` (set at send time) and a default ``User-Agent`` are added to a row's headers;
+    the URL is the client's endpoint plus the row's path. The engine holds one for its lifetime;
+    ``send_now()`` opens its own, so it never waits for a free slot of the uploader's.
+    """
+
+    def __init__(self, config: ClientConfig) -> None:
+        self._config = config
+        self._http: httpx.AsyncClient | None = None
+        self._direct: _h11_transport.H11Transport | None = None
+        self._origin = ("", "", 0)
+        self._host_header = (b"Host", b"")
+        self._base_target = b""
+        self._extensions = {"timeout": httpx.Timeout(config.timeout).as_dict()}
+
+    async def open(self) -> None:
+        """Set up the transport and the connection pool (call on the loop that sends)."""
+        limits = httpx.Limits(
+            max_connections=self._config.max_in_flight,
+            max_keepalive_connections=self._config.max_in_flight,
+        )
+        # Imported here: h11 and urllib.request load when a client first sends, not on
+        # ``import pingsdk`` (preload_imports() loads them in the caller's thread).
+        from ._h11_transport import H11Transport, origin_of
+
+        transport = default_transport(self._config)
+        # The lean transport is called directly: httpx.AsyncClient's send() (auth, redirect
+        # and cookie plumbing) would add about a third to its CPU per request.
+        self._direct = transport if isinstance(transport, H11Transport) else None
+        endpoint = httpx.URL(self._config.endpoint)
+        self._origin = origin_of(endpoint)
+        self._host_header = (b"Host", endpoint.netloc)
+        self._base_target = endpoint.raw_path.rstrip(b"/")
+        http = httpx.AsyncClient(
+            transport=transport,
+            # Only httpx's own transport (a proxy) uses it; the lean one has its context.
+            verify=tls_context(self._config.verify) if transport is None else True,
+            timeout=self._config.timeout,
+            limits=limits,
+            follow_redirects=False,
+        )
+        await http.__aenter__()
+        self._http = http
+
+    async def close(self) -> None:
+        """Close the connections (idempotent)."""
+        http, self._http, self._direct = self._http, None, None
+        if http is not None:
+            await http.aclose()
+
+    async def post(self, row: QueuedPing) -> tuple[Outcome, str | None]:
+        """One POST of ``row``: the outcome and, for a refusal or failure, the start of the
+        answer body."""
+        assert self._http is not None
+        headers = dict(row.headers)
+        headers["Date"] = http_date(time.time())
+        if not any(name.lower() == "user-agent" for name in headers):
+            headers["User-Agent"] = _USER_AGENT
+        if self._direct is not None and row.path.isascii():
+            # The lean transport from the row's parts: no httpx.Request (its URL parsing alone
+            # was a fifth of the CPU of a request) and no httpx.Response.
+            raw = [self._host_header]
+            raw += [(name.encode(), value.encode()) for name, value in headers.items()]
+            status, answer_headers, answer = await self._direct.exchange(
+                self._origin,
+                b"POST",
+                self._base_target + row.path.encode(),
+                headers=raw,
+                body=row.body,
+                timeouts=self._extensions["timeout"],
+            )
+            outcome = classify(
+                status,
+                {name.decode("latin-1"): value.decode("latin-1") for name, value in answer_headers},
+                now=time.time(),
+            )
+            if outcome.kind is OutcomeKind.SENT:
+                return outcome, None
+            return outcome, response_detail(answer[:DETAIL_BYTES])
+        # A request built here and passed to send() skips the client's per-request merging of
+        # default headers, cookies and params: ~25% less CPU per ping than client.post().
+        request = httpx.Request(
+            "POST",
+            self._config.endpoint + row.path,
+            content=row.body,
+            headers=headers,
+            extensions=self._extensions,
+        )
+        response = await self._http.send(request, stream=True)
+        try:
+            body = await _read_answer(response)
+        except (httpx.HTTPError, OSError):
+            body = b""  # the status decides; a broken body only costs the detail
+        finally:
+            await response.aclose()
+        outcome = classify(response.status_code, response.headers, now=time.time())
+        detail = None if outcome.kind is OutcomeKind.SENT else response_detail(body)
+        return outcome, detail
+
+
 class Engine:
     """Queue, counters and the upload loop of one client (in one process).
 
@@ -257,12 +362,7 @@ class Engine:
         self._swept: set[str] = set()
         self._bucket = TokenBucket(*config.rate_limit) if config.rate_limit else None
         self._warn = RateLimitedLog()
-        self._http: httpx.AsyncClient | None = None
-        self._direct: _h11_transport.H11Transport | None = None
-        self._origin = ("", "", 0)
-        self._host_header = (b"Host", b"")
-        self._base_target = b""
-        self._extensions = {"timeout": httpx.Timeout(config.timeout).as_dict()}
+        self._sender: Sender | None = None
         # durability="buffered": prepared rows waiting for the loop to commit them in one
         # transaction. ``_buffer_lock`` guards the list (taken by submit(), held for an
         # append); ``_commit_lock`` is held for a whole commit, so stats() never sees a batch
@@ -388,14 +488,19 @@ class Engine:
             return math.inf
         return self._buffer_since + self._config.buffer_delay / 2 - time.monotonic()
 
-    def store(self, row: QueuedPing, *, timeout: float | None = None) -> None:
+    def store(self, row: QueuedPing, *, timeout: float | None = None, leased: bool = False) -> None:
         """Put a prepared row in the queue, count it and any evictions, wake the loop.
 
         Args:
             timeout: the longest wait for the queue file's lock (``QueueBusyError`` after it,
                 with nothing stored); ``None`` for the queue's ``busy_timeout``.
+            leased: store it leased to this client's queue owner (``send_now()``, which sends
+                it at once and then settles it with :meth:`finish_now`).
         """
-        evicted = self.queue.put(row, timeout=timeout)
+        if leased:
+            evicted = self.queue.put_leased(row, timeout=timeout)
+        else:
+            evicted = self.queue.put(row, timeout=timeout)
         self.counters.add("submitted")
         if evicted:
             self._count_evicted(len(evicted))
@@ -489,39 +594,17 @@ class Engine:
         self._loop = asyncio.get_running_loop()
         self._loop_thread = threading.get_ident()
         self.running = True
-        limits = httpx.Limits(
-            max_connections=self._config.max_in_flight,
-            max_keepalive_connections=self._config.max_in_flight,
-        )
-        # Imported here: h11 and urllib.request load when a client first sends, not on
-        # ``import pingsdk`` (preload_imports() loads them in the caller's thread).
-        from ._h11_transport import H11Transport, origin_of
-
-        transport = default_transport(self._config)
-        # The lean transport is called directly: httpx.AsyncClient's send() (auth, redirect
-        # and cookie plumbing) would add about a third to its CPU per request.
-        self._direct = transport if isinstance(transport, H11Transport) else None
-        endpoint = httpx.URL(self._config.endpoint)
-        self._origin = origin_of(endpoint)
-        self._host_header = (b"Host", endpoint.netloc)
-        self._base_target = endpoint.raw_path.rstrip(b"/")
+        sender = Sender(self._config)
         try:
-            async with httpx.AsyncClient(
-                transport=transport,
-                # Only httpx's own transport (a proxy) uses it; the lean one has its context.
-                verify=tls_context(self._config.verify) if transport is None else True,
-                timeout=self._config.timeout,
-                limits=limits,
-                follow_redirects=False,
-            ) as http:
-                self._http = http
-                try:
-                    await self._main()
-                finally:
-                    await self._cancel_in_flight(release=True)
+            await sender.open()
+            self._sender = sender
+            try:
+                await self._main()
+            finally:
+                await self._cancel_in_flight(release=True)
         finally:
-            self._http = None
-            self._direct = None
+            self._sender = None
+            await sender.close()
             self.running = False
             self.finished = True
             self._progress.set()
@@ -717,9 +800,10 @@ class Engine:
         attempt = row.attempts + 1
         started = time.monotonic()
         detail: str | None = None
+        assert self._sender is not None
         try:
             outcome, detail = await asyncio.wait_for(
-                self._request(row), self._config.request_deadline
+                self._sender.post(row), self._config.request_deadline
             )
         except asyncio.CancelledError:
             raise
@@ -750,54 +834,6 @@ class Engine:
         finally:
             self._wake_event.set()
 
-    async def _request(self, row: QueuedPing) -> tuple[Outcome, str | None]:
-        """One POST; the outcome and, for a refusal or failure, the start of the answer body."""
-        assert self._http is not None
-        headers = dict(row.headers)
-        headers["Date"] = http_date(time.time())
-        if not any(name.lower() == "user-agent" for name in headers):
-            headers["User-Agent"] = _USER_AGENT
-        if self._direct is not None and row.path.isascii():
-            # The lean transport from the row's parts: no httpx.Request (its URL parsing alone
-            # was a fifth of the CPU of a request) and no httpx.Response.
-            raw = [self._host_header]
-            raw += [(name.encode(), value.encode()) for name, value in headers.items()]
-            status, answer_headers, answer = await self._direct.exchange(
-                self._origin,
-                b"POST",
-                self._base_target + row.path.encode(),
-                headers=raw,
-                body=row.body,
-                timeouts=self._extensions["timeout"],
-            )
-            outcome = classify(
-                status,
-                {name.decode("latin-1"): value.decode("latin-1") for name, value in answer_headers},
-                now=time.time(),
-            )
-            if outcome.kind is OutcomeKind.SENT:
-                return outcome, None
-            return outcome, response_detail(answer[:DETAIL_BYTES])
-        # A request built here and passed to send() skips the client's per-request merging of
-        # default headers, cookies and params: ~25% less CPU per ping than client.post().
-        request = httpx.Request(
-            "POST",
-            self._config.endpoint + row.path,
-            content=row.body,
-            headers=headers,
-            extensions=self._extensions,
-        )
-        response = await self._http.send(request, stream=True)
-        try:
-            body = await _read_answer(response)
-        except (httpx.HTTPError, OSError):
-            body = b""  # the status decides; a broken body only costs the detail
-        finally:
-            await response.aclose()
-        outcome = classify(response.status_code, response.headers, now=time.time())
-        detail = None if outcome.kind is OutcomeKind.SENT else response_detail(body)
-        return outcome, detail
-
     def _apply(
         self,
         row: QueuedPing,
@@ -821,7 +857,9 @@ class Engine:
             self._pause_until = 0.0
             self._window_start = -math.inf
             self.counters.add("sent")
-            self._callback(self._config.on_sent, _report(row, outcome.status, "ok", attempt))
+            self._callback(
+                self._config.on_sent, delivery_report(row, outcome.status, "ok", attempt)
+            )
             return
         if outcome.kind is OutcomeKind.DROP:
             self.queue.ack(row.doc_id, timeout=self._lock_wait)
@@ -878,6 +916,52 @@ class Engine:
             _detail_suffix(detail),
         )
 
+    def finish_now(
+        self, row: QueuedPing, outcome: Outcome, attempts: int, detail: str | None
+    ) -> DeliveryReport:
+        """Settle the last attempt of a ``send_now()`` of ``row``, which it leases (any thread).
+
+        As :meth:`_apply` does for the uploader's sends, but without touching the uploader's
+        global pause: a sent or refused ping is acked and reported (counters, ``on_sent`` /
+        ``on_dropped``); a failed one is deferred to the policy's next retry time (and a
+        server's hold) for the uploader, or dropped when the policy gives up on it.
+
+        Returns the report; its ``reason`` is ``"ok"``, the drop reason, or ``"queued"`` (the
+        ping stays stored for the uploader).
+
+        Raises:
+            QueueError: the queue could not record it; the row stays leased until its lease
+                expires, and is then sent again with the same URL and body.
+        """
+        report = delivery_report(row, outcome.status, outcome.reason, attempts, detail)
+        if outcome.kind is OutcomeKind.SENT:
+            self.queue.ack(row.doc_id)
+            self.counters.add("sent")
+            self._callback(self._config.on_sent, report)
+            return report
+        now = time.time()
+        policy = self._config.retry
+        reason = (
+            outcome.reason
+            if outcome.kind is OutcomeKind.DROP
+            else policy.gives_up(attempts, row.created_at, now)
+        )
+        if reason is not None:
+            self.queue.ack(row.doc_id)
+            self._report_drop(row, reason, status=outcome.status, attempts=attempts, detail=detail)
+            return dataclasses.replace(report, reason=reason)
+        server = policy.server_delay(outcome.retry_after)
+        self.queue.defer(
+            row.doc_id,
+            next_attempt_at=now + policy.delay(attempts, retry_after=outcome.retry_after),
+            attempts=attempts,
+            hold_until=now + server if server else None,
+            last_status=outcome.status,
+        )
+        self.counters.add("retried")
+        self.wake()
+        return dataclasses.replace(report, reason="queued")
+
     def _pause(self, failures: int) -> float:
         """The global pause after the ``failures``-th counted failure of an outage.
 
@@ -910,7 +994,9 @@ class Engine:
             reason,
             _detail_suffix(detail),
         )
-        self._callback(self._config.on_dropped, _report(row, status, reason, attempts, detail))
+        self._callback(
+            self._config.on_dropped, delivery_report(row, status, reason, attempts, detail)
+        )
 
     @staticmethod
     def _callback(
@@ -979,7 +1065,7 @@ async def _wait_event(event: asyncio.Event, timeout: float) -> None:
         handle.cancel()
 
 
-def _report(
+def delivery_report(
     row: QueuedPing, status: int | None, reason: str, attempts: int, detail: str | None = None
 ) -> DeliveryReport:
     return DeliveryReport(

@@ -1,10 +1,10 @@
 """``pingsdk send`` (a JSON payload file to an edge) and ``pingsdk queue status|flush|purge``.
 
 Both go through :class:`pingsdk.PingClient` and :class:`pingsdk._queue.PingQueue`: the same
-preparation, queue, outcomes and retry schedule as the library. A raw payload has no Ping
-class, so ``send`` wraps it in a throwaway concrete subclass of :class:`_RawPayload` whose
-:meth:`to_json_bytes` returns the file's bytes unchanged; ``PingClient.submit`` then prepares it
-exactly as any other ping (size limits, docId, URL, headers, gzip).
+preparation, queue, outcomes and retry schedule as the library. ``send`` is
+:meth:`pingsdk.PingClient.send_document_now`: the file's bytes are stored in the queue, then
+sent at once (size limits, docId, URL, headers and gzip as for any ping); a ping not delivered
+within ``--timeout`` stays queued.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime
-import functools
 import itertools
 import json
 import signal
@@ -22,11 +21,13 @@ import time
 import types
 from pathlib import Path
 
-from pydantic import ConfigDict, PrivateAttr
-
 from .._client import PingClient
-from .._exceptions import ConfigurationError
-from .._ping import Ping, PingRegistry, validate_name
+from .._exceptions import (
+    ConfigurationError,
+    EdgeUnavailableError,
+    SubmitError,
+)
+from .._ping import validate_name
 from .._queue import PingQueue, QueueGroup, default_queue_path
 from .._stats import DeliveryReport
 from . import Commands, _usage
@@ -47,41 +48,8 @@ def default_cli_queue() -> Path:
     return default_queue_path().with_name(_CLI_QUEUE_NAME)
 
 
-# -- a raw payload as a Ping ---------------------------------------------------------------------
-
-_RAW_REGISTRY = PingRegistry()
-"""Raw payload classes live here, never in ``default_registry`` (they are not the user's)."""
-
-
-class _RawPayload(Ping, additional_properties=True):
-    """A JSON object sent byte for byte as read; identity given by a concrete subclass."""
-
-    model_config = ConfigDict(extra="allow")
-    _raw: bytes = PrivateAttr(default=b"{}")
-
-    def to_json_bytes(self) -> bytes:
-        """The payload's bytes exactly as given."""
-        return self._raw
-
-
-@functools.lru_cache(maxsize=64)
-def _raw_class(namespace: str, doctype: str, version: int) -> type[_RawPayload]:
-    keywords = {
-        "namespace": namespace,
-        "doctype": doctype,
-        "version": version,
-        "registry": _RAW_REGISTRY,
-    }
-    cls = types.new_class("RawPayload", (_RawPayload,), keywords)
-    return cls
-
-
-def raw_ping(namespace: str, doctype: str, version: int, data: bytes) -> Ping:
-    """A Ping whose payload is ``data`` (checked to be a UTF-8 JSON object) as it is.
-
-    Raises:
-        ConfigurationError: a bad name or version, or ``data`` not a JSON object.
-    """
+def _check_names(namespace: str, doctype: str, version: int) -> None:
+    """The URL names as the options that gave them (the library's message names no option)."""
     for kind, value in (("namespace", namespace), ("doctype", doctype)):
         try:
             validate_name(kind, value)
@@ -91,15 +59,6 @@ def raw_ping(namespace: str, doctype: str, version: int, data: bytes) -> Ping:
             ) from None
     if version < 1:
         raise ConfigurationError(f"--version must be a positive integer, got {version}")
-    try:
-        document = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ConfigurationError(f"the payload is not UTF-8 JSON ({exc})") from None
-    if not isinstance(document, dict):
-        raise ConfigurationError("the payload must be a JSON object ({...}), as the edge requires")
-    ping = _raw_class(namespace, doctype, version).model_construct()
-    ping._raw = data
-    return ping
 
 
 # -- argparse ----------------------------------------------------------------------------------
@@ -267,46 +226,69 @@ def _client(
 
 def _send(args: argparse.Namespace) -> int:
     data = Path(args.file).read_bytes()
-    ping = raw_ping(args.namespace, args.doctype, args.version, data)
+    _check_names(args.namespace, args.doctype, args.version)
     queue = Path(args.queue) if args.queue else default_cli_queue()
     tags = [t.strip() for t in args.source_tags.split(",")] if args.source_tags else []
     outcomes = _Outcomes()
     client = _client(args, queue, outcomes, debug_id=args.debug_id, source_tags=tags)
+    failure: SubmitError | None = None
     try:
-        doc_id = client.submit(ping)
-        client.flush(timeout=args.timeout)
+        try:
+            report = client.send_document_now(
+                data,
+                namespace=args.namespace,
+                doctype=args.doctype,
+                version=args.version,
+                timeout=args.timeout,
+            )
+        except SubmitError as exc:
+            failure = exc
     finally:
+        # Pings an earlier ``send`` left queued go out meanwhile, on the uploader.
         client.close(timeout=_CLOSE_TIMEOUT)
-    found = outcomes.find(doc_id)
+    doc_id = report.doc_id if failure is None else failure.doc_id
     earlier = [r for r in outcomes.sent if r.doc_id != doc_id]
     if earlier:
         print(f"also sent {len(earlier)} ping(s) queued earlier in {queue}")
-    if found is None:
-        print(
-            f"pingsdk: error: ping {doc_id} was not delivered within {args.timeout:g} s; it "
-            f"stays queued in {queue} (send it later with: pingsdk queue flush --queue "
-            f"{queue} --endpoint {args.endpoint})",
-            file=sys.stderr,
-        )
-        return 1
-    kind, report = found
-    if kind == "dropped":
-        print(
-            f"pingsdk: error: ping {doc_id} was rejected and dropped ({_why(report)}); "
-            "resending it cannot succeed",
-            file=sys.stderr,
-        )
-        if report.detail:
-            print(f"the edge answered: {report.detail}", file=sys.stderr)
-        return 1
+    if isinstance(failure, EdgeUnavailableError) and failure.queued:
+        # The uploader may have settled it while the client closed.
+        found = outcomes.find(doc_id)
+        if found is None:
+            print(
+                f"pingsdk: error: ping {doc_id} was not delivered within {args.timeout:g} s; it "
+                f"stays queued in {queue} (send it later with: pingsdk queue flush --queue "
+                f"{queue} --endpoint {args.endpoint})",
+                file=sys.stderr,
+            )
+            return 1
+        kind, report = found
+        if kind == "dropped":
+            return _rejected(doc_id, _why(report), report.detail)
+    elif failure is not None:
+        return _rejected(doc_id, _why(failure), failure.detail)
     print(f"sent {doc_id} to {client.config.endpoint}{report.path} (HTTP {report.status})")
     return 0
 
 
-def _why(report: DeliveryReport) -> str:
-    if report.status is not None:
-        return f"HTTP {report.status}, after {report.attempts} attempt(s)"
-    return f"{report.reason}, after {report.attempts} attempt(s)"
+def _rejected(doc_id: str, why: str, detail: str | None) -> int:
+    print(
+        f"pingsdk: error: ping {doc_id} was rejected and dropped ({why}); "
+        "resending it cannot succeed",
+        file=sys.stderr,
+    )
+    if detail:
+        print(f"the edge answered: {detail}", file=sys.stderr)
+    return 1
+
+
+def _why(result: DeliveryReport | SubmitError) -> str:
+    if isinstance(result, SubmitError):
+        status, reason = result.status_code, result.reason
+    else:
+        status, reason = result.status, result.reason
+    if status is not None and not reason.startswith("max_"):
+        return f"HTTP {status}, after {result.attempts} attempt(s)"
+    return f"{reason}, after {result.attempts} attempt(s)"
 
 
 # -- queue commands ------------------------------------------------------------------------------
