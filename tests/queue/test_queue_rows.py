@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import os
 import random
 import sqlite3
+import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
@@ -16,6 +19,7 @@ from pingsdk import QueueError
 from pingsdk._queue import PingQueue, QueuedPing
 
 Factory = Callable[..., QueuedPing]
+_R = TypeVar("_R")
 
 
 def _stored(path: Path, ping: Factory, n: int, **fields: object) -> list[QueuedPing]:
@@ -126,6 +130,17 @@ def test_quarantine_is_bounded(tmp_path: Path, ping: Factory) -> None:
     assert len(pings) == 260
 
 
+def _eventually(read: Callable[[], _R], tries: int = 5) -> _R:
+    """``read()``, allowing the few QueueErrors with which a damaged file is found, checked,
+    repaired or moved aside (one error per step); stuck would be an error every time."""
+    for _ in range(tries - 1):
+        try:
+            return read()
+        except QueueError:
+            continue
+    return read()
+
+
 def _corrupt_once(path: Path, rng: random.Random) -> None:
     size = path.stat().st_size
     offset = rng.randrange(0, max(1, size - 16))
@@ -156,8 +171,12 @@ def test_random_corruption_never_leaves_a_queue_stuck(tmp_path: Path, ping: Fact
         q = PingQueue(path)
         try:
             sent: list[QueuedPing] = []
-            for _ in range(50):
+            unsettled: list[str] = []  # sent, but the ack met the damage: as the uploader does,
+            for _ in range(50):  # give the lease back, so the row is sent again, same docId
                 try:
+                    if unsettled:
+                        q.release(unsettled)
+                        unsettled = []
                     rows = q.claim(50, endpoint="https://e.example")
                 except QueueError:
                     continue  # a damaged file is repaired or moved aside at the next call
@@ -165,14 +184,21 @@ def test_random_corruption_never_leaves_a_queue_stuck(tmp_path: Path, ping: Fact
                     break
                 for row in rows:
                     sent.append(row)
-                    q.ack(row.doc_id)
+                    try:
+                        q.ack(row.doc_id)
+                    except QueueError:
+                        unsettled.append(row.doc_id)
             else:
                 stuck.append(f"seed {seed}: claim never ran dry")
                 continue
-            try:
-                left = q.stats().pending
-            except QueueError:
-                left = q.stats().pending
+            # An ack that met a damaged doc_id index may have deleted nothing (it reports False
+            # and the row stays leased): its lease expires and it is sent again, same docId.
+            later = time.time() + q.lease_seconds + 1
+            expired = functools.partial(q.claim, 300, now=later, endpoint="https://e.example")
+            for row in _eventually(expired):
+                sent.append(row)
+                q.ack(row.doc_id)
+            left = _eventually(q.stats).pending
             if left:
                 stuck.append(f"seed {seed}: {left} left after {len(sent)} sent")
             for row in sent:
@@ -217,3 +243,34 @@ def test_a_new_queue_file_is_not_reported_empty(
 ) -> None:
     _stored(tmp_path / "q.db", ping, 1)
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+def test_a_damaged_doc_id_index_never_makes_an_ack_a_silent_no_op(
+    tmp_path: Path, ping: Factory
+) -> None:
+    """An ack that looked its row up by a damaged doc_id index deleted nothing and said so only
+    by returning False: the ping was sent again every lease period, forever. Rows are now found
+    by the row id claim() saw, so the damage is met, reported, repaired (REINDEX), and the ack
+    goes through."""
+    path = tmp_path / "q.db"
+    pings = _stored(path, ping, 5)
+    with PingQueue(path) as q:
+        q.checkpoint()
+    conn = sqlite3.connect(path)
+    (root,) = conn.execute(
+        "SELECT rootpage FROM sqlite_master WHERE name = 'sqlite_autoindex_pings_1'"
+    ).fetchone()
+    (page_size,) = conn.execute("PRAGMA page_size").fetchone()
+    conn.close()
+    data = bytearray(path.read_bytes())
+    start = (root - 1) * page_size
+    at = data.find(pings[0].doc_id.encode(), start, start + page_size)
+    assert at > 0
+    data[at : at + 8] = b"ffffffff"  # the index entry now names a docId no row has
+    path.write_bytes(bytes(data))
+    with PingQueue(path) as q:
+        rows = q.claim(10)
+        assert len(rows) == 5
+        acked = [_eventually(functools.partial(q.ack, row.doc_id)) for row in rows]
+        assert acked == [True] * 5
+        assert q.stats().pending == 0
