@@ -2,8 +2,9 @@
 
 The uploader persists ``attempts`` and ``next_attempt_at`` per ping and asks
 :meth:`RetryPolicy.delay` for the next wait, so the schedule survives restarts; ``send_now()``
-retries in-process with the :class:`tenacity.Retrying` that :meth:`RetryPolicy.retrying` builds
-from the same numbers.
+retries in-process with the :class:`tenacity.Retrying` (or ``AsyncRetrying``) that
+:meth:`RetryPolicy.retrying` (or :meth:`RetryPolicy.async_retrying`) builds from the same
+numbers.
 """
 
 from __future__ import annotations
@@ -308,7 +309,9 @@ class RetryPolicy:
         sleep: Callable[[float], None] = time.sleep,
         before_sleep: Callable[[tenacity.RetryCallState], Any] | None = None,
     ) -> tenacity.Retrying:
-        """A :class:`tenacity.Retrying` following this policy, for in-process retries.
+        """A :class:`tenacity.Retrying` following this policy, for in-process retries
+        (``PingClient.send_now()`` retries with it; ``AsyncPingClient.send_now()`` with
+        :meth:`async_retrying`).
 
         By default it retries network exceptions and returned values whose ``kind`` is
         ``OutcomeKind.RETRY``, stops at ``max_attempts`` or ``max_age`` (pass a tighter ``stop=``

@@ -81,9 +81,11 @@ def test_5xx_then_success_is_retried_within_the_timeout(
     queue_path: Path, fast_retry: pingsdk.RetryPolicy
 ) -> None:
     answers = iter([(500, {}, b"boom"), (503, {}, b""), OK])
-    with scripted_server(lambda path: next(answers)) as (url, seen):
-        with pingsdk.PingClient(url, queue_path=queue_path, retry=fast_retry) as client:
-            report = client.send_now(SearchCounts(engine="a", count=1), timeout=10.0)
+    with (
+        scripted_server(lambda path: next(answers)) as (url, seen),
+        pingsdk.PingClient(url, queue_path=queue_path, retry=fast_retry) as client,
+    ):
+        report = client.send_now(SearchCounts(engine="a", count=1), timeout=10.0)
     assert (report.status, report.attempts) == (200, 3)
     # Every attempt is the same request: one docId, one URL.
     assert {doc_id_of(p) for p in seen.paths()} == {report.doc_id}
@@ -143,20 +145,21 @@ def test_never_two_requests_for_one_doc_id_while_the_uploader_runs(
             first_two = counts[doc] <= 2
         return (500, {}, b"") if first_two else OK
 
-    with scripted_server(answer, delay=0.1) as (url, seen):
-        with pingsdk.PingClient(url, queue_path=queue_path, retry=fast_retry) as client:
-            for i in range(5):
-                client.submit(SearchCounts(engine="bg", count=i))
-            # Flushes sweep the whole queue, ignoring the schedule, while send_now() holds its
-            # ping: the uploader must not claim it.
-            flusher = threading.Thread(target=client.flush, kwargs={"timeout": 10.0})
-            flusher.start()
-            reports = [
-                client.send_now(SearchCounts(engine="now", count=i), timeout=10.0)
-                for i in range(3)
-            ]
-            flusher.join()
-            assert client.flush(timeout=10.0)
+    with (
+        scripted_server(answer, delay=0.1) as (url, seen),
+        pingsdk.PingClient(url, queue_path=queue_path, retry=fast_retry) as client,
+    ):
+        for i in range(5):
+            client.submit(SearchCounts(engine="bg", count=i))
+        # Flushes sweep the whole queue, ignoring the schedule, while send_now() holds its
+        # ping: the uploader must not claim it.
+        flusher = threading.Thread(target=client.flush, kwargs={"timeout": 10.0})
+        flusher.start()
+        reports = [
+            client.send_now(SearchCounts(engine="now", count=i), timeout=10.0) for i in range(3)
+        ]
+        flusher.join()
+        assert client.flush(timeout=10.0)
     assert seen.max_in_flight_per_doc == 1
     for report in reports:
         assert report.attempts == 3
