@@ -286,7 +286,6 @@ _QUARANTINE_TRIM = (
     f"DELETE FROM quarantine WHERE qid <= (SELECT max(qid) FROM quarantine) - {_QUARANTINE_KEEP}"
 )
 _LEASE = "UPDATE pings SET lease_owner = ?, lease_until = ? WHERE id = ?"
-_LEASE_DOC = "UPDATE pings SET lease_owner = ?, lease_until = ? WHERE doc_id = ?"
 # Rows a sender leased are found by the row id claim() saw (the table's own b-tree), checked
 # against the doc_id, and only else through the doc_id index: a damaged doc_id index must not
 # make an ack delete nothing, again and again, and the ping be sent every lease period.
@@ -783,7 +782,11 @@ class PingQueue:
 
         def run(conn: sqlite3.Connection) -> list[str]:
             evicted = self._insert_evicting(conn, ping, params)
-            conn.execute(_LEASE_DOC, (self._owner, until, ping.doc_id))
+            # The row's id (a large body's row in ``bodies`` shares it), kept as claim() keeps
+            # the ids of the rows it leases.
+            (row_id,) = conn.execute("SELECT last_insert_rowid()").fetchone()
+            conn.execute(_LEASE, (self._owner, until, row_id))
+            self._rowids[ping.doc_id] = int(row_id)
             return evicted
 
         return self._write(run, timeout)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from _delivery_pings import SearchCounts
+from _delivery_pings import Blob, SearchCounts
 from _servers import Answer, doc_id_of, free_port, scripted_server
 
 import pingsdk
@@ -42,6 +42,17 @@ def test_send_now_returns_the_report_of_the_accepted_ping(
     )
     assert report.path == f"/submit/delivery-test/search-counts/1/{got.doc_id}"
     assert sent == [report]
+    assert _pending(queue_path) == 0
+
+
+def test_a_large_ping_is_leased_and_acked_by_its_row(edge: EdgeServer, queue_path: Path) -> None:
+    # Over 2 KiB uncompressed, the body is stored in its own table: the lease and the ack
+    # must still find the row.
+    with pingsdk.PingClient(edge.url, queue_path=queue_path, compress=False) as client:
+        report = client.send_now(Blob(text="x" * 10_000), timeout=5.0)
+        assert client.stats().pending == 0
+    [got] = edge.received()
+    assert (got.doc_id, got.status, report.status) == (report.doc_id, 200, 200)
     assert _pending(queue_path) == 0
 
 
