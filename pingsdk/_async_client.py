@@ -19,7 +19,7 @@ from ._client import (
     BaseClient,
     _report_left,
 )
-from ._exceptions import QueueBusyError, QueueError
+from ._exceptions import EdgeUnavailableError, QueueBusyError, QueueError
 from ._log import logger
 from ._outcome import Outcome
 from ._ping import Ping
@@ -93,8 +93,9 @@ class AsyncPingClient(BaseClient):
         seconds, retries included); see :meth:`PingClient.send_now`.
 
         Retries wait with ``asyncio.sleep`` (``RetryPolicy.async_retrying()``), and the queue
-        file is written from a worker thread, so the event loop never blocks on it. Cancelling
-        the call gives the ping back to the uploader: it stays queued.
+        file is written from a worker thread, so the event loop never blocks on it (the
+        ``on_sent`` / ``on_dropped`` callback of this ping runs in that worker thread).
+        Cancelling the call gives the ping back to the uploader: it stays queued.
 
         Raises the same errors as :meth:`PingClient.send_now` (``PingRejectedError``,
         ``EdgeUnavailableError``...).
@@ -140,9 +141,10 @@ class AsyncPingClient(BaseClient):
             await sender.close()
         try:
             return await asyncio.to_thread(now.finish, result)
-        finally:
-            if self._config.uploader and not self._closed:
-                self._running_engine()  # a ping left queued goes out without a submit
+        except EdgeUnavailableError as exc:
+            if exc.queued and self._config.uploader and not self._closed:
+                self._running_engine()  # the ping left queued goes out without a submit
+            raise
 
     async def flush(self, timeout: float = 5.0, *, now: bool = True) -> bool:
         """Send every queued ping of this endpoint, waiting at most ``timeout`` seconds;

@@ -397,7 +397,7 @@ class PingClient(BaseClient):
             ``PINGSDK_LOG_PINGS=1`` (or ``0``) wins over it. The client logs once at INFO
             which settings the environment overrode.
         on_sent, on_dropped: callables receiving a :class:`DeliveryReport`; run on the uploader
-            thread, so keep them quick.
+            thread (for :meth:`send_now`: in the calling thread), so keep them quick.
         atexit_timeout: seconds the exit hook spends flushing (default 2).
         transport: an ``httpx.AsyncBaseTransport`` (tests: ``httpx.MockTransport``).
         verify: TLS verification (``True``, or a CA bundle path).
@@ -551,9 +551,10 @@ class PingClient(BaseClient):
                 loop.close()
         try:
             return now.finish(result)
-        finally:
-            if self._config.uploader and not self._closed:
-                self._start()  # a ping left queued goes out without waiting for a submit
+        except EdgeUnavailableError as exc:
+            if exc.queued and self._config.uploader and not self._closed:
+                self._start()  # the ping left queued goes out without waiting for a submit
+            raise
 
     def stats(self) -> ClientStats:
         """Delivery counters since this client was created, and the pending count (stored

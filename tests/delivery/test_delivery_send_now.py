@@ -224,3 +224,20 @@ async def test_async_send_now_retries_then_leaves_the_ping_queued(queue_path: Pa
             assert _pending(queue_path) == 1
             await client.close(timeout=0.0)
     assert len(seen.paths()) >= caught.value.attempts
+
+
+@pytest.mark.anyio
+async def test_cancelling_async_send_now_gives_the_ping_back(queue_path: Path) -> None:
+    with scripted_server(lambda path: OK, delay=2.0) as (url, seen):
+        async with pingsdk.AsyncPingClient(url, queue_path=queue_path) as client:
+            task = asyncio.ensure_future(client.send_now(SearchCounts(engine="c", count=1)))
+            while not seen.paths():  # the request is on its way
+                await asyncio.sleep(0.01)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            with PingQueue(queue_path, create=False) as queue:
+                stats = queue.stats()
+            # Stored, and no longer leased: the uploader may send it at once.
+            assert (stats.pending, stats.leased) == (1, 0)
+            await client.close(timeout=0.0)
