@@ -927,15 +927,11 @@ class Engine:
         server's hold) for the uploader, or dropped when the policy gives up on it.
 
         Returns the report; its ``reason`` is ``"ok"``, the drop reason, or ``"queued"`` (the
-        ping stays stored for the uploader).
-
-        Raises:
-            QueueError: the queue could not record it; the row stays leased until its lease
-                expires, and is then sent again with the same URL and body.
+        ping stays stored for the uploader). Never raises for the queue: see :meth:`_record_now`.
         """
         report = delivery_report(row, outcome.status, outcome.reason, attempts, detail)
         if outcome.kind is OutcomeKind.SENT:
-            self.queue.ack(row.doc_id)
+            self._record_now("remove", row, lambda: self.queue.ack(row.doc_id))
             self.counters.add("sent")
             self._callback(self._config.on_sent, report)
             return report
@@ -947,20 +943,44 @@ class Engine:
             else policy.gives_up(attempts, row.created_at, now)
         )
         if reason is not None:
-            self.queue.ack(row.doc_id)
+            self._record_now("remove", row, lambda: self.queue.ack(row.doc_id))
             self._report_drop(row, reason, status=outcome.status, attempts=attempts, detail=detail)
             return dataclasses.replace(report, reason=reason)
         server = policy.server_delay(outcome.retry_after)
-        self.queue.defer(
-            row.doc_id,
-            next_attempt_at=now + policy.delay(attempts, retry_after=outcome.retry_after),
-            attempts=attempts,
-            hold_until=now + server if server else None,
-            last_status=outcome.status,
+        next_attempt_at = now + policy.delay(attempts, retry_after=outcome.retry_after)
+        self._record_now(
+            "reschedule",
+            row,
+            lambda: self.queue.defer(
+                row.doc_id,
+                next_attempt_at=next_attempt_at,
+                attempts=attempts,
+                hold_until=now + server if server else None,
+                last_status=outcome.status,
+            ),
         )
         self.counters.add("retried")
         self.wake()
         return dataclasses.replace(report, reason="queued")
+
+    def _record_now(self, what: str, row: QueuedPing, write: Callable[[], object]) -> None:
+        """One queue write settling a ``send_now()`` row. A failure (a busy or full file) is
+        logged, not raised, so the caller still learns what the edge answered: the row stays
+        leased until its lease expires, then the uploader sends it again with the same URL and
+        body (a sent ping's duplicate is deduplicated by its docId; a refused one is refused
+        and dropped again)."""
+        try:
+            write()
+        except QueueError as exc:
+            self._warn.log(
+                logging.WARNING,
+                "queue",
+                "could not %s ping %s in the queue (%s); the uploader handles it when its "
+                "lease expires",
+                what,
+                row.doc_id,
+                exc,
+            )
 
     def _pause(self, failures: int) -> float:
         """The global pause after the ``failures``-th counted failure of an outage.

@@ -241,3 +241,23 @@ async def test_cancelling_async_send_now_gives_the_ping_back(queue_path: Path) -
             # Stored, and no longer leased: the uploader may send it at once.
             assert (stats.pending, stats.leased) == (1, 0)
             await client.close(timeout=0.0)
+
+
+def test_the_edge_answer_is_returned_even_if_the_queue_cannot_record_it(
+    edge: EdgeServer,
+    queue_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def locked(*args: object, **kwargs: object) -> bool:
+        raise pingsdk.QueueBusyError("the file is locked")
+
+    with pingsdk.PingClient(edge.url, queue_path=queue_path) as client:
+        monkeypatch.setattr(client._engine.queue, "ack", locked)
+        report = client.send_now(SearchCounts(engine="x", count=1), timeout=5.0)
+        monkeypatch.undo()
+        assert report.status == 200 and client.stats().sent == 1
+        client.close(timeout=0.0)
+    assert f"could not remove ping {report.doc_id} in the queue" in caplog.text
+    # Still stored and leased: after its lease it is resent with the same docId.
+    assert _pending(queue_path) == 1
