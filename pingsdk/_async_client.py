@@ -128,7 +128,7 @@ class AsyncPingClient(BaseClient):
         now = self._start_now(row, timeout)
         await asyncio.to_thread(self._engine.store, row, leased=True)
         result: Outcome | BaseException
-        sender = Sender(self._config)
+        sender = Sender(self._config, shared=True)
         try:
             await sender.open()
             result = await self._config.retry.async_retrying(stop=now.stop())(now.attempt, sender)

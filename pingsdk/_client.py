@@ -533,7 +533,7 @@ class PingClient(BaseClient):
         # A private event loop in the caller's thread: one request at a time runs on it, and
         # RetryPolicy.retrying() sleeps between them with time.sleep.
         loop = asyncio.new_event_loop()
-        sender = Sender(self._config)
+        sender = Sender(self._config, shared=True)
         try:
             loop.run_until_complete(sender.open())
             result = self._config.retry.retrying(stop=now.stop())(

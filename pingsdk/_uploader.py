@@ -213,8 +213,11 @@ class Sender:
     ``send_now()`` opens its own, so it never waits for a free slot of the uploader's.
     """
 
-    def __init__(self, config: ClientConfig) -> None:
+    def __init__(self, config: ClientConfig, *, shared: bool = False) -> None:
+        """``shared``: a ``transport=`` given to the client is also the uploader's, so closing
+        this session must leave it open (a ``send_now()``'s session)."""
         self._config = config
+        self._shared = shared and config.transport is not None
         self._http: httpx.AsyncClient | None = None
         self._direct: _h11_transport.H11Transport | None = None
         self._origin = ("", "", 0)
@@ -254,8 +257,8 @@ class Sender:
     async def close(self) -> None:
         """Close the connections (idempotent)."""
         http, self._http, self._direct = self._http, None, None
-        if http is not None:
-            await http.aclose()
+        if http is not None and not self._shared:
+            await http.aclose()  # closes the transport too
 
     async def post(self, row: QueuedPing) -> tuple[Outcome, str | None]:
         """One POST of ``row``: the outcome and, for a refusal or failure, the start of the

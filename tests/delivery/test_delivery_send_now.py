@@ -261,3 +261,22 @@ def test_the_edge_answer_is_returned_even_if_the_queue_cannot_record_it(
     assert f"could not remove ping {report.doc_id} in the queue" in caplog.text
     # Still stored and leased: after its lease it is resent with the same docId.
     assert _pending(queue_path) == 1
+
+
+class _ClosableTransport(httpx.MockTransport):
+    closed = False
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+def test_a_transport_given_to_the_client_is_left_open_for_the_uploader() -> None:
+    transport = _ClosableTransport(lambda request: httpx.Response(200))
+    with pingsdk.PingClient(
+        "https://incoming.example.com", queue_path=":memory:", transport=transport
+    ) as client:
+        assert client.send_now(SearchCounts(engine="x", count=1)).status == 200
+        assert not transport.closed
+        client.submit(SearchCounts(engine="y", count=2))
+        assert client.flush(timeout=5.0)
+    assert transport.closed  # the uploader closes it when the client closes
