@@ -330,6 +330,13 @@ _COUNT_FOR = (
     "FROM pings WHERE endpoint IN (?1, '')"
 )
 _QUARANTINED = "SELECT count(*) FROM quarantine"
+# Whether anything is stored / leased for an endpoint: the first match ends each (the lease
+# test through the pings_leased index), where counting scans every row of the table.
+_ANY_FOR = "SELECT EXISTS (SELECT 1 FROM pings WHERE endpoint IN (?1, ''))"
+_ANY_LEASED_FOR = (
+    "SELECT EXISTS (SELECT 1 FROM pings WHERE lease_owner IS NOT NULL AND lease_until > ?2 "
+    "AND endpoint IN (?1, ''))"
+)
 _GROUPS = (
     "SELECT endpoint, namespace, doctype, version, count(*), sum(size), min(created_at), "
     "max(attempts), sum(attempts), min(max(next_attempt_at, hold_until)), "
@@ -1180,6 +1187,24 @@ class PingQueue:
             return end if free is None else min(free, end)
 
         return self._read(next_due, timeout)
+
+    def holds(self, endpoint: str, *, timeout: float | None = None) -> tuple[bool, bool]:
+        """Whether any ping for ``endpoint`` is stored, and whether any is leased right now.
+
+        What a flush polls after every request: the first matching row answers, where
+        :meth:`stats` with an ``endpoint`` counts every row (milliseconds for a full queue).
+        Pings stored by pingsdk 0.1 (no endpoint) count for every endpoint.
+        """
+        now = time.time()
+
+        def holds(conn: sqlite3.Connection) -> tuple[bool, bool]:
+            (stored,) = conn.execute(_ANY_FOR, (endpoint,)).fetchone()
+            if not stored:
+                return False, False
+            (leased,) = conn.execute(_ANY_LEASED_FOR, (endpoint, now)).fetchone()
+            return True, bool(leased)
+
+        return self._read(holds, timeout)
 
     def stats(self, *, endpoint: str | None = None, timeout: float | None = None) -> QueueStats:
         """Pending count and bytes, how many are leased now, and how many rows are quarantined.

@@ -50,7 +50,7 @@ from ._outcome import (
 )
 from ._ping import Ping
 from ._prepare import Draft, check_ping, finish_ping
-from ._queue import PingQueue, QueuedPing, QueueStats
+from ._queue import PingQueue, QueuedPing
 from ._stats import ClientStats, Counters, DeliveryReport
 
 if TYPE_CHECKING:
@@ -547,18 +547,20 @@ class Engine:
 
     def pending(self, *, timeout: float | None = None) -> int:
         """Pings stored for this client's endpoint (every process's), leased or not."""
-        return self._queue_stats(timeout).pending
+        return self.queue.stats(endpoint=self._config.endpoint, timeout=timeout).pending
 
-    def _queue_stats(self, timeout: float | None) -> QueueStats:
-        return self.queue.stats(endpoint=self._config.endpoint, timeout=timeout)
+    def _holds(self, timeout: float | None) -> tuple[bool, bool]:
+        """Whether pings for this endpoint are stored, and whether any is leased: the cheap
+        check the flush loops poll (no count of the whole table after every request)."""
+        return self.queue.holds(self._config.endpoint, timeout=timeout)
 
-    def _hopeless(self, remaining: float, stats: QueueStats) -> bool:
+    def _hopeless(self, remaining: float, leased: bool) -> bool:
         """Whether none of the stored pings can be sent within ``remaining`` seconds.
 
         Only when nobody holds a lease on them (a ping leased by another sender may be
         acknowledged at any moment) and the earliest is scheduled after the deadline.
         """
-        if stats.leased:
+        if leased:
             return False
         next_due = self.queue.next_due(
             endpoint=self._config.endpoint, timeout=self._budget(remaining)
@@ -580,10 +582,10 @@ class Engine:
         """
         remaining = deadline - time.monotonic()
         try:
-            stats = self._queue_stats(self._budget(min(remaining, OTHER_SENDER_POLL)))
-            if not stats.pending:
+            stored, leased = self._holds(self._budget(min(remaining, OTHER_SENDER_POLL)))
+            if not stored:
                 return True
-            hopeless = self._hopeless(remaining, stats)
+            hopeless = self._hopeless(remaining, leased)
         except QueueError:
             hopeless = False  # busy: the other process is working on it; ask again
         if remaining <= 0 or hopeless:
@@ -642,18 +644,18 @@ class Engine:
                 remaining = deadline - time.monotonic()
                 try:
                     self.commit_buffer(timeout=self._budget(remaining))
-                    stats: QueueStats | None = self._queue_stats(self._budget(remaining))
+                    held: tuple[bool, bool] | None = self._holds(self._budget(remaining))
                 except QueueError:
-                    stats = None  # busy right now: not known to be empty
-                if stats is not None and not stats.pending and not self._buffer:
+                    held = None  # busy right now: not known to be empty
+                if held is not None and not held[0] and not self._buffer:
                     return True
                 if self.finished or remaining <= 0:
                     return False
                 if not self._in_flight and max(self._pause_until, self._hold_until) >= deadline:
                     return False  # nothing can go out before the deadline
-                if stats is not None and not self._in_flight and not self._sweeping:
+                if held is not None and not self._in_flight and not self._sweeping:
                     with contextlib.suppress(QueueError):
-                        if self._hopeless(remaining, stats):
+                        if self._hopeless(remaining, held[1]):
                             return False
                 self._progress.clear()
                 await _wait_event(self._progress, min(remaining, POLL_INTERVAL))
