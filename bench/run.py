@@ -42,8 +42,8 @@ import _floor
 from _payload import PING
 
 import pingsdk
-from pingsdk._config import build_config
-from pingsdk._prepare import prepare_ping
+from pingsdk._delivery._config import build_config
+from pingsdk._delivery._prepare import prepare_ping
 from pingsdk._queue import PingQueue, QueuedPing
 
 HERE = Path(__file__).resolve().parent

@@ -18,7 +18,15 @@ import pdoc
 import pdoc.render
 
 # The public modules; pdoc documents each one's __all__ (names pingsdk resolves lazily too).
-MODULES = ("pingsdk", "pingsdk.edge", "pingsdk.testing", "pingsdk.glean")
+MODULES = (
+    "pingsdk",
+    "pingsdk.schema",
+    "pingsdk.monitoring",
+    "pingsdk.wire",
+    "pingsdk.edge",
+    "pingsdk.testing",
+    "pingsdk.glean",
+)
 
 
 def _lend_annotation_names(package_name: str) -> None:
@@ -38,10 +46,12 @@ def _lend_annotation_names(package_name: str) -> None:
         getattr(package, name)  # the names imported on first use, and their modules
     namespace = vars(package)
     root = Path(package.__file__ or "").parent
-    for path in sorted(root.glob("_*.py")):
-        if path.stem in ("__init__", "__main__"):
+    # Private modules, also those of private subpackages (pingsdk._model._ping).
+    for path in sorted(root.rglob("_*.py")):
+        relative = path.relative_to(root).with_suffix("").parts
+        if path.stem in ("__init__", "__main__") or not all(p.startswith("_") for p in relative):
             continue
-        module = importlib.import_module(f"{package_name}.{path.stem}")
+        module = importlib.import_module(".".join((package_name, *relative)))
         _run_type_checking_imports(module, path)
         for key, value in vars(module).items():
             if not key.startswith("__"):

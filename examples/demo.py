@@ -96,7 +96,9 @@ def main() -> int:
             step("5. Send invalid session summaries on purpose: the docType monitor alerts")
             invalid = {**realistic_session().to_payload(), "duration_seconds": -1}
             for _ in range(INVALID_PINGS):
-                path = pingsdk.submit_path("pingsdk-demo", "session-summary", 1, str(uuid.uuid4()))
+                path = pingsdk.wire.submit_path(
+                    "pingsdk-demo", "session-summary", 1, str(uuid.uuid4())
+                )
                 httpx.post(f"{endpoint}{path}", json=invalid, timeout=5).raise_for_status()
             print(f"sent {INVALID_PINGS} pings with a negative duration_seconds", flush=True)
             deadline = time.monotonic() + 30

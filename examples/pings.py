@@ -51,12 +51,12 @@ class SearchCounts(
     # The docType monitor step: `pingsdk schema monitor examples/pings.py` writes the .cfg ops
     # deploy; `pingsdk serve` raises the same alerts locally. Without a channel field every
     # submission counts as the monitor's "Other" channel.
-    monitor=pingsdk.DocTypeMonitor(
-        other=pingsdk.ChannelThresholds(
-            volume=pingsdk.VolumeThreshold(inactivity_timeout=45),
-            size=pingsdk.SizeThreshold(average=26, percent_delta=20),
-            ingestion_error=pingsdk.IngestionErrorThreshold(percent=1),
-            duplicate=pingsdk.DuplicateThreshold(percent=2),
+    monitor=pingsdk.monitoring.DocTypeMonitor(
+        other=pingsdk.monitoring.ChannelThresholds(
+            volume=pingsdk.monitoring.VolumeThreshold(inactivity_timeout=45),
+            size=pingsdk.monitoring.SizeThreshold(average=26, percent_delta=20),
+            ingestion_error=pingsdk.monitoring.IngestionErrorThreshold(percent=1),
+            duplicate=pingsdk.monitoring.DuplicateThreshold(percent=2),
         ),
     ),
 ):
@@ -162,19 +162,19 @@ class SessionSummary(
     version=1,
     review=_SESSION_REVIEW,
     pipeline_metadata={"submission_timestamp_granularity": "seconds"},
-    monitor=pingsdk.DocTypeMonitor(
-        release=pingsdk.ChannelThresholds(
-            volume=pingsdk.VolumeThreshold(inactivity_timeout=30, percent_delta=20),
+    monitor=pingsdk.monitoring.DocTypeMonitor(
+        release=pingsdk.monitoring.ChannelThresholds(
+            volume=pingsdk.monitoring.VolumeThreshold(inactivity_timeout=30, percent_delta=20),
             # The release example's size: `pingsdk monitor --suggest examples/pings.py --examples`.
-            size=pingsdk.SizeThreshold(average=588, percent_delta=20),
-            ingestion_error=pingsdk.IngestionErrorThreshold(percent=0.5),
-            duplicate=pingsdk.DuplicateThreshold(percent=1),
-            shape=pingsdk.ShapeThreshold(mindist=10),
+            size=pingsdk.monitoring.SizeThreshold(average=588, percent_delta=20),
+            ingestion_error=pingsdk.monitoring.IngestionErrorThreshold(percent=0.5),
+            duplicate=pingsdk.monitoring.DuplicateThreshold(percent=1),
+            shape=pingsdk.monitoring.ShapeThreshold(mindist=10),
             # Sessions end within a day: sent 48 hours after it started, a summary is late.
-            latency=pingsdk.LatencyThreshold(hours=48, percent=5),
+            latency=pingsdk.monitoring.LatencyThreshold(hours=48, percent=5),
         ),
-        nightly=pingsdk.ChannelThresholds(
-            ingestion_error=pingsdk.IngestionErrorThreshold(percent=2),
+        nightly=pingsdk.monitoring.ChannelThresholds(
+            ingestion_error=pingsdk.monitoring.IngestionErrorThreshold(percent=2),
         ),
         creation_field="started_at",
         channel_field="environment.channel",

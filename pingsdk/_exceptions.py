@@ -121,7 +121,7 @@ class SchemaExportError(PingSDKError):
 class SchemaWarning(UserWarning):
     """An exported schema is valid but probably not what was meant.
 
-    Emitted by :func:`pingsdk.export_repository` (and ``pingsdk schema export``) for each field
+    Emitted by :func:`pingsdk.schema.export_repository` (``pingsdk schema export``) for each field
     the pipeline's BigQuery transpiler drops: such a field is accepted by the edge and then
     never reaches a table column, which is almost always a mistake.
     """

@@ -65,7 +65,7 @@ def test_example_pings_export_cleanly() -> None:
     from examples import pings  # the repository root is on sys.path under pytest
 
     for cls in (pings.SearchCounts, pings.SessionSummary):
-        schema = pingsdk.export_schema(cls)
+        schema = pingsdk.schema.export_schema(cls)
         for example in cls.ping_info().examples.values():
             payload = cls.model_validate(example).to_payload()
-            assert pingsdk.validate_payload(schema, payload) == []
+            assert pingsdk.schema.validate_payload(schema, payload) == []

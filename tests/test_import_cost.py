@@ -27,13 +27,14 @@ NOT_ON_IMPORT = (
     "pingsdk.edge",
     "pingsdk.glean",
     "pingsdk.testing",
-    "pingsdk._bigquery",
-    "pingsdk._compat",
-    "pingsdk._export",
-    "pingsdk._monitoring",
-    "pingsdk._parquet",
-    "pingsdk._review_text",
-    "pingsdk._validation",
+    "pingsdk.schema._bigquery",
+    "pingsdk.schema._evolution",
+    "pingsdk.schema._export",
+    "pingsdk.monitoring._thresholds",
+    "pingsdk.monitoring._alerts",
+    "pingsdk.schema._parquet",
+    "pingsdk.schema._review_text",
+    "pingsdk.schema._validation",
 )
 
 
@@ -53,7 +54,7 @@ def heavy(modules: set[str]) -> list[str]:
 
 def test_import_loads_no_tooling() -> None:
     modules = loaded_after("import pingsdk")
-    assert "pingsdk._client" in modules  # the probe sees pingsdk's own imports
+    assert "pingsdk._client._sync" in modules  # the probe sees pingsdk's own imports
     assert heavy(modules) == []
 
 
@@ -82,11 +83,11 @@ def test_validation_imports_jsonschema_when_used() -> None:
         """
         import pingsdk
 
-        issues = pingsdk.validate_payload({"type": "object", "required": ["a"]}, {})
+        issues = pingsdk.schema.validate_payload({"type": "object", "required": ["a"]}, {})
         assert [i.keyword for i in issues] == ["required"], issues
         """
     )
-    assert {"jsonschema", "pingsdk._validation"} <= modules
+    assert {"jsonschema", "pingsdk.schema._validation"} <= modules
 
 
 def test_monitor_keyword_still_checked() -> None:
@@ -105,40 +106,58 @@ def test_monitor_keyword_still_checked() -> None:
             """Watched, to test the monitor keyword."""
 
 
-@pytest.mark.parametrize("name", sorted(pingsdk._LAZY))
+@pytest.mark.parametrize("name", sorted(pingsdk.schema._LAZY))
 def test_lazy_name_is_the_private_object(name: str) -> None:
-    obj = getattr(pingsdk, name)
-    module = importlib.import_module(f"pingsdk.{pingsdk._LAZY[name]}")
+    obj = getattr(pingsdk.schema, name)
+    module = importlib.import_module(f"pingsdk.schema.{pingsdk.schema._LAZY[name]}")
     assert obj is getattr(module, name)
-    assert name in pingsdk.__all__
-    assert name in dir(pingsdk)
+    assert name in pingsdk.schema.__all__
+    assert name in dir(pingsdk.schema)
     if isinstance(obj, type):
-        assert obj.__module__ == "pingsdk"
+        assert obj.__module__ == "pingsdk.schema"
 
 
-def test_star_import_gives_every_public_name() -> None:
+@pytest.mark.parametrize("package", ["pingsdk", "pingsdk.schema", "pingsdk.monitoring"])
+def test_star_import_gives_every_public_name(package: str) -> None:
     namespace: dict[str, object] = {}
-    exec("from pingsdk import *", namespace)
-    assert set(pingsdk.__all__) <= set(namespace)
+    exec(f"from {package} import *", namespace)
+    assert set(importlib.import_module(package).__all__) <= set(namespace)
 
 
 def test_unknown_attribute_is_an_attribute_error() -> None:
     with pytest.raises(AttributeError, match=r"module 'pingsdk' has no attribute 'Pnig'$"):
         _ = pingsdk.Pnig  # type: ignore[attr-defined]
     assert not hasattr(pingsdk, "_bigquery_schema")
+    with pytest.raises(AttributeError, match=r"module 'pingsdk.schema' has no attribute 'x'$"):
+        _ = pingsdk.schema.x  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("name", sorted(pingsdk._MOVED))
+def test_a_moved_name_says_where_it_went(name: str) -> None:
+    home = pingsdk._MOVED[name]
+    with pytest.raises(AttributeError, match=rf"pingsdk\.{name} moved to {home}\.{name}"):
+        getattr(pingsdk, name)
+    assert getattr(importlib.import_module(home), name) is not None
+
+
+def test_subpackages_load_on_first_use() -> None:
+    modules = loaded_after("import pingsdk\nassert pingsdk.wire.submit_path is not None")
+    assert "pingsdk.wire" in modules
+    assert heavy(modules) == []
 
 
 def test_type_checking_imports_match_lazy_names() -> None:
     # Type checkers and IDEs see the lazy names only through the `if TYPE_CHECKING:` imports:
     # every lazy name must be imported there, from the module __getattr__ loads it from.
-    tree = ast.parse(Path(pingsdk.__file__).read_text(encoding="utf-8"))
+    tree = ast.parse(Path(pingsdk.schema.__file__).read_text(encoding="utf-8"))
     typed: dict[str, str] = {}
     for node in tree.body:
         if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING":
             for stmt in node.body:
-                if isinstance(stmt, ast.ImportFrom) and stmt.level == 1 and stmt.module:
-                    typed.update({alias.name: stmt.module for alias in stmt.names})
-    assert typed == pingsdk._LAZY
+                if isinstance(stmt, ast.ImportFrom) and stmt.module:
+                    module = stmt.module.removeprefix("pingsdk.schema.")
+                    typed.update({alias.name: module for alias in stmt.names})
+    assert typed == pingsdk.schema._LAZY
 
 
 def test_sending_over_http_loads_no_httpx_transport_and_no_ca_bundle() -> None:
@@ -171,10 +190,10 @@ def test_sending_over_http_loads_no_httpx_transport_and_no_ca_bundle() -> None:
         with pingsdk.PingClient(url, queue_path=":memory:") as client:
             client.submit(P(n=1))
             assert client.flush(10)
-        from pingsdk import _uploader
+        from pingsdk._delivery import _engine as _uploader
         assert _uploader._TLS_CONTEXTS == {}
         server.shutdown()
         """
     )
-    assert "pingsdk._h11_transport" in modules  # the probe really sent
+    assert "pingsdk._delivery._h11_transport" in modules  # the probe really sent
     assert not {"httpcore", "anyio", "certifi"} & modules

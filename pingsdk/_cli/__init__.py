@@ -13,8 +13,8 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 
-from .._exceptions import PingSDKError
-from .._version import __version__
+from pingsdk._exceptions import PingSDKError
+from pingsdk._version import __version__
 
 __all__ = ["Commands", "main"]
 

@@ -7,11 +7,11 @@ import sys
 import warnings
 from pathlib import Path
 
-from .._bigquery import bigquery_schema
-from .._compat import not_a_schema
-from .._exceptions import ConfigurationError, SchemaWarning
-from .._validation import load_schema
-from . import Commands
+from pingsdk._cli import Commands
+from pingsdk._exceptions import ConfigurationError, SchemaWarning
+from pingsdk.schema._bigquery import bigquery_schema
+from pingsdk.schema._evolution import not_a_schema
+from pingsdk.schema._validation import load_schema
 
 __all__ = ["register"]
 

@@ -6,12 +6,12 @@ import argparse
 import sys
 import warnings
 
-from .._exceptions import SchemaWarning
-from .._export import export_repository
-from .._loader import load_pings
-from .._ping import Ping
-from .._schema import DRAFTS
-from . import Commands
+from pingsdk._cli import Commands
+from pingsdk._exceptions import SchemaWarning
+from pingsdk._model._loader import load_pings
+from pingsdk._model._ping import Ping
+from pingsdk.schema._export import export_repository
+from pingsdk.schema._generator import DRAFTS
 
 __all__ = ["register"]
 

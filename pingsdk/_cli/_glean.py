@@ -6,9 +6,9 @@ import argparse
 import sys
 import warnings
 
-from .._exceptions import SchemaWarning
-from ..glean._tables import PINGSDK_FILES, export_glean_tables, is_pingsdk_file
-from . import Commands, _usage
+from pingsdk._cli import Commands, _usage
+from pingsdk._exceptions import SchemaWarning
+from pingsdk.glean._tables import PINGSDK_FILES, export_glean_tables, is_pingsdk_file
 
 __all__ = ["register"]
 

@@ -15,7 +15,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .._alerts import (
+from pingsdk._cli import Commands
+from pingsdk._exceptions import ConfigurationError
+from pingsdk._model._loader import load_pings
+from pingsdk._model._ping import Ping
+from pingsdk.monitoring._alerts import (
     AlertBoard,
     ChannelStats,
     RecordLike,
@@ -23,18 +27,14 @@ from .._alerts import (
     parse_window,
     submission_from_record,
 )
-from .._exceptions import ConfigurationError
-from .._loader import load_pings
-from .._monitoring import (
+from pingsdk.monitoring._thresholds import (
     CHANNELS,
     DocTypeMonitor,
     monitor_config_name,
     normalize_channel,
     render_monitor_config,
 )
-from .._ping import Ping
-from .._validation import lookup_name
-from . import Commands
+from pingsdk.schema._validation import lookup_name
 
 __all__ = [
     "Suggestion",
@@ -62,7 +62,8 @@ def register(commands: Commands) -> None:
         help="write the docType monitor configuration of each ping",
         description=(
             "Write <namespace>-<doctype>.cfg for each Ping class in TARGET (a module or .py "
-            "file) declared with monitor=pingsdk.DocTypeMonitor(...): the configuration of "
+            "file) declared with monitor=pingsdk.monitoring.DocTypeMonitor(...): the "
+            "configuration of "
             "moz_telemetry_doctype_monitor.lua that ops deploy. Classes without monitor= are "
             "listed on stderr and skipped."
         ),
@@ -92,7 +93,8 @@ def write_configs(pings: Sequence[type[Ping]], out: Path) -> list[Path]:
         info = cls.ping_info()
         if info.monitor is None:
             print(
-                f"pingsdk: {cls.__qualname__} declares no monitor=pingsdk.DocTypeMonitor(...); "
+                f"pingsdk: {cls.__qualname__} declares no "
+                "monitor=pingsdk.monitoring.DocTypeMonitor(...); "
                 "skipped",
                 file=sys.stderr,
             )
@@ -102,7 +104,8 @@ def write_configs(pings: Sequence[type[Ping]], out: Path) -> list[Path]:
             newest[key] = cls
     if not newest:
         raise ConfigurationError(
-            "no Ping class declares monitor=pingsdk.DocTypeMonitor(...); see docs/monitoring.md"
+            "no Ping class declares monitor=pingsdk.monitoring.DocTypeMonitor(...); "
+            "see docs/monitoring.md"
         )
     out.mkdir(parents=True, exist_ok=True)
     written = []
@@ -298,7 +301,7 @@ def format_suggestions(cls: type[Ping], suggestions: Sequence[Suggestion], sourc
         "duplicate": "DuplicateThreshold",
         "latency": "LatencyThreshold",
     }
-    snippet = ["monitor=pingsdk.DocTypeMonitor("]
+    snippet = ["monitor=pingsdk.monitoring.DocTypeMonitor("]
     for channel in CHANNELS:
         found = [s for s in suggestions if s.channel == channel and s.value is not None]
         if not found:
@@ -309,10 +312,10 @@ def format_suggestions(cls: type[Ping], suggestions: Sequence[Suggestion], sourc
             if not settings or not _REQUIRED[alert] <= {s.setting for s in settings}:
                 continue  # a type the data cannot fill in completely is left to the user
             args = ", ".join(f"{s.setting}={s.value:g}" for s in settings)
-            parts.append(f"{alert}=pingsdk.{kind}({args})")
+            parts.append(f"{alert}=pingsdk.monitoring.{kind}({args})")
         if parts:
             name = "other" if channel == "Other" else channel
-            snippet.append(f"    {name}=pingsdk.ChannelThresholds({', '.join(parts)}),")
+            snippet.append(f"    {name}=pingsdk.monitoring.ChannelThresholds({', '.join(parts)}),")
     snippet.append(")")
     lines.append("  as code:")
     lines += ["    " + line for line in snippet]
@@ -426,7 +429,7 @@ def with_replayed_alerts(args: argparse.Namespace, report: dict[str, Any]) -> di
     """``report`` plus the alerts of TARGET's monitors replayed over ``--db`` records."""
     if not args.target or not args.db:
         return report
-    from ..edge._store import open_readonly
+    from pingsdk.edge._store import open_readonly
 
     store = open_readonly(args.db)
     try:
@@ -477,7 +480,7 @@ def suggest_command(args: argparse.Namespace) -> int:
 
 
 def _db_stats(cls: type[Ping], db: str) -> dict[str, ChannelStats]:
-    from ..edge._store import open_readonly
+    from pingsdk.edge._store import open_readonly
 
     store = open_readonly(db)
     try:

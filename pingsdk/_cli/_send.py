@@ -21,16 +21,16 @@ import time
 import types
 from pathlib import Path
 
-from .._client import PingClient
-from .._exceptions import (
+from pingsdk._cli import Commands, _usage
+from pingsdk._client._sync import PingClient
+from pingsdk._delivery._stats import DeliveryReport
+from pingsdk._exceptions import (
     ConfigurationError,
     EdgeUnavailableError,
     SubmitError,
 )
-from .._ping import validate_name
-from .._queue import PingQueue, QueueGroup, default_queue_path
-from .._stats import DeliveryReport
-from . import Commands, _usage
+from pingsdk._model._ping import validate_name
+from pingsdk._queue import PingQueue, QueueGroup, default_queue_path
 
 __all__ = ["register"]
 

@@ -12,12 +12,8 @@ from typing import Any
 
 import httpx
 
-from .._exceptions import ConfigurationError
-from ..edge import EdgeServer, FaultPlan, format_report
-from ..edge._monitor import build_report
-from ..edge._store import DEFAULT_MEMORY_RECORDS, open_readonly
-from . import Commands
-from ._monitor import (
+from pingsdk._cli import Commands
+from pingsdk._cli._monitor import (
     add_monitor_arguments,
     add_serve_arguments,
     format_edge_alerts,
@@ -25,6 +21,10 @@ from ._monitor import (
     suggest_command,
     with_replayed_alerts,
 )
+from pingsdk._exceptions import ConfigurationError
+from pingsdk.edge import EdgeServer, FaultPlan, format_report
+from pingsdk.edge._monitor import build_report
+from pingsdk.edge._store import DEFAULT_MEMORY_RECORDS, open_readonly
 
 __all__ = ["register"]
 

@@ -8,9 +8,14 @@ from pathlib import Path
 
 import jsonschema
 
-from .._exceptions import ConfigurationError
-from .._validation import load_schema, schema_validator, validate_payload, validate_repository
-from . import Commands
+from pingsdk._cli import Commands
+from pingsdk._exceptions import ConfigurationError
+from pingsdk.schema._validation import (
+    load_schema,
+    schema_validator,
+    validate_payload,
+    validate_repository,
+)
 
 __all__ = ["register"]
 

@@ -16,10 +16,10 @@ Example:
 
 from __future__ import annotations
 
-from .._validation import ValidationIssue
-from ._faults import FaultPlan
-from ._monitor import format_report
-from ._server import EdgeServer
-from ._store import ReceivedPing
+from pingsdk.edge._faults import FaultPlan
+from pingsdk.edge._monitor import format_report
+from pingsdk.edge._server import EdgeServer
+from pingsdk.edge._store import ReceivedPing
+from pingsdk.schema._validation import ValidationIssue
 
 __all__ = ["EdgeServer", "FaultPlan", "ReceivedPing", "ValidationIssue", "format_report"]

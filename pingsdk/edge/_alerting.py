@@ -1,7 +1,7 @@
 """The edge's docType monitors: every stored record feeds them, a timer thread runs their checks
 once per monitor minute and hands each alert, with the monitor's own text, to a callback.
 
-The evaluation itself is :mod:`pingsdk._alerts` (pure); this module adapts the edge's stored
+The evaluation itself is ``pingsdk.monitoring._alerts`` (pure); this adapts the edge's stored
 record to what the monitor reads and owns the timer thread.
 """
 
@@ -16,11 +16,11 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .._alerts import Alert, AlertBoard, format_alert
-from .._validation import ValidationIssue
+from pingsdk.monitoring._alerts import Alert, AlertBoard, format_alert
+from pingsdk.schema._validation import ValidationIssue
 
 if TYPE_CHECKING:
-    from .._ping import Ping
+    from pingsdk._model._ping import Ping
 
 __all__ = ["EdgeAlerts"]
 
@@ -29,7 +29,7 @@ logger = logging.getLogger("pingsdk.edge")
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class _View:
-    """A stored record as :func:`pingsdk._alerts.submission_from_record` reads it."""
+    """A stored record as :func:`pingsdk.monitoring._alerts.submission_from_record` reads it."""
 
     received_at: float
     status: int

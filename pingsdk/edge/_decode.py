@@ -7,9 +7,9 @@ import json
 import sys
 from typing import Any
 
-from .._encoding import decode_body as gunzip
-from .._exceptions import PayloadTooLargeError
-from ._rules import MAX_DECODED
+from pingsdk._exceptions import PayloadTooLargeError
+from pingsdk.edge._rules import MAX_DECODED
+from pingsdk.wire._encoding import decode_body as gunzip
 
 __all__ = ["Decoded", "decode_body"]
 

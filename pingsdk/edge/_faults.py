@@ -8,7 +8,7 @@ import random
 import threading
 from collections.abc import Iterable
 
-from .._exceptions import ConfigurationError
+from pingsdk._exceptions import ConfigurationError
 
 __all__ = ["Fault", "FaultInjector", "FaultPlan", "ScriptEntry", "parse_kind"]
 

@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from ._rules import MAX_HEAD, head_framing
+from pingsdk.edge._rules import MAX_HEAD, head_framing
 
 __all__ = ["Connection", "WaitingRoom"]
 

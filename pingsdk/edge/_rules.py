@@ -8,9 +8,9 @@ from __future__ import annotations
 import dataclasses
 import re
 
-from .._encoding import MAX_COMPRESSED_BYTES, MAX_JSON_BYTES
-from .._headers import MAX_HEADER_BYTES
-from .._validation import lookup_name as normalise
+from pingsdk.schema._validation import lookup_name as normalise
+from pingsdk.wire._encoding import MAX_COMPRESSED_BYTES, MAX_JSON_BYTES
+from pingsdk.wire._headers import MAX_HEADER_BYTES
 
 __all__ = [
     "ALLOW",

@@ -8,15 +8,15 @@ from typing import Any
 
 import jsonschema.protocols
 
-from .._exceptions import ConfigurationError
-from .._validation import (
+from pingsdk._exceptions import ConfigurationError
+from pingsdk.edge._rules import normalise
+from pingsdk.schema._validation import (
     ValidationIssue,
     load_schema,
     schema_index,
     schema_validator,
     validate_payload,
 )
-from ._rules import normalise
 
 __all__ = ["GLEAN", "GLEAN_MIN", "SchemaStore", "glean_shape"]
 

@@ -24,15 +24,14 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from .._exceptions import ConfigurationError
-from .._validation import ValidationIssue
-from .._version import __version__
-from ._alerting import EdgeAlerts
-from ._decode import Decoded, decode_body
-from ._faults import Fault, FaultInjector, FaultPlan, ScriptEntry
-from ._monitor import UNKNOWN
-from ._room import Connection, WaitingRoom
-from ._rules import (
+from pingsdk._exceptions import ConfigurationError
+from pingsdk._version import __version__
+from pingsdk.edge._alerting import EdgeAlerts
+from pingsdk.edge._decode import Decoded, decode_body
+from pingsdk.edge._faults import Fault, FaultInjector, FaultPlan, ScriptEntry
+from pingsdk.edge._monitor import UNKNOWN
+from pingsdk.edge._room import Connection, WaitingRoom
+from pingsdk.edge._rules import (
     ALLOW,
     KEPT_HEADERS,
     SUBMIT_PREFIX,
@@ -44,12 +43,13 @@ from ._rules import (
     parse_route,
     parse_version,
 )
-from ._schemas import SchemaStore, glean_shape
-from ._store import DEFAULT_MEMORY_RECORDS, ReceivedPing, Store
-from ._viewer import render_page
+from pingsdk.edge._schemas import SchemaStore, glean_shape
+from pingsdk.edge._store import DEFAULT_MEMORY_RECORDS, ReceivedPing, Store
+from pingsdk.edge._viewer import render_page
+from pingsdk.schema._validation import ValidationIssue
 
 if TYPE_CHECKING:
-    from .._ping import Ping
+    from pingsdk._model._ping import Ping
 
 __all__ = ["EdgeServer"]
 

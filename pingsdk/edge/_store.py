@@ -10,10 +10,10 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from .._exceptions import ConfigurationError
-from .._files import create_private_file
-from .._validation import ValidationIssue, lookup_name
-from ._monitor import ROW_COLUMNS, Aggregates
+from pingsdk._exceptions import ConfigurationError
+from pingsdk._files import create_private_file
+from pingsdk.edge._monitor import ROW_COLUMNS, Aggregates
+from pingsdk.schema._validation import ValidationIssue, lookup_name
 
 __all__ = ["ReceivedPing", "Store", "open_readonly"]
 

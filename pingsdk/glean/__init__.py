@@ -17,18 +17,18 @@ Example::
 
 from __future__ import annotations
 
-from ._app import DEFAULT_ENDPOINT, GleanApp
-from ._common import CommonMetricData, ErrorType, Lifetime, MemoryUnit, TimeUnit
-from ._definitions import Namespace
-from ._distribution_metrics import (
+from pingsdk.glean._app import DEFAULT_ENDPOINT, GleanApp
+from pingsdk.glean._common import CommonMetricData, ErrorType, Lifetime, MemoryUnit, TimeUnit
+from pingsdk.glean._definitions import Namespace
+from pingsdk.glean._distribution_metrics import (
     CustomDistributionMetric,
     DistributionData,
     MemoryDistributionMetric,
     TimerId,
     TimingDistributionMetric,
 )
-from ._event_metric import EventMetric, RecordedEvent
-from ._labeled_metrics import (
+from pingsdk.glean._event_metric import EventMetric, RecordedEvent
+from pingsdk.glean._labeled_metrics import (
     LabeledBooleanMetric,
     LabeledCounterMetric,
     LabeledCustomDistributionMetric,
@@ -38,10 +38,10 @@ from ._labeled_metrics import (
     LabeledStringMetric,
     LabeledTimingDistributionMetric,
 )
-from ._metric_base import Metric
-from ._payload import KNOWN_CLIENT_ID
-from ._ping_type import PingType
-from ._simple_metrics import (
+from pingsdk.glean._metric_base import Metric
+from pingsdk.glean._payload import KNOWN_CLIENT_ID
+from pingsdk.glean._ping_type import PingType
+from pingsdk.glean._simple_metrics import (
     BooleanMetric,
     CounterMetric,
     QuantityMetric,
@@ -52,7 +52,7 @@ from ._simple_metrics import (
     UrlMetric,
     UuidMetric,
 )
-from ._tables import (
+from pingsdk.glean._tables import (
     PINGSDK_FILES,
     PINGSDK_METRICS_YAML,
     PINGSDK_PINGS_YAML,
@@ -62,7 +62,7 @@ from ._tables import (
     glean_tables,
     table_payload,
 )
-from ._time_metrics import DatetimeMetric, TimespanMetric
+from pingsdk.glean._time_metrics import DatetimeMetric, TimespanMetric
 
 __all__ = [
     "BooleanMetric",

@@ -12,18 +12,18 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .._async_client import AsyncPingClient
-from .._client import PingClient
-from .._exceptions import ConfigurationError, QueueError
-from .._queue import QueuedPing
-from .._urls import submit_path
-from ._common import Lifetime, TimeUnit
-from ._debug import DebugOptions, debug_options
-from ._payload import KNOWN_CLIENT_ID, sanitize_application_id, system_info
-from ._ping_type import PingType
-from ._storage import Storage
-from ._submit import glean_row, new_client_id, read_client, submit, write_client
-from ._time_metrics import iso_time
+from pingsdk._client._async import AsyncPingClient
+from pingsdk._client._sync import PingClient
+from pingsdk._exceptions import ConfigurationError, QueueError
+from pingsdk._queue import QueuedPing
+from pingsdk.glean._common import Lifetime, TimeUnit
+from pingsdk.glean._debug import DebugOptions, debug_options
+from pingsdk.glean._payload import KNOWN_CLIENT_ID, sanitize_application_id, system_info
+from pingsdk.glean._ping_type import PingType
+from pingsdk.glean._storage import Storage
+from pingsdk.glean._submit import glean_row, new_client_id, read_client, submit, write_client
+from pingsdk.glean._time_metrics import iso_time
+from pingsdk.wire._urls import submit_path
 
 __all__ = ["DEFAULT_ENDPOINT", "GleanApp"]
 
@@ -382,13 +382,13 @@ class GleanApp:
         Needs ``glean_parser`` (``pip install pingsdk[glean]``); see
         :func:`pingsdk.glean.load_metrics`.
         """
-        from ._definitions import load_metrics
+        from pingsdk.glean._definitions import load_metrics
 
         return load_metrics(self, *(Path(p) for p in paths))
 
     def load_pings(self, *paths: str | os.PathLike[str]) -> Any:
         """Ping objects from ``pings.yaml`` files, as attributes (``pings.my_ping``)."""
-        from ._definitions import load_pings
+        from pingsdk.glean._definitions import load_pings
 
         return load_pings(self, *(Path(p) for p in paths))
 

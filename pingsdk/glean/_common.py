@@ -7,7 +7,7 @@ import enum
 import re
 from collections.abc import Sequence
 
-from .._exceptions import ConfigurationError
+from pingsdk._exceptions import ConfigurationError
 
 __all__ = [
     "CommonMetricData",

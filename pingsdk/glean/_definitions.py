@@ -13,15 +13,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .._exceptions import ConfigurationError
-from ._common import CommonMetricData, Lifetime, MemoryUnit, TimeUnit
-from ._distribution_metrics import (
+from pingsdk._exceptions import ConfigurationError
+from pingsdk.glean._common import CommonMetricData, Lifetime, MemoryUnit, TimeUnit
+from pingsdk.glean._distribution_metrics import (
     CustomDistributionMetric,
     MemoryDistributionMetric,
     TimingDistributionMetric,
 )
-from ._event_metric import EventMetric
-from ._labeled_metrics import (
+from pingsdk.glean._event_metric import EventMetric
+from pingsdk.glean._labeled_metrics import (
     LabeledBooleanMetric,
     LabeledCounterMetric,
     LabeledCustomDistributionMetric,
@@ -30,8 +30,8 @@ from ._labeled_metrics import (
     LabeledStringMetric,
     LabeledTimingDistributionMetric,
 )
-from ._ping_type import PingType
-from ._simple_metrics import (
+from pingsdk.glean._ping_type import PingType
+from pingsdk.glean._simple_metrics import (
     BooleanMetric,
     CounterMetric,
     QuantityMetric,
@@ -42,11 +42,11 @@ from ._simple_metrics import (
     UrlMetric,
     UuidMetric,
 )
-from ._tables import parse_files
-from ._time_metrics import DatetimeMetric, TimespanMetric
+from pingsdk.glean._tables import parse_files
+from pingsdk.glean._time_metrics import DatetimeMetric, TimespanMetric
 
 if TYPE_CHECKING:
-    from ._app import GleanApp
+    from pingsdk.glean._app import GleanApp
 
 __all__ = ["Namespace", "load_metrics", "load_pings"]
 

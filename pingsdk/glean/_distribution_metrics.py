@@ -18,12 +18,12 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ._common import CommonMetricData, ErrorType, MemoryUnit, TimeUnit, is_int
-from ._histogram import accumulate
-from ._metric_base import Metric
+from pingsdk.glean._common import CommonMetricData, ErrorType, MemoryUnit, TimeUnit, is_int
+from pingsdk.glean._histogram import accumulate
+from pingsdk.glean._metric_base import Metric
 
 if TYPE_CHECKING:
-    from ._app import GleanApp
+    from pingsdk.glean._app import GleanApp
 
 __all__ = [
     "CustomDistributionMetric",
@@ -205,7 +205,7 @@ class CustomDistributionMetric(_Distribution):
         bucket_count: int,
         histogram_type: str = "exponential",
     ) -> None:
-        from .._exceptions import ConfigurationError
+        from pingsdk._exceptions import ConfigurationError
 
         super().__init__(app, meta)
         if histogram_type not in ("exponential", "linear"):

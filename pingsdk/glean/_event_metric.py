@@ -14,11 +14,11 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ._common import CommonMetricData, ErrorType, truncate_utf8
-from ._metric_base import Metric
+from pingsdk.glean._common import CommonMetricData, ErrorType, truncate_utf8
+from pingsdk.glean._metric_base import Metric
 
 if TYPE_CHECKING:
-    from ._app import GleanApp
+    from pingsdk.glean._app import GleanApp
 
 __all__ = ["EventMetric", "RecordedEvent"]
 

@@ -20,7 +20,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from importlib import resources
 from typing import Any
 
-from .._exceptions import ConfigurationError
+from pingsdk._exceptions import ConfigurationError
 
 __all__ = [
     "ALL_PINGS",

@@ -12,19 +12,19 @@ import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from ._common import CommonMetricData, ErrorType, MemoryUnit, TimeUnit
-from ._distribution_metrics import (
+from pingsdk.glean._common import CommonMetricData, ErrorType, MemoryUnit, TimeUnit
+from pingsdk.glean._distribution_metrics import (
     CustomDistributionMetric,
     MemoryDistributionMetric,
     TimingDistributionMetric,
     distribution_data,
 )
-from ._metric_base import Metric
-from ._simple_metrics import BooleanMetric, CounterMetric, QuantityMetric, StringMetric
-from ._storage import OTHER_LABEL
+from pingsdk.glean._metric_base import Metric
+from pingsdk.glean._simple_metrics import BooleanMetric, CounterMetric, QuantityMetric, StringMetric
+from pingsdk.glean._storage import OTHER_LABEL
 
 if TYPE_CHECKING:
-    from ._app import GleanApp
+    from pingsdk.glean._app import GleanApp
 
 __all__ = [
     "LabeledBooleanMetric",

@@ -6,11 +6,11 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from ._common import CommonMetricData, ErrorType, truncate_utf8
-from ._storage import OTHER_LABEL, Update, check_label
+from pingsdk.glean._common import CommonMetricData, ErrorType, truncate_utf8
+from pingsdk.glean._storage import OTHER_LABEL, Update, check_label
 
 if TYPE_CHECKING:
-    from ._app import GleanApp
+    from pingsdk.glean._app import GleanApp
 
 __all__ = ["Metric"]
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import platform
 from typing import Any
 
-from .._version import __version__
-from ._histogram import payload as histogram_payload
+from pingsdk._version import __version__
+from pingsdk.glean._histogram import payload as histogram_payload
 
 __all__ = [
     "KNOWN_CLIENT_ID",

@@ -7,11 +7,11 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .._urls import submit_path
-from ._common import check_ping_name
+from pingsdk.glean._common import check_ping_name
+from pingsdk.wire._urls import submit_path
 
 if TYPE_CHECKING:
-    from ._app import GleanApp
+    from pingsdk.glean._app import GleanApp
 
 __all__ = ["PingType"]
 

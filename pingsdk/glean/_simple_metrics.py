@@ -15,9 +15,9 @@ import uuid as uuid_module
 from collections.abc import Sequence
 from typing import Any
 
-from ._common import ErrorType, is_int
-from ._metric_base import Metric
-from ._storage import RecordError
+from pingsdk.glean._common import ErrorType, is_int
+from pingsdk.glean._metric_base import Metric
+from pingsdk.glean._storage import RecordError
 
 __all__ = [
     "BooleanMetric",

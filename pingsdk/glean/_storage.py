@@ -21,17 +21,17 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sqlite3
 import threading
 import weakref
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from .._exceptions import QueueError
-from .._log import RateLimitedLog
-from .._queue import PingQueue
-from ._common import CommonMetricData, ErrorType, Lifetime
+from pingsdk import _lifecycle as lifecycle
+from pingsdk._exceptions import QueueError
+from pingsdk._log import RateLimitedLog
+from pingsdk._queue import PingQueue
+from pingsdk.glean._common import CommonMetricData, ErrorType, Lifetime
 
 __all__ = ["OTHER_LABEL", "RecordError", "Storage", "check_label"]
 
@@ -340,5 +340,4 @@ def _after_fork_in_child() -> None:
         storage._after_fork_in_child()
 
 
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
+lifecycle.on_fork(after_in_child=_after_fork_in_child)

@@ -18,17 +18,17 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .._config import ClientConfig
-from .._exceptions import PayloadTooLargeError
-from .._prepare import prepare_document
-from .._queue import QueuedPing
-from ._common import TimeUnit
-from ._payload import KNOWN_CLIENT_ID, SDK_BUILD, events_payload, metrics_payload
-from ._time_metrics import iso_time
+from pingsdk._delivery._config import ClientConfig
+from pingsdk._delivery._prepare import prepare_document
+from pingsdk._exceptions import PayloadTooLargeError
+from pingsdk._queue import QueuedPing
+from pingsdk.glean._common import TimeUnit
+from pingsdk.glean._payload import KNOWN_CLIENT_ID, SDK_BUILD, events_payload, metrics_payload
+from pingsdk.glean._time_metrics import iso_time
 
 if TYPE_CHECKING:
-    from ._app import GleanApp
-    from ._ping_type import PingType
+    from pingsdk.glean._app import GleanApp
+    from pingsdk.glean._ping_type import PingType
 
 __all__ = ["glean_row", "read_client", "submit", "write_client"]
 

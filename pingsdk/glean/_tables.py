@@ -3,7 +3,7 @@
 The pipeline builds them from the application's ``metrics.yaml`` and ``pings.yaml`` (read by
 probe-scraper with glean_parser) with mozilla-schema-generator, then transpiles each schema
 into a table. This module reads the same files with glean_parser, applies the generator's
-rules (:mod:`._generator_rules`) and pingsdk's transpiler (:func:`pingsdk.bigquery_schema`),
+rules (:mod:`._generator_rules`) and pingsdk's transpiler (:func:`pingsdk.schema.bigquery_schema`),
 and lays the result out like the schema repository::
 
     schemas/<application id>/<ping>/<ping>.1.schema.json
@@ -22,10 +22,8 @@ from importlib import resources
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from .._bigquery import BigQueryResult, bigquery_schema
-from .._exceptions import ConfigurationError, SchemaWarning
-from .._export import render_schema, write_artifacts
-from ._generator_rules import (
+from pingsdk._exceptions import ConfigurationError, SchemaWarning
+from pingsdk.glean._generator_rules import (
     RENAMED_TYPES,
     GeneratorMetric,
     base_schema,
@@ -33,7 +31,9 @@ from ._generator_rules import (
     generate_schema,
     normalize_ping_name,
 )
-from ._payload import sanitize_application_id
+from pingsdk.glean._payload import sanitize_application_id
+from pingsdk.schema._bigquery import BigQueryResult, bigquery_schema
+from pingsdk.schema._export import render_schema, write_artifacts
 
 __all__ = [
     "PINGSDK_FILES",

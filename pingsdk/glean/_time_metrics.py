@@ -10,12 +10,12 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from ._common import CommonMetricData, ErrorType, TimeUnit, is_int
-from ._metric_base import Metric
-from ._storage import RecordError
+from pingsdk.glean._common import CommonMetricData, ErrorType, TimeUnit, is_int
+from pingsdk.glean._metric_base import Metric
+from pingsdk.glean._storage import RecordError
 
 if TYPE_CHECKING:
-    from ._app import GleanApp
+    from pingsdk.glean._app import GleanApp
 
 __all__ = ["DatetimeMetric", "TimespanMetric", "iso_time"]
 

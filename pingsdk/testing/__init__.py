@@ -8,7 +8,7 @@ see docs/testing.md.
 
 from __future__ import annotations
 
-from ._assertions import assert_valid
-from ._capture import CapturedPing, CapturingTransport
+from pingsdk.testing._assertions import assert_valid
+from pingsdk.testing._capture import CapturedPing, CapturingTransport
 
 __all__ = ["CapturedPing", "CapturingTransport", "assert_valid"]

@@ -7,10 +7,10 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from .._export import export_schema
-from .._ping import Ping
-from .._validation import ValidationIssue, schema_validator, validate_payload
-from ._capture import CapturedPing
+from pingsdk._model._ping import Ping
+from pingsdk.schema._export import export_schema
+from pingsdk.schema._validation import ValidationIssue, schema_validator, validate_payload
+from pingsdk.testing._capture import CapturedPing
 
 __all__ = ["assert_valid"]
 

@@ -14,10 +14,10 @@ from typing import Any, TypeAlias, TypeVar
 
 import httpx
 
-from .._exceptions import ConfigurationError
-from .._ping import Ping, PingRegistry, default_registry
-from .._urls import AppInfo, SubmitPath, parse_submit_path
-from .._validation import lookup_name
+from pingsdk._exceptions import ConfigurationError
+from pingsdk._model._ping import Ping, PingRegistry, default_registry
+from pingsdk.schema._validation import lookup_name
+from pingsdk.wire._urls import AppInfo, SubmitPath, parse_submit_path
 
 __all__ = ["CapturedPing", "CapturingTransport"]
 

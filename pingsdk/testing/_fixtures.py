@@ -11,14 +11,14 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from .._client import PingClient
-from .._exceptions import ConfigurationError
-from .._export import export_repository
-from .._loader import load_pings
-from .._ping import Ping, PingRegistry, default_registry
-from .._retry import RetryPolicy
-from ..edge import EdgeServer
-from ._capture import CapturingTransport
+from pingsdk._client._sync import PingClient
+from pingsdk._delivery._retry import RetryPolicy
+from pingsdk._exceptions import ConfigurationError
+from pingsdk._model._loader import load_pings
+from pingsdk._model._ping import Ping, PingRegistry, default_registry
+from pingsdk.edge import EdgeServer
+from pingsdk.schema._export import export_repository
+from pingsdk.testing._capture import CapturingTransport
 
 __all__ = ["capture_client", "edge_client", "ping_classes", "start_edge"]
 

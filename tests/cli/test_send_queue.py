@@ -17,8 +17,8 @@ from pydantic import Field
 
 import pingsdk
 from pingsdk._cli import main
-from pingsdk._config import build_config
-from pingsdk._prepare import prepare_ping
+from pingsdk._delivery._config import build_config
+from pingsdk._delivery._prepare import prepare_ping
 from pingsdk._queue import PingQueue
 from pingsdk.edge import EdgeServer
 
@@ -39,7 +39,7 @@ SEND = ["--namespace", "cli-app", "--doctype", "clicks", "--version", "1"]
 @pytest.fixture(scope="module")
 def schemas(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("schemas")
-    pingsdk.export_repository([Clicks], out)
+    pingsdk.schema.export_repository([Clicks], out)
     return out
 
 

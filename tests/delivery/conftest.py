@@ -21,7 +21,7 @@ from pingsdk.edge import EdgeServer  # noqa: E402
 @pytest.fixture(scope="session")
 def schema_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("schemas")
-    pingsdk.export_repository(ALL, root)
+    pingsdk.schema.export_repository(ALL, root)
     return root
 
 

@@ -19,7 +19,7 @@ import pytest
 from _delivery_pings import Blob, SearchCounts
 
 import pingsdk
-from pingsdk._prepare import prepare_ping
+from pingsdk._delivery._prepare import prepare_ping
 from pingsdk._queue import PingQueue
 from pingsdk.edge import EdgeServer
 

@@ -104,8 +104,8 @@ def test_upload_disabled_purges_refuses_and_sends_only_deletion_request(
 def test_constructed_disabled_purges_what_an_earlier_run_left(queue_path: Path) -> None:
     transport, seen = recorder()
     queue = PingQueue(queue_path)
-    from pingsdk._config import build_config
-    from pingsdk._prepare import prepare_ping
+    from pingsdk._delivery._config import build_config
+    from pingsdk._delivery._prepare import prepare_ping
 
     queue.put(
         prepare_ping(

@@ -10,7 +10,7 @@ from _delivery_pings import SearchCounts
 from _servers import scripted_server
 
 import pingsdk
-from pingsdk import _config
+from pingsdk._delivery import _config
 
 
 @pytest.fixture(autouse=True)

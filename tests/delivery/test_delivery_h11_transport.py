@@ -16,9 +16,9 @@ import httpx
 import pytest
 
 import pingsdk
-from pingsdk._h11_transport import H11Transport, environment_proxy
-from pingsdk._outcome import classify_exception
-from pingsdk._uploader import default_transport
+from pingsdk._delivery._engine import default_transport
+from pingsdk._delivery._h11_transport import H11Transport, environment_proxy
+from pingsdk._delivery._outcome import classify_exception
 
 Script = Callable[[socket.socket, int], None]
 """Handles one accepted connection (its index counts connections from 0)."""

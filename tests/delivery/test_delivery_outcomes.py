@@ -154,8 +154,8 @@ def test_max_age_drops_without_sending(tmp_path: Path) -> None:
     path = tmp_path / "q.db"
     transport, seen = scripted([])
     # An old ping left by an earlier run (stored directly, backdated).
-    from pingsdk._config import build_config
-    from pingsdk._prepare import prepare_ping
+    from pingsdk._delivery._config import build_config
+    from pingsdk._delivery._prepare import prepare_ping
 
     row = prepare_ping(
         SearchCounts(engine="a", count=1),

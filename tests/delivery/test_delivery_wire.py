@@ -44,7 +44,7 @@ def test_every_ping_arrives_valid_with_url_and_headers(
     assert set(got) == {*ids, legacy_id}
     assert all(p.status == 200 and p.valid for p in got.values()), [p.errors for p in got.values()]
 
-    schema = pingsdk.export_schema(SearchCounts)
+    schema = pingsdk.schema.export_schema(SearchCounts)
     for i, doc_id in enumerate(ids):
         ping = got[doc_id]
         jsonschema.validate(ping.payload, schema)

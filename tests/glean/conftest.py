@@ -11,10 +11,11 @@ from typing import Any
 
 import pytest
 
-from pingsdk import PingClient, RetryPolicy, validate_payload
-from pingsdk._encoding import decode_body
+from pingsdk import PingClient, RetryPolicy
 from pingsdk.edge import EdgeServer
 from pingsdk.glean import GleanApp
+from pingsdk.schema import validate_payload
+from pingsdk.wire._encoding import decode_body
 
 HERE = Path(__file__).resolve().parent
 APP_DIR = HERE / "app"

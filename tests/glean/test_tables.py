@@ -22,9 +22,8 @@ from typing import Any
 import jsonschema
 import pytest
 
-from pingsdk import ConfigurationError, SchemaWarning, bigquery_schema
+from pingsdk import ConfigurationError
 from pingsdk._cli import main
-from pingsdk._export import render_schema
 from pingsdk.glean._generator_rules import RENAMED_TYPES
 from pingsdk.glean._payload import sanitize_application_id
 from pingsdk.glean._tables import (
@@ -38,6 +37,8 @@ from pingsdk.glean._tables import (
     is_pingsdk_file,
     table_payload,
 )
+from pingsdk.schema import SchemaWarning, bigquery_schema
+from pingsdk.schema._export import render_schema
 
 DATA = Path(__file__).resolve().parent / "data"
 METRICS = DATA / "metrics.yaml"

@@ -9,7 +9,7 @@ import pytest
 from pydantic import Field
 
 import pingsdk
-from pingsdk._alerts import AlertBoard, format_alert, parse_window
+from pingsdk.monitoring._alerts import AlertBoard, format_alert, parse_window
 
 
 @dataclasses.dataclass
@@ -35,8 +35,10 @@ class Watched(
     version=1,
     registry=pingsdk.PingRegistry(),
     review=pingsdk.DataReview(owners=("ops@example.com",)),
-    monitor=pingsdk.DocTypeMonitor(
-        other=pingsdk.ChannelThresholds(volume=pingsdk.VolumeThreshold(inactivity_timeout=5)),
+    monitor=pingsdk.monitoring.DocTypeMonitor(
+        other=pingsdk.monitoring.ChannelThresholds(
+            volume=pingsdk.monitoring.VolumeThreshold(inactivity_timeout=5)
+        ),
         disabled=True,
     ),
 ):

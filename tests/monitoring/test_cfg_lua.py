@@ -19,7 +19,7 @@ from lupa import LuaError, LuaRuntime
 from pydantic import AwareDatetime, BaseModel, Field
 
 import pingsdk
-from pingsdk._monitoring import setup_problems
+from pingsdk.monitoring._thresholds import setup_problems
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -91,20 +91,28 @@ end
 return true
 """
 
-FULL = pingsdk.DocTypeMonitor(
-    release=pingsdk.ChannelThresholds(
-        volume=pingsdk.VolumeThreshold(inactivity_timeout=5, percent_delta=10),
-        size=pingsdk.SizeThreshold(average=15529, percent_delta=10),
-        ingestion_error=pingsdk.IngestionErrorThreshold(percent=0.5),
-        duplicate=pingsdk.DuplicateThreshold(percent=2),
-        shape=pingsdk.ShapeThreshold(mindist=0),
-        latency=pingsdk.LatencyThreshold(hours=24, percent=33),
+FULL = pingsdk.monitoring.DocTypeMonitor(
+    release=pingsdk.monitoring.ChannelThresholds(
+        volume=pingsdk.monitoring.VolumeThreshold(inactivity_timeout=5, percent_delta=10),
+        size=pingsdk.monitoring.SizeThreshold(average=15529, percent_delta=10),
+        ingestion_error=pingsdk.monitoring.IngestionErrorThreshold(percent=0.5),
+        duplicate=pingsdk.monitoring.DuplicateThreshold(percent=2),
+        shape=pingsdk.monitoring.ShapeThreshold(mindist=0),
+        latency=pingsdk.monitoring.LatencyThreshold(hours=24, percent=33),
     ),
-    beta=pingsdk.ChannelThresholds(volume=pingsdk.VolumeThreshold(inactivity_timeout=0.5)),
-    nightly=pingsdk.ChannelThresholds(latency=pingsdk.LatencyThreshold(hours=192, percent=100)),
-    aurora=pingsdk.ChannelThresholds(size=pingsdk.SizeThreshold(average=1.5, percent_delta=0.25)),
-    esr=pingsdk.ChannelThresholds(duplicate=pingsdk.DuplicateThreshold(percent=100)),
-    other=pingsdk.ChannelThresholds(shape=pingsdk.ShapeThreshold(mindist=-1)),
+    beta=pingsdk.monitoring.ChannelThresholds(
+        volume=pingsdk.monitoring.VolumeThreshold(inactivity_timeout=0.5)
+    ),
+    nightly=pingsdk.monitoring.ChannelThresholds(
+        latency=pingsdk.monitoring.LatencyThreshold(hours=192, percent=100)
+    ),
+    aurora=pingsdk.monitoring.ChannelThresholds(
+        size=pingsdk.monitoring.SizeThreshold(average=1.5, percent_delta=0.25)
+    ),
+    esr=pingsdk.monitoring.ChannelThresholds(
+        duplicate=pingsdk.monitoring.DuplicateThreshold(percent=100)
+    ),
+    other=pingsdk.monitoring.ChannelThresholds(shape=pingsdk.monitoring.ShapeThreshold(mindist=-1)),
     creation_field="meta.created",
     channel_field="meta.channel",
     recipients=("ops@example.com", 'quote"d\\zoë@example.com'),
@@ -147,7 +155,7 @@ def to_python(value: Any) -> Any:
 
 
 def test_every_value_round_trips_and_passes_setup() -> None:
-    cfg = pingsdk.render_monitor_config(Full)
+    cfg = pingsdk.monitoring.render_monitor_config(Full)
     lua = load(cfg)
     assert lua.execute(SETUP) is True
     g = lua.globals()

@@ -55,7 +55,7 @@ def test_schema_monitor_without_any_monitor(
     )
     assert main(["schema", "monitor", str(module), "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
-    assert "Plain declares no monitor=pingsdk.DocTypeMonitor(...); skipped" in err
+    assert "Plain declares no monitor=pingsdk.monitoring.DocTypeMonitor(...); skipped" in err
     assert "no Ping class declares monitor=" in err
     assert not (tmp_path / "out").exists()
 
@@ -75,7 +75,7 @@ def test_suggest_from_a_running_edge(capsys: pytest.CaptureFixture[str]) -> None
     sizes = []
     with EdgeServer(monitor=[pings.SearchCounts, pings.SessionSummary]) as edge:
         for _ in range(3):
-            path = pingsdk.submit_path("pingsdk-demo", "session-summary", 1, str(uuid.uuid4()))
+            path = pingsdk.wire.submit_path("pingsdk-demo", "session-summary", 1, str(uuid.uuid4()))
             body = pings.realistic_session().to_json_bytes()
             sizes.append(len(body))
             assert httpx.post(edge.url + path, content=body).status_code == 200

@@ -11,7 +11,7 @@ import pytest
 from pydantic import AwareDatetime, BaseModel, Field
 
 import pingsdk
-from pingsdk._monitoring import normalize_channel
+from pingsdk.monitoring._thresholds import normalize_channel
 
 OWNER = pingsdk.DataReview(owners=("owner@example.com",))
 
@@ -50,9 +50,9 @@ def define(monitor: Any, *, review: pingsdk.DataReview = OWNER) -> type[pingsdk.
     return Defined
 
 
-def release(**kwargs: Any) -> pingsdk.DocTypeMonitor:
-    return pingsdk.DocTypeMonitor(
-        release=pingsdk.ChannelThresholds(**kwargs), channel_field="channel"
+def release(**kwargs: Any) -> pingsdk.monitoring.DocTypeMonitor:
+    return pingsdk.monitoring.DocTypeMonitor(
+        release=pingsdk.monitoring.ChannelThresholds(**kwargs), channel_field="channel"
     )
 
 
@@ -60,39 +60,39 @@ def release(**kwargs: Any) -> pingsdk.DocTypeMonitor:
     ("thresholds", "message"),
     [
         (
-            {"volume": pingsdk.VolumeThreshold()},
+            {"volume": pingsdk.monitoring.VolumeThreshold()},
             "channel: release alert: volume must contain a numeric inactivity_timeout (1-60)",
         ),
         (
-            {"volume": pingsdk.VolumeThreshold(inactivity_timeout=60.5)},
+            {"volume": pingsdk.monitoring.VolumeThreshold(inactivity_timeout=60.5)},
             "channel: release alert: volume must contain a numeric inactivity_timeout (1-60)",
         ),
         (
-            {"volume": pingsdk.VolumeThreshold(inactivity_timeout=5, percent_delta=0)},
+            {"volume": pingsdk.monitoring.VolumeThreshold(inactivity_timeout=5, percent_delta=0)},
             "channel: release alert: volume must contain a numeric percent_delta (1-100)",
         ),
         (
-            {"size": pingsdk.SizeThreshold(percent_delta=10)},
+            {"size": pingsdk.monitoring.SizeThreshold(percent_delta=10)},
             "channel: release alert: size must contain a numeric average",
         ),
         (
-            {"size": pingsdk.SizeThreshold(average=100)},
+            {"size": pingsdk.monitoring.SizeThreshold(average=100)},
             "channel: release alert: size must contain a numeric percent_delta (1-100)",
         ),
         (
-            {"ingestion_error": pingsdk.IngestionErrorThreshold(percent=100.5)},
+            {"ingestion_error": pingsdk.monitoring.IngestionErrorThreshold(percent=100.5)},
             "channel: release alert: ingestion_error must contain a numeric percent (1-100)",
         ),
         (
-            {"duplicate": pingsdk.DuplicateThreshold(percent=True)},
+            {"duplicate": pingsdk.monitoring.DuplicateThreshold(percent=True)},
             "channel: release alert: duplicate must contain a numeric percent (1-100)",
         ),
         (
-            {"shape": pingsdk.ShapeThreshold(mindist=float("nan"))},
+            {"shape": pingsdk.monitoring.ShapeThreshold(mindist=float("nan"))},
             "channel: release alert: shape must contain a numeric mindist",
         ),
         (
-            {"latency": pingsdk.LatencyThreshold(hours=200, percent=5)},
+            {"latency": pingsdk.monitoring.LatencyThreshold(hours=200, percent=5)},
             "channel: release alert: latency must contain a numeric hours (1-192)",
         ),
     ],
@@ -109,24 +109,24 @@ def test_setup_rules_name_the_class_channel_and_field(
 
 def test_missing_average_points_at_suggest() -> None:
     with pytest.raises(pingsdk.PingDefinitionError, match="monitor --suggest"):
-        define(release(size=pingsdk.SizeThreshold(percent_delta=10)))
+        define(release(size=pingsdk.monitoring.SizeThreshold(percent_delta=10)))
 
 
 def test_an_inactivity_timeout_that_can_never_fire_is_refused() -> None:
     # setup() accepts up to 60, but 60 - (minutes with data, at least 1) > 59 never holds.
     with pytest.raises(pingsdk.PingDefinitionError, match="must be below 59 minutes"):
-        define(release(volume=pingsdk.VolumeThreshold(inactivity_timeout=59)))
-    assert define(release(volume=pingsdk.VolumeThreshold(inactivity_timeout=58.5)))
+        define(release(volume=pingsdk.monitoring.VolumeThreshold(inactivity_timeout=59)))
+    assert define(release(volume=pingsdk.monitoring.VolumeThreshold(inactivity_timeout=58.5)))
 
 
 def test_zero_average_refused() -> None:
     # setup() accepts 0, but every size check would then divide by zero.
     with pytest.raises(pingsdk.PingDefinitionError, match="size average must not be 0"):
-        define(release(size=pingsdk.SizeThreshold(average=0, percent_delta=10)))
+        define(release(size=pingsdk.monitoring.SizeThreshold(average=0, percent_delta=10)))
 
 
 def test_defaults_are_the_monitors() -> None:
-    cls = define(release(volume=pingsdk.VolumeThreshold(inactivity_timeout=5)))
+    cls = define(release(volume=pingsdk.monitoring.VolumeThreshold(inactivity_timeout=5)))
     monitor = cls.ping_info().monitor
     assert monitor is not None
     assert monitor.thresholds_table() == {"release": {"volume": {"inactivity_timeout": 5}}}
@@ -138,9 +138,11 @@ def test_defaults_are_the_monitors() -> None:
 def test_no_recipients_refused_unless_disabled() -> None:
     quiet = pingsdk.DataReview()
     with pytest.raises(pingsdk.PingDefinitionError, match="needs alert recipients"):
-        define(release(volume=pingsdk.VolumeThreshold(inactivity_timeout=5)), review=quiet)
+        define(
+            release(volume=pingsdk.monitoring.VolumeThreshold(inactivity_timeout=5)), review=quiet
+        )
     off = dataclasses.replace(
-        release(volume=pingsdk.VolumeThreshold(inactivity_timeout=5)), disabled=True
+        release(volume=pingsdk.monitoring.VolumeThreshold(inactivity_timeout=5)), disabled=True
     )
     assert define(off, review=quiet).ping_info().monitor is not None
     with pytest.raises(pingsdk.PingDefinitionError, match="e-mail addresses"):
@@ -149,24 +151,28 @@ def test_no_recipients_refused_unless_disabled() -> None:
 
 def test_latency_needs_a_creation_field() -> None:
     with pytest.raises(pingsdk.PingDefinitionError, match="need creation_field"):
-        define(release(latency=pingsdk.LatencyThreshold(hours=24, percent=5)))
+        define(release(latency=pingsdk.monitoring.LatencyThreshold(hours=24, percent=5)))
 
 
 def test_named_channels_need_a_channel_field() -> None:
-    monitor = pingsdk.DocTypeMonitor(
-        beta=pingsdk.ChannelThresholds(duplicate=pingsdk.DuplicateThreshold(percent=1))
+    monitor = pingsdk.monitoring.DocTypeMonitor(
+        beta=pingsdk.monitoring.ChannelThresholds(
+            duplicate=pingsdk.monitoring.DuplicateThreshold(percent=1)
+        )
     )
     with pytest.raises(pingsdk.PingDefinitionError, match="'beta' need channel_field"):
         define(monitor)
     # 'Other' needs none: without a channel every submission is Other.
-    other = pingsdk.DocTypeMonitor(
-        other=pingsdk.ChannelThresholds(duplicate=pingsdk.DuplicateThreshold(percent=1))
+    other = pingsdk.monitoring.DocTypeMonitor(
+        other=pingsdk.monitoring.ChannelThresholds(
+            duplicate=pingsdk.monitoring.DuplicateThreshold(percent=1)
+        )
     )
     assert define(other).ping_info().monitor is not None
 
 
 def test_field_paths_are_checked_and_spelled_as_in_the_payload() -> None:
-    base = release(latency=pingsdk.LatencyThreshold(hours=24, percent=5))
+    base = release(latency=pingsdk.monitoring.LatencyThreshold(hours=24, percent=5))
     cls = define(
         dataclasses.replace(base, creation_field="env.started", channel_field="env.channel")
     )
@@ -183,25 +189,27 @@ def test_field_paths_are_checked_and_spelled_as_in_the_payload() -> None:
 
 def test_wrong_types_are_named() -> None:
     with pytest.raises(
-        pingsdk.PingDefinitionError, match=re.escape("monitor must be a pingsdk.DocTypeMonitor")
+        pingsdk.PingDefinitionError,
+        match=re.escape("monitor must be a pingsdk.monitoring.DocTypeMonitor"),
     ):
         define({"release": {}})
     with pytest.raises(
-        pingsdk.PingDefinitionError, match=re.escape("release.size must be a pingsdk.SizeThreshold")
+        pingsdk.PingDefinitionError,
+        match=re.escape("release.size must be a pingsdk.monitoring.SizeThreshold"),
     ):
-        define(release(size=pingsdk.VolumeThreshold(inactivity_timeout=1)))
+        define(release(size=pingsdk.monitoring.VolumeThreshold(inactivity_timeout=1)))
     with pytest.raises(pingsdk.PingDefinitionError, match="declares no thresholds"):
-        define(pingsdk.DocTypeMonitor())
+        define(pingsdk.monitoring.DocTypeMonitor())
     with pytest.raises(pingsdk.PingDefinitionError, match="throttle must be"):
         define(
             dataclasses.replace(
-                release(volume=pingsdk.VolumeThreshold(inactivity_timeout=5)), throttle=0
+                release(volume=pingsdk.monitoring.VolumeThreshold(inactivity_timeout=5)), throttle=0
             )
         )
 
 
 def test_thresholds_are_frozen() -> None:
-    threshold = pingsdk.VolumeThreshold(inactivity_timeout=5)
+    threshold = pingsdk.monitoring.VolumeThreshold(inactivity_timeout=5)
     with pytest.raises(dataclasses.FrozenInstanceError):
         threshold.inactivity_timeout = 6  # type: ignore[misc]
 
@@ -213,8 +221,10 @@ class Application(BaseModel):
 
 
 def test_legacy_pings_use_the_decoders_fields() -> None:
-    monitor = pingsdk.DocTypeMonitor(
-        release=pingsdk.ChannelThresholds(latency=pingsdk.LatencyThreshold(hours=24, percent=5)),
+    monitor = pingsdk.monitoring.DocTypeMonitor(
+        release=pingsdk.monitoring.ChannelThresholds(
+            latency=pingsdk.monitoring.LatencyThreshold(hours=24, percent=5)
+        ),
         recipients=("ops@example.com",),
     )
 
@@ -255,7 +265,7 @@ def test_legacy_pings_use_the_decoders_fields() -> None:
 
 
 def test_subclasses_inherit_the_monitor() -> None:
-    parent = define(release(volume=pingsdk.VolumeThreshold(inactivity_timeout=5)))
+    parent = define(release(volume=pingsdk.monitoring.VolumeThreshold(inactivity_timeout=5)))
 
     class Child(parent, version=2):  # type: ignore[valid-type,misc,call-arg]
         """The next version."""

@@ -26,9 +26,9 @@ import pytest
 from pydantic import Field
 
 import pingsdk
-from pingsdk._alerts import AlertBoard, dashboard_uri
 from pingsdk.edge import EdgeServer
 from pingsdk.edge._alerting import EdgeAlerts
+from pingsdk.monitoring._alerts import AlertBoard, dashboard_uri
 
 from .test_golden_alerts import CONFIG, GOLDEN, generate
 
@@ -104,12 +104,12 @@ def test_golden_texts_through_the_edges_records() -> None:
 @pytest.fixture(scope="module")
 def schema_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("repo")
-    pingsdk.export_repository([pings.SearchCounts, pings.SessionSummary], out)
+    pingsdk.schema.export_repository([pings.SearchCounts, pings.SessionSummary], out)
     return out
 
 
 def _post(http: httpx.Client, payload: bytes) -> int:
-    path = pingsdk.submit_path("pingsdk-demo", "session-summary", 1, str(uuid.uuid4()))
+    path = pingsdk.wire.submit_path("pingsdk-demo", "session-summary", 1, str(uuid.uuid4()))
     return http.post(path, content=payload).status_code
 
 

@@ -12,7 +12,7 @@ import pytest
 from pydantic import AwareDatetime, Field
 
 import pingsdk
-from pingsdk._alerts import Alert, DocTypeAlerts, Submission, dashboard_uri, replay
+from pingsdk.monitoring._alerts import Alert, DocTypeAlerts, Submission, dashboard_uri, replay
 
 GRAPH = "https://integration_test/dashboard_output/graphs/analysis.doctype_monitor"
 
@@ -71,15 +71,23 @@ graph: {GRAPH}.volume.html
 }
 
 # The test configuration's thresholds (run/analysis/doctype_monitor.cfg).
-CONFIG = pingsdk.DocTypeMonitor(
-    release=pingsdk.ChannelThresholds(latency=pingsdk.LatencyThreshold(hours=24, percent=20)),
-    beta=pingsdk.ChannelThresholds(
-        volume=pingsdk.VolumeThreshold(inactivity_timeout=5, percent_delta=10)
+CONFIG = pingsdk.monitoring.DocTypeMonitor(
+    release=pingsdk.monitoring.ChannelThresholds(
+        latency=pingsdk.monitoring.LatencyThreshold(hours=24, percent=20)
     ),
-    nightly=pingsdk.ChannelThresholds(size=pingsdk.SizeThreshold(average=150, percent_delta=10)),
-    esr=pingsdk.ChannelThresholds(duplicate=pingsdk.DuplicateThreshold(percent=4)),
-    aurora=pingsdk.ChannelThresholds(ingestion_error=pingsdk.IngestionErrorThreshold(percent=4)),
-    other=pingsdk.ChannelThresholds(shape=pingsdk.ShapeThreshold(mindist=0)),
+    beta=pingsdk.monitoring.ChannelThresholds(
+        volume=pingsdk.monitoring.VolumeThreshold(inactivity_timeout=5, percent_delta=10)
+    ),
+    nightly=pingsdk.monitoring.ChannelThresholds(
+        size=pingsdk.monitoring.SizeThreshold(average=150, percent_delta=10)
+    ),
+    esr=pingsdk.monitoring.ChannelThresholds(
+        duplicate=pingsdk.monitoring.DuplicateThreshold(percent=4)
+    ),
+    aurora=pingsdk.monitoring.ChannelThresholds(
+        ingestion_error=pingsdk.monitoring.IngestionErrorThreshold(percent=4)
+    ),
+    other=pingsdk.monitoring.ChannelThresholds(shape=pingsdk.monitoring.ShapeThreshold(mindist=0)),
     creation_field="created",
     channel_field="channel",
     recipients=("trink@mozilla.com",),
@@ -166,8 +174,10 @@ def test_one_alert_per_channel(alerts: dict[str, Alert]) -> None:
 
 def test_inactivity_timeout_text() -> None:
     """Not in the golden run: the text comes from alert_check_volume's string.format."""
-    monitor = pingsdk.DocTypeMonitor(
-        release=pingsdk.ChannelThresholds(volume=pingsdk.VolumeThreshold(inactivity_timeout=5)),
+    monitor = pingsdk.monitoring.DocTypeMonitor(
+        release=pingsdk.monitoring.ChannelThresholds(
+            volume=pingsdk.monitoring.VolumeThreshold(inactivity_timeout=5)
+        ),
         channel_field="channel",
         recipients=("a@example.com",),
     )
@@ -187,8 +197,10 @@ def test_inactivity_timeout_text() -> None:
 
 def test_no_alert_below_the_minimum_counts() -> None:
     """ingestion_error needs 1,000 submissions or errors in the hour; 999 errors are not enough."""
-    monitor = pingsdk.DocTypeMonitor(
-        other=pingsdk.ChannelThresholds(ingestion_error=pingsdk.IngestionErrorThreshold(percent=1)),
+    monitor = pingsdk.monitoring.DocTypeMonitor(
+        other=pingsdk.monitoring.ChannelThresholds(
+            ingestion_error=pingsdk.monitoring.IngestionErrorThreshold(percent=1)
+        ),
         recipients=("a@example.com",),
     )
     subs = [Submission(60.0 + k * 0.01, "error", None, error="bad") for k in range(999)]

@@ -11,7 +11,6 @@ import httpx
 import pytest
 
 import pingsdk
-from pingsdk._alerts import Submission
 from pingsdk._cli._monitor import (
     channel_stats,
     example_submissions,
@@ -20,6 +19,7 @@ from pingsdk._cli._monitor import (
     suggest,
 )
 from pingsdk.edge import EdgeServer
+from pingsdk.monitoring._alerts import Submission
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "examples"))
@@ -50,13 +50,16 @@ def test_examples_give_the_average_size_the_example_declares() -> None:
     assert "ingestion_error.percent" not in values(got, "release")
     text = format_suggestions(pings.SessionSummary, got, "the validation examples")
     assert "release size.average = 588: mean size of 1 valid submission(s), 588-588 bytes" in text
-    assert "release=pingsdk.ChannelThresholds(size=pingsdk.SizeThreshold(average=588" in text
+    assert (
+        "release=pingsdk.monitoring.ChannelThresholds(size=pingsdk.monitoring.SizeThreshold(average=588"
+        in text
+    )
 
 
 @pytest.fixture(scope="module")
 def schema_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("repo")
-    pingsdk.export_repository([pings.SearchCounts, pings.SessionSummary], out)
+    pingsdk.schema.export_repository([pings.SearchCounts, pings.SessionSummary], out)
     return out
 
 
@@ -70,13 +73,13 @@ def test_edge_records_give_rates_and_latency(schema_repo: Path) -> None:
             )
             doc_id = str(uuid.uuid4())
             ids.append(doc_id)
-            path = pingsdk.submit_path("pingsdk-demo", "session-summary", 1, doc_id)
+            path = pingsdk.wire.submit_path("pingsdk-demo", "session-summary", 1, doc_id)
             assert http.post(path, content=session.to_json_bytes()).status_code == 200
         # One invalid submission (an ingestion error) and one duplicate of an accepted docId.
-        bad = pingsdk.submit_path("pingsdk-demo", "session-summary", 1, str(uuid.uuid4()))
+        bad = pingsdk.wire.submit_path("pingsdk-demo", "session-summary", 1, str(uuid.uuid4()))
         invalid = {**pings.realistic_session().to_payload(), "duration_seconds": -1}
         http.post(bad, json=invalid)
-        dup = pingsdk.submit_path("pingsdk-demo", "session-summary", 1, ids[0])
+        dup = pingsdk.wire.submit_path("pingsdk-demo", "session-summary", 1, ids[0])
         http.post(dup, content=pings.realistic_session().to_json_bytes())
         records = edge.received()
 
@@ -97,7 +100,7 @@ def test_edge_records_give_rates_and_latency(schema_repo: Path) -> None:
 
 
 def test_review_request_names_the_monitor_configuration() -> None:
-    text = pingsdk.review_request(pings.SessionSummary)
+    text = pingsdk.schema.review_request(pings.SessionSummary)
     section = text.split("## Monitoring\n\n", 1)[1].split("\n\n## ", 1)[0]
     assert section.splitlines() == [
         "- **docType monitor configuration:** `pingsdk-demo-session-summary.cfg` for "

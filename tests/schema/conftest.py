@@ -1,25 +1,13 @@
-"""Fixtures of the schema tests: a fresh registry per test and the mps-sample tree."""
+"""Helpers of the schema tests."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-
-import pytest
-
-import pingsdk
-
-SAMPLE = Path(__file__).resolve().parents[2] / ".." / "shared" / "mps-sample"
+from typing import Any
 
 
-@pytest.fixture
-def registry() -> pingsdk.PingRegistry:
-    """A registry of its own, so test classes never collide with each other or the examples."""
-    return pingsdk.PingRegistry()
-
-
-@pytest.fixture
-def mps_sample() -> Path:
-    """The read-only mozilla-pipeline-schemas sample; skips when it is not beside the repo."""
-    if not (SAMPLE / "schemas").is_dir():
-        pytest.skip(f"mps-sample not found at {SAMPLE} (clone shared/ beside the repository)")
-    return SAMPLE.resolve()
+def load(path: Path) -> dict[str, Any]:
+    """A JSON file's object."""
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data

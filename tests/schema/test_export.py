@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 import pingsdk
 from examples.pings import SearchCounts, SessionSummary
-from pingsdk import _export
+from pingsdk.schema import _export
 
 from .test_schema import CLASSES
 
@@ -28,7 +28,7 @@ def metadata_validator(sample: Path) -> jsonschema.Draft4Validator:
 
 
 def test_search_counts_schema() -> None:
-    assert pingsdk.export_schema(SearchCounts) == {
+    assert pingsdk.schema.export_schema(SearchCounts) == {
         "$schema": "http://json-schema.org/draft-04/schema#",
         "additionalProperties": False,
         "description": (
@@ -76,9 +76,9 @@ def test_pipeline_metadata_passes_the_repository_metaschema(
 
     validator = metadata_validator(mps_sample)
     for cls in [SearchCounts, SessionSummary, Legacy, *CLASSES]:
-        schema = pingsdk.export_schema(cls, draft=draft)
+        schema = pingsdk.schema.export_schema(cls, draft=draft)
         assert list(validator.iter_errors(schema)) == [], cls
-    meta = pingsdk.export_schema(Legacy)["mozPipelineMetadata"]
+    meta = pingsdk.schema.export_schema(Legacy)["mozPipelineMetadata"]
     assert meta == {
         "$comment": "test",
         "bq_dataset_family": "telemetry",
@@ -88,7 +88,7 @@ def test_pipeline_metadata_passes_the_repository_metaschema(
         "geoip_skip_entries": 1,
         "submission_timestamp_granularity": "days",
     }
-    bad = {**pingsdk.export_schema(SearchCounts), "mozPipelineMetadata": {"unknown": 1}}
+    bad = {**pingsdk.schema.export_schema(SearchCounts), "mozPipelineMetadata": {"unknown": 1}}
     assert list(validator.iter_errors(bad)), "the metaschema must reject unknown keys"
 
 
@@ -96,7 +96,7 @@ def test_no_expiration_policy_without_review_facts(registry: pingsdk.PingRegistr
     class P(pingsdk.Ping, namespace="a-b", doctype="c-d", version=2, registry=registry):
         x: int
 
-    assert pingsdk.export_schema(P)["mozPipelineMetadata"] == {
+    assert pingsdk.schema.export_schema(P)["mozPipelineMetadata"] == {
         "bq_dataset_family": "a_b",
         "bq_metadata_format": "structured",
         "bq_table": "c_d_v2",
@@ -104,13 +104,13 @@ def test_no_expiration_policy_without_review_facts(registry: pingsdk.PingRegistr
 
 
 def test_schema_path() -> None:
-    assert pingsdk.schema_path(SearchCounts.ping_info()) == PurePosixPath(
+    assert pingsdk.schema.schema_path(SearchCounts.ping_info()) == PurePosixPath(
         "schemas/pingsdk-demo/search-counts/search-counts.1.schema.json"
     )
 
 
 def test_render_schema() -> None:
-    text = pingsdk.render_schema({"b": 1, "a": {"é": "ü", "c": [2, 1]}})
+    text = pingsdk.schema.render_schema({"b": 1, "a": {"é": "ü", "c": [2, 1]}})
     assert (
         text
         == '{\n  "a": {\n    "c": [\n      2,\n      1\n    ],\n    "é": "ü"\n  },\n  "b": 1\n}\n'
@@ -118,7 +118,7 @@ def test_render_schema() -> None:
 
 
 def test_export_repository_tree(tmp_path: Path) -> None:
-    written = pingsdk.export_repository([SearchCounts, SessionSummary], tmp_path)
+    written = pingsdk.schema.export_repository([SearchCounts, SessionSummary], tmp_path)
     relative = [p.relative_to(tmp_path).as_posix() for p in written]
     assert relative == [
         "schemas/pingsdk-demo/search-counts/search-counts.1.schema.json",
@@ -135,8 +135,8 @@ def test_export_repository_tree(tmp_path: Path) -> None:
         "validation/pingsdk-demo/session-summary.1.unknown_channel.fail.json",
     ]
     schema_file = written[0]
-    assert schema_file.read_text(encoding="utf-8") == pingsdk.render_schema(
-        pingsdk.export_schema(SearchCounts)
+    assert schema_file.read_text(encoding="utf-8") == pingsdk.schema.render_schema(
+        pingsdk.schema.export_schema(SearchCounts)
     )
     # Pass examples are what would be sent: defaults filled in, ids normalised.
     minimal = json.loads(written[7].read_text(encoding="utf-8"))
@@ -146,23 +146,23 @@ def test_export_repository_tree(tmp_path: Path) -> None:
     assert minimal["duration_seconds"] == 0.0
     fail = json.loads(written[8].read_text(encoding="utf-8"))
     assert fail["client_id"] == "not-a-uuid"
-    report = pingsdk.validate_repository(tmp_path)
+    report = pingsdk.schema.validate_repository(tmp_path)
     assert (report.passed, report.failed) == (8, 0)
 
 
 def test_reexport_is_byte_identical_and_untouched(tmp_path: Path) -> None:
-    first = pingsdk.export_repository([SessionSummary], tmp_path)
+    first = pingsdk.schema.export_repository([SessionSummary], tmp_path)
     before = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in first}
-    second = pingsdk.export_repository([SessionSummary], tmp_path)
+    second = pingsdk.schema.export_repository([SessionSummary], tmp_path)
     assert second == first
     assert {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in second} == before
 
 
 def test_draft06_export(tmp_path: Path) -> None:
-    written = pingsdk.export_repository([SearchCounts], tmp_path, draft="draft-06")
+    written = pingsdk.schema.export_repository([SearchCounts], tmp_path, draft="draft-06")
     schema = json.loads(written[0].read_text(encoding="utf-8"))
     assert schema["$schema"] == "http://json-schema.org/draft-06/schema#"
-    assert pingsdk.validate_repository(tmp_path).ok
+    assert pingsdk.schema.validate_repository(tmp_path).ok
 
 
 def test_refuses_fail_example_that_validates(
@@ -178,8 +178,8 @@ def test_refuses_fail_example_that_validates(
     ):
         x: int = Field(description="A number.")
 
-    with pytest.raises(pingsdk.SchemaExportError) as info:
-        pingsdk.export_repository([P], tmp_path)
+    with pytest.raises(pingsdk.schema.SchemaExportError) as info:
+        pingsdk.schema.export_repository([P], tmp_path)
     assert "P: fail_examples['not_failing'] validates against the exported schema" in str(
         info.value
     )
@@ -201,8 +201,8 @@ def test_refuses_pass_example_that_does_not_validate(
     ):
         code: str = Field(description="A code.", json_schema_extra={"maxLength": 2})
 
-    with pytest.raises(pingsdk.SchemaExportError) as info:
-        pingsdk.export_repository([P], tmp_path)
+    with pytest.raises(pingsdk.schema.SchemaExportError) as info:
+        pingsdk.schema.export_repository([P], tmp_path)
     assert "P: examples['too_long'] serializes to a payload that does not validate" in str(
         info.value
     )
@@ -226,29 +226,31 @@ def test_refuses_two_classes_with_one_identity(tmp_path: Path) -> None:
             registry=pingsdk.PingRegistry(),
         )
 
-    with pytest.raises(pingsdk.SchemaExportError, match="B and A both declare namespace='a'"):
-        pingsdk.export_repository([make("A"), make("B")], tmp_path)
+    with pytest.raises(
+        pingsdk.schema.SchemaExportError, match="B and A both declare namespace='a'"
+    ):
+        pingsdk.schema.export_repository([make("A"), make("B")], tmp_path)
 
 
 def test_extra_artifact_writer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     def notes_writer(
         cls: type[pingsdk.Ping], schema: dict[str, Any]
     ) -> list[tuple[PurePosixPath, str]]:
-        path = pingsdk.schema_path(cls.ping_info()).with_name("fields.txt")
+        path = pingsdk.schema.schema_path(cls.ping_info()).with_name("fields.txt")
         return [(path, json.dumps(sorted(schema["properties"])) + "\n")]
 
     monkeypatch.setattr(_export, "ARTIFACT_WRITERS", [*_export.ARTIFACT_WRITERS, notes_writer])
-    written = pingsdk.export_repository([SearchCounts], tmp_path)
+    written = pingsdk.schema.export_repository([SearchCounts], tmp_path)
     notes = tmp_path / "schemas/pingsdk-demo/search-counts/fields.txt"
     assert notes in written
     assert notes.read_text() == '["count", "engine"]\n'
 
 
 def test_bq_file_is_the_transpiled_table(tmp_path: Path) -> None:
-    pingsdk.export_repository([SessionSummary], tmp_path)
+    pingsdk.schema.export_repository([SessionSummary], tmp_path)
     bq = tmp_path / "schemas/pingsdk-demo/session-summary/session-summary.1.bq"
-    expected = pingsdk.bigquery_schema(
-        pingsdk.export_schema(SessionSummary), namespace="pingsdk-demo"
+    expected = pingsdk.schema.bigquery_schema(
+        pingsdk.schema.export_schema(SessionSummary), namespace="pingsdk-demo"
     ).render()
     assert bq.read_text(encoding="utf-8") == expected
     columns = {c["name"]: c for c in json.loads(expected)}
@@ -263,7 +265,9 @@ def test_examples_are_constructible_and_unexpired() -> None:
     ping = realistic_session()
     payload = json.loads(ping.to_json_bytes())
     assert (
-        pingsdk.validate_payload(pingsdk.export_schema(SessionSummary), payload, format_check=True)
+        pingsdk.schema.validate_payload(
+            pingsdk.schema.export_schema(SessionSummary), payload, format_check=True
+        )
         == []
     )
     assert not SessionSummary.is_expired(datetime.date(2026, 1, 1))
@@ -282,8 +286,8 @@ def test_undocumented_fields_are_reported(tmp_path: Path, registry: pingsdk.Ping
         tags: list[Inner] = Field(default_factory=list, description="Listed.")
         count: int
 
-    with pytest.warns(pingsdk.SchemaWarning) as caught:
-        pingsdk.export_repository([P], tmp_path)
+    with pytest.warns(pingsdk.schema.SchemaWarning) as caught:
+        pingsdk.schema.export_repository([P], tmp_path)
     messages = [str(w.message) for w in caught]
     assert any(
         "P: no description for count, inner.bare, tags[].bare; add Field(description=...)" in m

@@ -37,7 +37,7 @@ def _names(folder: Path) -> list[str]:
 
 def test_stale_examples_are_removed_and_listed(tmp_path: Path) -> None:
     first = _counts({"one": {"count": 1}, "two": {"count": 2}}, {"neg": {"count": -1}})
-    pingsdk.export_repository([first], tmp_path)
+    pingsdk.schema.export_repository([first], tmp_path)
     folder = tmp_path / "validation/team"
     assert _names(folder) == [
         "counts.1.neg.fail.json",
@@ -47,14 +47,16 @@ def test_stale_examples_are_removed_and_listed(tmp_path: Path) -> None:
     # Files export did not write: other doctypes and versions, a hand-written example of
     # this class in another format, a file with another naming.
     (folder / "counts.2.one.pass.json").write_text('{"count": 1}\n')
-    (folder / "other.1.two.pass.json").write_text(pingsdk.render_schema({"count": 2}))
+    (folder / "other.1.two.pass.json").write_text(pingsdk.schema.render_schema({"count": 2}))
     (folder / "counts.1.manual.pass.json").write_text('{"count":7}')
     (folder / "notes.txt").write_text("kept")
 
     # "two" is gone and "neg" moved from a fail example to a pass example name.
     second = _counts({"one": {"count": 1}, "neg": {"count": 0}}, {})
-    with pytest.warns(pingsdk.SchemaWarning, match=r"counts\.1\.manual\.pass\.json") as caught:
-        written = pingsdk.export_repository([second], tmp_path)
+    with pytest.warns(
+        pingsdk.schema.SchemaWarning, match=r"counts\.1\.manual\.pass\.json"
+    ) as caught:
+        written = pingsdk.schema.export_repository([second], tmp_path)
     assert len(caught) == 1
     assert "pingsdk did not write it" in str(caught[0].message)
     assert written.removed == [folder / "counts.1.neg.fail.json", folder / "counts.1.two.pass.json"]
@@ -73,8 +75,8 @@ def test_stale_examples_are_removed_and_listed(tmp_path: Path) -> None:
         "counts.1.one.pass.json",
     ]
     # A third export has nothing left to remove.
-    with pytest.warns(pingsdk.SchemaWarning):
-        assert pingsdk.export_repository([second], tmp_path).removed == []
+    with pytest.warns(pingsdk.schema.SchemaWarning):
+        assert pingsdk.schema.export_repository([second], tmp_path).removed == []
 
 
 def test_cli_lists_removed_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -103,4 +105,4 @@ def test_cli_lists_removed_files(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert lines[-1] == f"removed {stale}"
     assert not stale.exists()
     assert json.loads((out / "validation/team/counts.1.a.pass.json").read_text()) == {"count": 1}
-    assert pingsdk.validate_repository(out).summary() == "1 passed, 0 failed"
+    assert pingsdk.schema.validate_repository(out).summary() == "1 passed, 0 failed"

@@ -27,7 +27,7 @@ from pydantic import (
 )
 
 import pingsdk
-from pingsdk._schema import DATE_PATTERN, UUID_PATTERN, model_schema
+from pingsdk.schema._generator import DATE_PATTERN, UUID_PATTERN, model_schema
 
 DRAFTS = ["draft-04", "draft-06"]
 METASCHEMA = {"draft-04": jsonschema.Draft4Validator, "draft-06": jsonschema.Draft6Validator}
@@ -204,7 +204,7 @@ STRATEGIES: dict[type[pingsdk.Ping], dict[str, st.SearchStrategy[Any]]] = {
 
 @functools.cache
 def exported(cls: type[pingsdk.Ping], draft: str) -> dict[str, Any]:
-    return pingsdk.export_schema(cls, draft=draft)
+    return pingsdk.schema.export_schema(cls, draft=draft)
 
 
 def walk(node: Any) -> list[Any]:
@@ -224,7 +224,7 @@ def walk(node: Any) -> list[Any]:
 def test_schema_passes_metaschema(cls: type[pingsdk.Ping], draft: str) -> None:
     schema = exported(cls, draft)
     METASCHEMA[draft].check_schema(schema)
-    assert schema["$schema"] == pingsdk._schema.DRAFTS[draft]
+    assert schema["$schema"] == pingsdk.schema._generator.DRAFTS[draft]
     dumped = json.dumps(schema)
     for forbidden in ('"$ref"', '"$defs"', '"definitions"', '"prefixItems"', '"anyOf"', '"title"'):
         assert forbidden not in dumped, forbidden
@@ -246,7 +246,7 @@ def test_every_payload_validates(cls: type[pingsdk.Ping], draft: str, data: st.D
     payload = json.loads(instance.to_json_bytes())
     assert payload == instance.to_payload()
     schema = exported(cls, draft)
-    assert pingsdk.validate_payload(schema, payload, format_check=True) == []
+    assert pingsdk.schema.validate_payload(schema, payload, format_check=True) == []
     # The repository's tests assert no formats; the payload must pass there too.
     METASCHEMA[draft](schema).validate(payload)
 
@@ -368,7 +368,10 @@ def test_field_description_beats_model_docstring(registry: pingsdk.PingRegistry)
     class P(pingsdk.Ping, namespace="a", doctype="d", version=1, registry=registry):
         inner: Inner = Field(description="Where it happened.")
 
-    assert pingsdk.export_schema(P)["properties"]["inner"]["description"] == "Where it happened."
+    assert (
+        pingsdk.schema.export_schema(P)["properties"]["inner"]["description"]
+        == "Where it happened."
+    )
 
 
 def test_additional_properties_open_only_when_declared(registry: pingsdk.PingRegistry) -> None:
@@ -387,26 +390,26 @@ def test_additional_properties_open_only_when_declared(registry: pingsdk.PingReg
         model_config = ConfigDict(extra="allow")
         loose: Loose
 
-    schema = pingsdk.export_schema(P)
+    schema = pingsdk.schema.export_schema(P)
     assert schema["additionalProperties"] is True
     assert schema["properties"]["loose"]["additionalProperties"] is True
     payload = P.model_validate({"loose": {"a": 1, "b": 2}, "c": 3}).to_payload()
     assert payload == {"loose": {"a": 1, "b": 2}, "c": 3}
-    assert pingsdk.validate_payload(schema, payload) == []
+    assert pingsdk.schema.validate_payload(schema, payload) == []
 
 
 def test_key_order_is_sorted_and_stable() -> None:
-    first = pingsdk.export_schema(Containers)
-    again = pingsdk.export_schema(Containers)
-    assert pingsdk.render_schema(first) == pingsdk.render_schema(again)
+    first = pingsdk.schema.export_schema(Containers)
+    again = pingsdk.schema.export_schema(Containers)
+    assert pingsdk.schema.render_schema(first) == pingsdk.schema.render_schema(again)
     for node in walk(first):
         if isinstance(node, dict):
             assert list(node) == sorted(node)
 
 
 def test_unknown_draft() -> None:
-    with pytest.raises(pingsdk.SchemaExportError, match="unknown draft 'draft-07'"):
-        pingsdk.export_schema(Scalars, draft="draft-07")
+    with pytest.raises(pingsdk.schema.SchemaExportError, match="unknown draft 'draft-07'"):
+        pingsdk.schema.export_schema(Scalars, draft="draft-07")
 
 
 def test_abstract_ping_cannot_be_exported() -> None:
@@ -414,7 +417,7 @@ def test_abstract_ping_cannot_be_exported() -> None:
         pass
 
     with pytest.raises(pingsdk.PingDefinitionError, match="abstract ping base"):
-        pingsdk.export_schema(Base)
+        pingsdk.schema.export_schema(Base)
 
 
 # -- unsupported types: an error naming the class and the dotted field path ---------------------
@@ -495,7 +498,7 @@ def test_unsupported_types_refused_at_definition(
     assert len(registry) == 0, "a refused class is not registered"
     # The schema generator itself says the same for any model, naming draft, class and field.
     model = type("Unsupported", (BaseModel,), dict(body))
-    with pytest.raises(pingsdk.SchemaExportError) as export_info:
+    with pytest.raises(pingsdk.schema.SchemaExportError) as export_info:
         model_schema(model)
     message = str(export_info.value)
     assert message.startswith(f"Unsupported: field {path!r} cannot be exported to draft-04: ")
@@ -588,21 +591,21 @@ def test_serializer_with_return_type_is_exported(registry: pingsdk.PingRegistry)
         def _ser(self, value: int) -> str:
             return str(value)
 
-    schema = pingsdk.export_schema(P)
+    schema = pingsdk.schema.export_schema(P)
     assert schema["properties"]["when"] == {"type": "string"}
-    assert pingsdk.validate_payload(schema, P(when=3).to_payload()) == []
+    assert pingsdk.schema.validate_payload(schema, P(when=3).to_payload()) == []
 
 
 def test_enum_keys_need_draft06(registry: pingsdk.PingRegistry) -> None:
     class P(pingsdk.Ping, namespace="a", doctype="k", version=1, registry=registry):
         by_color: dict[Color, int]
 
-    with pytest.raises(pingsdk.SchemaExportError) as info:
-        pingsdk.export_schema(P)
+    with pytest.raises(pingsdk.schema.SchemaExportError) as info:
+        pingsdk.schema.export_schema(P)
     assert ".<locals>.P: field 'by_color' cannot be exported to draft-04: " in str(info.value)
     assert "propertyNames" in str(info.value)
-    schema = pingsdk.export_schema(P, draft="draft-06")
+    schema = pingsdk.schema.export_schema(P, draft="draft-06")
     assert schema["properties"]["by_color"]["propertyNames"]["enum"] == ["red", "green"]
     payload = P(by_color={Color.RED: 1}).to_payload()
-    assert pingsdk.validate_payload(schema, payload) == []
-    assert pingsdk.validate_payload(schema, {"by_color": {"blue": 1}}) != []
+    assert pingsdk.schema.validate_payload(schema, payload) == []
+    assert pingsdk.schema.validate_payload(schema, {"by_color": {"blue": 1}}) != []

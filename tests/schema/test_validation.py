@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import pingsdk
-from pingsdk._validation import find_schema, repository_schemas, schema_index
+from pingsdk.schema._validation import find_schema, repository_schemas, schema_index
 
 SCHEMA = {
     "$schema": "http://json-schema.org/draft-04/schema#",
@@ -27,25 +27,27 @@ SCHEMA = {
 
 
 def test_issues_carry_json_paths() -> None:
-    issues = pingsdk.validate_payload(SCHEMA, {"a": [{"b": 1}, {"b": "x"}], "odd key": 3, "z": 1})
+    issues = pingsdk.schema.validate_payload(
+        SCHEMA, {"a": [{"b": 1}, {"b": "x"}], "odd key": 3, "z": 1}
+    )
     assert [(i.path, i.keyword) for i in issues] == [
         ("$", "additionalProperties"),
         ("$.a[1].b", "type"),
         ('$["odd key"]', "type"),
     ]
     assert str(issues[1]) == "$.a[1].b: 'x' is not of type 'integer'"
-    assert pingsdk.validate_payload(SCHEMA, {}) == [
-        pingsdk.ValidationIssue("$", "'a' is a required property", "required")
+    assert pingsdk.schema.validate_payload(SCHEMA, {}) == [
+        pingsdk.schema.ValidationIssue("$", "'a' is a required property", "required")
     ]
 
 
 def test_formats_only_when_asked() -> None:
     naive = {"a": [], "when": "2025-03-01T09:30:00"}
-    assert pingsdk.validate_payload(SCHEMA, naive) == []
-    issues = pingsdk.validate_payload(SCHEMA, naive, format_check=True)
+    assert pingsdk.schema.validate_payload(SCHEMA, naive) == []
+    issues = pingsdk.schema.validate_payload(SCHEMA, naive, format_check=True)
     assert [(i.path, i.keyword) for i in issues] == [("$.when", "format")]
     aware = {"a": [], "when": "2025-03-01T09:30:00.5+05:30"}
-    assert pingsdk.validate_payload(SCHEMA, aware, format_check=True) == []
+    assert pingsdk.schema.validate_payload(SCHEMA, aware, format_check=True) == []
 
 
 def write(root: Path, relative: str, content: object) -> None:
@@ -69,7 +71,7 @@ def test_repository_semantics(tmp_path: Path) -> None:
     write(tmp_path, "schemas/my-app/bad/bad.1.schema.json", {"type": 12})
     write(tmp_path, "validation/my-app/bad.1.x.pass.json", {})
 
-    report = pingsdk.validate_repository(tmp_path)
+    report = pingsdk.schema.validate_repository(tmp_path)
     reasons = {r.path.relative_to(tmp_path).as_posix(): r.reason for r in report.failures}
     assert reasons == {
         "validation/my-app/bad.1.x.pass.json": (
@@ -114,7 +116,7 @@ def test_pairing_follows_the_repositorys_test(tmp_path: Path) -> None:
     write(tmp_path, "validation/flat/flat.3.sample.pass.json", {"a": []})
     # Deeper than schemas/<ns>/<folder>/: the repository's test refuses the tree.
     write(tmp_path, "schemas/deep/a/b/deep.1.schema.json", SCHEMA)
-    report = pingsdk.validate_repository(tmp_path)
+    report = pingsdk.schema.validate_repository(tmp_path)
     outcome = {r.path.relative_to(tmp_path).as_posix(): (r.ok, r.reason) for r in report.results}
     assert outcome == {
         "validation/glean/glean-min.1.sample.pass.json": (True, ""),
@@ -164,17 +166,17 @@ def test_find_schema(tmp_path: Path) -> None:
 
 def test_not_a_repository(tmp_path: Path) -> None:
     with pytest.raises(pingsdk.ConfigurationError, match="no validation/ or schemas/ directory"):
-        pingsdk.validate_repository(tmp_path)
+        pingsdk.schema.validate_repository(tmp_path)
 
 
 def test_schemas_without_examples_yet(tmp_path: Path) -> None:
     write(tmp_path, "schemas/my-app/my-ping/my-ping.1.schema.json", SCHEMA)
-    report = pingsdk.validate_repository(tmp_path)
+    report = pingsdk.schema.validate_repository(tmp_path)
     assert report.ok and report.summary() == "0 passed, 0 failed"
 
 
 def test_mps_sample_passes(mps_sample: Path) -> None:
-    report = pingsdk.validate_repository(mps_sample)
+    report = pingsdk.schema.validate_repository(mps_sample)
     assert [str(f) for f in report.failures] == []
     files = sorted((mps_sample / "validation").rglob("*.json"))
     assert report.passed == len(files) > 100

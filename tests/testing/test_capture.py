@@ -13,8 +13,8 @@ import pytest
 from pydantic import ValidationError
 
 import pingsdk
-from pingsdk._urls import AppInfo
 from pingsdk.testing import CapturedPing, CapturingTransport
+from pingsdk.wire._urls import AppInfo
 
 REG = pingsdk.PingRegistry()
 

@@ -12,8 +12,9 @@ import uuid
 import pytest
 import uuid6
 
-from pingsdk import ConfigurationError, _docid
-from pingsdk._docid import check_doc_id, new_doc_id
+from pingsdk import ConfigurationError
+from pingsdk.wire import _docid
+from pingsdk.wire._docid import check_doc_id, new_doc_id
 
 pytestmark = pytest.mark.filterwarnings(
     # Python >= 3.12 warns about fork() in a process that has (had) threads; that is the point.

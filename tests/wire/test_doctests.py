@@ -7,7 +7,8 @@ import types
 
 import pytest
 
-from pingsdk import _docid, _encoding, _headers, _outcome, _retry, _urls
+from pingsdk._delivery import _outcome, _retry
+from pingsdk.wire import _docid, _encoding, _headers, _urls
 
 MODULES = [_docid, _urls, _headers, _encoding, _outcome, _retry]
 

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from pingsdk import PayloadTooLargeError, _encoding
-from pingsdk._encoding import (
+from pingsdk import PayloadTooLargeError
+from pingsdk.wire import _encoding
+from pingsdk.wire._encoding import (
     MAX_COMPRESSED_BYTES,
     MAX_JSON_BYTES,
     decode_body,
@@ -37,13 +38,15 @@ def test_gzip_round_trip_and_header() -> None:
 def test_same_bytes_every_time_and_in_another_process() -> None:
     first = encode_body(PAYLOAD)
     assert all(encode_body(PAYLOAD) == first for _ in range(20))
-    # The child loads pingsdk._encoding under a bare package object, without pingsdk/__init__:
+    # The child loads pingsdk.wire._encoding under bare packages, without their __init__:
     # nothing but this module decides the bytes.
-    package_dir = str(Path(_encoding.__file__).parent)
+    wire_dir = Path(_encoding.__file__).parent
     code = (
         "import sys, types; pkg = types.ModuleType('pingsdk'); "
-        f"pkg.__path__ = [{package_dir!r}]; sys.modules['pingsdk'] = pkg; "
-        "from pingsdk._encoding import encode_body; "
+        f"pkg.__path__ = [{str(wire_dir.parent)!r}]; sys.modules['pingsdk'] = pkg; "
+        "wire = types.ModuleType('pingsdk.wire'); "
+        f"wire.__path__ = [{str(wire_dir)!r}]; sys.modules['pingsdk.wire'] = wire; "
+        "from pingsdk.wire._encoding import encode_body; "
         "sys.stdout.buffer.write(encode_body(sys.stdin.buffer.read()))"
     )
     other = subprocess.run(

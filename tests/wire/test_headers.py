@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 import pingsdk
 from pingsdk import ConfigurationError
-from pingsdk._headers import (
+from pingsdk.wire._headers import (
     FORBIDDEN_HEADERS,
     build_headers,
     check_header_value,

@@ -8,7 +8,7 @@ import logging
 import httpx
 import pytest
 
-from pingsdk._outcome import (
+from pingsdk._delivery._outcome import (
     DETAIL_BYTES,
     RETRYABLE_EXCEPTIONS,
     Outcome,

@@ -13,7 +13,7 @@ import tenacity
 
 import pingsdk
 from pingsdk import ConfigurationError, RetryPolicy
-from pingsdk._outcome import Outcome, OutcomeKind
+from pingsdk._delivery._outcome import Outcome, OutcomeKind
 
 DAY = 24 * 3600.0
 RETRY = Outcome(OutcomeKind.RETRY, 503, "http_503")

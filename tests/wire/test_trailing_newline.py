@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 import pingsdk
-from pingsdk._parquet import parquet_schema
-from pingsdk._validation import _is_rfc3339
 from pingsdk.edge._rules import is_doc_id, parse_version
+from pingsdk.schema._parquet import parquet_schema
+from pingsdk.schema._validation import _is_rfc3339
 
 DOC_ID = "0193a3c5-5f1e-7d2a-9c4b-2f6e8a1d3b57"
 
@@ -35,5 +35,5 @@ def test_date_time_format() -> None:
 def test_parquet_message_name() -> None:
     schema = {"type": "object", "properties": {}}
     assert parquet_schema(schema, name="abc").startswith("message abc")
-    with pytest.raises(pingsdk.SchemaExportError):
+    with pytest.raises(pingsdk.schema.SchemaExportError):
         parquet_schema(schema, name="abc\n")

@@ -11,9 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import pingsdk
-from pingsdk import AppInfo, ConfigurationError, build_submit_url, legacy_submit_path, submit_path
-from pingsdk._docid import new_doc_id
-from pingsdk._urls import (
+from pingsdk import AppInfo, ConfigurationError
+from pingsdk.wire import build_submit_url, legacy_submit_path, submit_path
+from pingsdk.wire._docid import new_doc_id
+from pingsdk.wire._urls import (
     MAX_PATH_BYTES,
     MAX_VERSION,
     SubmitPath,
@@ -275,7 +276,7 @@ def test_prefix_counts_toward_path_limit() -> None:
 
 
 def test_public_names() -> None:
-    assert pingsdk.submit_path is submit_path
+    assert pingsdk.wire.submit_path is submit_path
     assert pingsdk.AppInfo.__module__ == "pingsdk"
     assert "pingsdk.AppInfo" in str(pingsdk.AppInfo)
 

@@ -1,0 +1,284 @@
+"""ClientConfig: every client setting, validated once, frozen. Shared by both clients."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Literal
+
+import httpx
+
+from pingsdk._delivery._retry import RetryPolicy
+from pingsdk._exceptions import ConfigurationError
+from pingsdk._log import logger
+from pingsdk.wire._headers import build_headers
+from pingsdk.wire._urls import AppInfo, check_endpoint
+
+if TYPE_CHECKING:
+    from pingsdk._delivery._stats import DeliveryReport
+
+__all__ = ["ClientConfig", "Durability", "build_config"]
+
+Durability = Literal["process", "power", "buffered"]
+
+DEFAULT_MAX_IN_FLIGHT = 16
+DEFAULT_BUFFER_DELAY = 0.05
+DEFAULT_TIMEOUT = 10.0
+DEFAULT_ATEXIT_TIMEOUT = 2.0
+DEFAULT_MAX_QUEUE_COUNT = 10_000
+DEFAULT_MAX_QUEUE_BYTES = 50 * 1024 * 1024
+
+ENV_DEBUG_ID = "PINGSDK_DEBUG_ID"
+"""Environment variable: the ``X-Debug-ID`` for every client of the process (wins over code)."""
+ENV_SOURCE_TAGS = "PINGSDK_SOURCE_TAGS"
+"""Environment variable: comma-separated ``X-Source-Tags`` (wins over code)."""
+ENV_LOG_PINGS = "PINGSDK_LOG_PINGS"
+"""Environment variable: ``1`` logs payloads at DEBUG, ``0`` does not (wins over code)."""
+
+_logged_overrides: set[tuple[str, ...]] = set()
+_logged_lock = threading.Lock()
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class ClientConfig:
+    """The validated settings of a :class:`PingClient` / :class:`AsyncPingClient`.
+
+    Built by :func:`build_config` from the constructor's keywords; see ``PingClient`` for the
+    meaning of each. ``endpoint`` is normalised (no trailing ``/``).
+
+    ``lease_seconds`` is how long a claimed ping stays reserved to this client;
+    ``request_deadline`` (two thirds of it) bounds one whole request, so a send always ends
+    before its lease could pass to another sender. ``env_overrides`` names the settings taken
+    from ``PINGSDK_*`` environment variables.
+    """
+
+    endpoint: str
+    queue_path: str | os.PathLike[str] | None
+    retry: RetryPolicy
+    max_in_flight: int
+    compress: bool
+    timeout: float
+    debug_id: str | None
+    source_tags: tuple[str, ...]
+    headers: Mapping[str, str]
+    app: AppInfo | None
+    upload_enabled: bool
+    rate_limit: tuple[int, float] | None
+    max_queue_count: int
+    max_queue_bytes: int
+    durability: Durability
+    buffer_delay: float
+    allow_insecure: bool
+    log_pings: bool
+    on_sent: Callable[[DeliveryReport], None] | None
+    on_dropped: Callable[[DeliveryReport], None] | None
+    atexit_timeout: float
+    transport: httpx.AsyncBaseTransport | None
+    verify: bool | str
+    uploader: bool
+    lease_seconds: float
+    request_deadline: float
+    env_overrides: tuple[str, ...] = ()
+
+
+def _positive(name: str, value: object, *, allow_zero: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigurationError(f"{name} must be a number of seconds, got {value!r}")
+    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        raise ConfigurationError(f"{name} must be a finite number > 0, got {value!r}")
+    return float(value)
+
+
+def _count(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigurationError(f"{name} must be a positive int, got {value!r}")
+    return value
+
+
+def _environment(
+    debug_id: str | None, source_tags: Sequence[str], log_pings: bool
+) -> tuple[str | None, Sequence[str], bool, tuple[str, ...]]:
+    """Apply the ``PINGSDK_*`` variables, which win over code (as Glean's debug variables do).
+
+    An empty variable counts as unset. Raises ConfigurationError naming the variable.
+    """
+    overrides: list[str] = []
+    env_debug_id = os.environ.get(ENV_DEBUG_ID, "")
+    if env_debug_id:
+        try:
+            build_headers(compressed=False, content_length=0, debug_id=env_debug_id)
+        except ConfigurationError as exc:
+            raise ConfigurationError(f"environment variable {ENV_DEBUG_ID}: {exc}") from None
+        debug_id = env_debug_id
+        overrides.append(f"debug_id from {ENV_DEBUG_ID}")
+    env_tags = os.environ.get(ENV_SOURCE_TAGS, "")
+    if env_tags:
+        tags = tuple(tag.strip() for tag in env_tags.split(","))
+        try:
+            if "" in tags:
+                raise ConfigurationError("an empty tag (write tags like 'automation,perf')")
+            build_headers(compressed=False, content_length=0, source_tags=tags)
+        except ConfigurationError as exc:
+            raise ConfigurationError(f"environment variable {ENV_SOURCE_TAGS}: {exc}") from None
+        source_tags = tags
+        overrides.append(f"source_tags from {ENV_SOURCE_TAGS}")
+    env_log = os.environ.get(ENV_LOG_PINGS, "").strip()
+    if env_log:
+        if env_log not in ("0", "1"):
+            raise ConfigurationError(
+                f"environment variable {ENV_LOG_PINGS} must be 1 (log payloads at DEBUG) or 0, "
+                f"got {env_log[:20]!r}"
+            )
+        log_pings = env_log == "1"
+        overrides.append(f"log_pings from {ENV_LOG_PINGS}")
+    return debug_id, source_tags, log_pings, tuple(overrides)
+
+
+def _log_overrides(overrides: tuple[str, ...]) -> None:
+    """Say once per process (per set of variables) that the environment won over code."""
+    if not overrides:
+        return
+    with _logged_lock:
+        if overrides in _logged_overrides:
+            return
+        _logged_overrides.add(overrides)
+    logger.info("pingsdk settings overridden by the environment: %s", ", ".join(overrides))
+
+
+def _check_queue_path(queue_path: object) -> str | os.PathLike[str] | None:
+    if queue_path is None:
+        return None
+    if not isinstance(queue_path, (str, os.PathLike)):
+        raise ConfigurationError(
+            "queue_path must be a file path (str or os.PathLike), None for the per-user "
+            f"default or ':memory:', got {type(queue_path).__name__}"
+        )
+    text = os.fspath(queue_path)
+    if not isinstance(text, str) or not text.strip():
+        raise ConfigurationError(
+            "queue_path is empty: give a file path such as 'pings.db', None for the per-user "
+            "default, or ':memory:' for tests"
+        )
+    return queue_path
+
+
+def build_config(
+    endpoint: str,
+    *,
+    queue_path: str | os.PathLike[str] | None = None,
+    retry: RetryPolicy | None = None,
+    max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+    compress: bool = True,
+    timeout: float = DEFAULT_TIMEOUT,
+    debug_id: str | None = None,
+    source_tags: Sequence[str] = (),
+    headers: Mapping[str, str] | None = None,
+    app: AppInfo | None = None,
+    upload_enabled: bool = True,
+    rate_limit: tuple[int, float] | None = None,
+    max_queue_count: int = DEFAULT_MAX_QUEUE_COUNT,
+    max_queue_bytes: int = DEFAULT_MAX_QUEUE_BYTES,
+    durability: Durability = "process",
+    buffer_delay: float = DEFAULT_BUFFER_DELAY,
+    allow_insecure: bool = False,
+    log_pings: bool = False,
+    on_sent: Callable[[DeliveryReport], None] | None = None,
+    on_dropped: Callable[[DeliveryReport], None] | None = None,
+    atexit_timeout: float = DEFAULT_ATEXIT_TIMEOUT,
+    transport: httpx.AsyncBaseTransport | None = None,
+    verify: bool | str = True,
+    uploader: bool = True,
+) -> ClientConfig:
+    """Validate the client keywords and freeze them.
+
+    Raises:
+        ConfigurationError: naming the first bad setting and what would be accepted.
+    """
+    if not isinstance(endpoint, str):
+        raise ConfigurationError(f"endpoint must be a URL string, got {type(endpoint).__name__}")
+    endpoint = check_endpoint(endpoint, allow_insecure=allow_insecure).rstrip("/")
+    queue_path = _check_queue_path(queue_path)
+    debug_id, source_tags, log_pings, overrides = _environment(debug_id, source_tags, log_pings)
+    if retry is None:
+        retry = RetryPolicy()
+    elif not isinstance(retry, RetryPolicy):
+        raise ConfigurationError("retry must be a pingsdk.RetryPolicy")
+    if isinstance(source_tags, str):
+        raise ConfigurationError("source_tags must be a sequence of tags, not one string")
+    tags = tuple(source_tags)
+    extra = dict(headers or {})
+    # build_headers validates debug_id, tags and extra headers (charset, length, forbidden names).
+    build_headers(
+        compressed=compress, content_length=0, debug_id=debug_id, source_tags=tags, extra=extra
+    )
+    if app is not None and not isinstance(app, AppInfo):
+        raise ConfigurationError("app must be a pingsdk.AppInfo")
+    if rate_limit is not None:
+        if not (isinstance(rate_limit, tuple) and len(rate_limit) == 2):
+            raise ConfigurationError(
+                f"rate_limit must be (pings, per_seconds), e.g. (15, 60.0), got {rate_limit!r}"
+            )
+        rate_limit = (
+            _count("rate_limit pings", rate_limit[0]),
+            _positive("rate_limit", rate_limit[1]),
+        )
+    if durability not in ("process", "power", "buffered"):
+        raise ConfigurationError(
+            f"durability must be 'process', 'power' or 'buffered', got {durability!r}"
+        )
+    buffer_delay = _positive("buffer_delay", buffer_delay)
+    if durability == "buffered" and not uploader:
+        # The uploader commits the buffer; a store-only client has none to do it.
+        raise ConfigurationError(
+            "durability='buffered' needs the client's own uploader: use durability='process' "
+            "with uploader=False"
+        )
+    for name, callback in (("on_sent", on_sent), ("on_dropped", on_dropped)):
+        if callback is not None and not callable(callback):
+            raise ConfigurationError(f"{name} must be a callable taking a DeliveryReport")
+    if transport is not None and not isinstance(transport, httpx.AsyncBaseTransport):
+        raise ConfigurationError("transport must be an httpx.AsyncBaseTransport")
+    if verify is False and not allow_insecure:
+        raise ConfigurationError(
+            "verify=False turns off TLS certificate checks; pass allow_insecure=True as well "
+            "if you really mean it"
+        )
+    timeout = _positive("timeout", timeout)
+    # A lease must outlive one request, or a slow send could be claimed by another sender;
+    # it is also how long the pings of a killed process wait before another one sends them.
+    lease_seconds = max(5.0, 3 * timeout)
+    _log_overrides(overrides)
+    return ClientConfig(
+        endpoint=endpoint,
+        queue_path=queue_path,
+        retry=retry,
+        max_in_flight=_count("max_in_flight", max_in_flight),
+        compress=bool(compress),
+        timeout=timeout,
+        debug_id=debug_id,
+        source_tags=tags,
+        headers=extra,
+        app=app,
+        upload_enabled=bool(upload_enabled),
+        rate_limit=rate_limit,
+        max_queue_count=_count("max_queue_count", max_queue_count),
+        max_queue_bytes=_count("max_queue_bytes", max_queue_bytes),
+        durability=durability,
+        buffer_delay=buffer_delay,
+        allow_insecure=bool(allow_insecure),
+        log_pings=bool(log_pings),
+        on_sent=on_sent,
+        on_dropped=on_dropped,
+        atexit_timeout=_positive("atexit_timeout", atexit_timeout, allow_zero=True),
+        transport=transport,
+        verify=verify,
+        uploader=bool(uploader),
+        lease_seconds=lease_seconds,
+        # ``timeout`` bounds each network step, not the request: a response trickled byte by
+        # byte never trips it. This bound does, well before the lease ends.
+        request_deadline=lease_seconds * 2 / 3,
+        env_overrides=overrides,
+    )
