@@ -37,7 +37,9 @@ from pingsdk._exceptions import (
     UploadDisabledError,
 )
 from pingsdk._lazy import attach, say_module
-from pingsdk._model._ping import Ping, PingInfo, PingRegistry, default_registry
+from pingsdk._model._keywords import PingInfo
+from pingsdk._model._ping import Ping
+from pingsdk._model._registry import PingRegistry, default_registry
 from pingsdk._model._review import DataCategory, DataReview
 from pingsdk._queue import default_queue_path
 from pingsdk._version import __version__

@@ -35,7 +35,8 @@ from pydantic import BaseModel
 from pingsdk._exceptions import PingDefinitionError
 
 if typing.TYPE_CHECKING:
-    from pingsdk._model._ping import Ping, PingInfo
+    from pingsdk._model._keywords import PingInfo
+    from pingsdk._model._ping import Ping
     from pingsdk._model._review import DataReview
 
 __all__ = [

@@ -24,7 +24,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from pingsdk._exceptions import SchemaExportError, SchemaWarning
-from pingsdk._model._ping import Ping, PingInfo
+from pingsdk._model._keywords import PingInfo
+from pingsdk._model._ping import Ping
 from pingsdk.schema._bigquery import bigquery_schema
 from pingsdk.schema._generator import model_schema, sort_keys
 from pingsdk.schema._validation import schema_validator, validate_payload

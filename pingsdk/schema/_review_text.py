@@ -13,8 +13,9 @@ import dataclasses
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+from pingsdk._model._keywords import PingInfo
 from pingsdk._model._loader import real_module_name
-from pingsdk._model._ping import Ping, PingInfo
+from pingsdk._model._ping import Ping
 from pingsdk._model._review import DataCategory, DataReview
 from pingsdk.monitoring._thresholds import monitor_config_name
 from pingsdk.schema._evolution import declared_types, iter_properties, resolve_ref

@@ -15,7 +15,8 @@ from typing import Any, TypeAlias, TypeVar
 import httpx
 
 from pingsdk._exceptions import ConfigurationError
-from pingsdk._model._ping import Ping, PingRegistry, default_registry
+from pingsdk._model._ping import Ping
+from pingsdk._model._registry import PingRegistry, default_registry
 from pingsdk.schema._validation import lookup_name
 from pingsdk.wire._urls import AppInfo, SubmitPath, parse_submit_path
 

@@ -15,7 +15,8 @@ from pingsdk._client._sync import PingClient
 from pingsdk._delivery._retry import RetryPolicy
 from pingsdk._exceptions import ConfigurationError
 from pingsdk._model._loader import load_pings
-from pingsdk._model._ping import Ping, PingRegistry, default_registry
+from pingsdk._model._ping import Ping
+from pingsdk._model._registry import PingRegistry, default_registry
 from pingsdk.edge import EdgeServer
 from pingsdk.schema._export import export_repository
 from pingsdk.testing._capture import CapturingTransport

@@ -33,7 +33,7 @@ from pydantic import (
 )
 
 import pingsdk
-from pingsdk._model._ping import _PayloadCheck
+from pingsdk._model._payload import PayloadCheck
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
@@ -96,7 +96,7 @@ def test_valid_ping_is_sent_unchanged(search: type[pingsdk.Ping]) -> None:
         b'{"engine":"ddg","count":3,"ratio":null,"when":null,'
         b'"inner":{"name":"n","ratio":null},"tags":[]}'
     )
-    assert _PayloadCheck.of(search).fast, "a plain class takes the fast path"
+    assert PayloadCheck.of(search).fast, "a plain class takes the fast path"
 
 
 @pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf])
@@ -269,7 +269,7 @@ def test_before_validator_class_checks_the_payload(registry: pingsdk.PingRegistr
             description="A code."
         )
 
-    assert not _PayloadCheck.of(P).fast
+    assert not PayloadCheck.of(P).fast
     ping = P(code="  ab  ")
     assert ping.to_json_bytes() == b'{"code":"ab"}'
     # Re-validating would strip it back under max_length; the payload itself is too long.
@@ -286,7 +286,7 @@ def test_computed_field_class(registry: pingsdk.PingRegistry) -> None:
         def twice(self) -> float:
             return self.n * 2.0 if self.n >= 0 else math.nan
 
-    assert not _PayloadCheck.of(P).fast
+    assert not PayloadCheck.of(P).fast
     assert P(n=2).to_json_bytes() == b'{"n":2,"twice":4.0}'
     assert refused(P(n=-1)).field == "twice"
 
@@ -303,7 +303,7 @@ def test_after_validator_that_refuses_its_own_output(registry: pingsdk.PingRegis
     class P(pingsdk.Ping, namespace="inv", doctype="after", version=1, registry=registry):
         mark: Annotated[str, AfterValidator(_once)] = Field(description="A mark.")
 
-    assert _PayloadCheck.of(P).fast
+    assert PayloadCheck.of(P).fast
     assert P(mark="a").to_json_bytes() == b'{"mark":"a!"}'
 
 
@@ -312,7 +312,7 @@ def test_use_enum_values_class(registry: pingsdk.PingRegistry) -> None:
         model_config = ConfigDict(use_enum_values=True)
         color: Color = Field(description="A colour.")
 
-    assert not _PayloadCheck.of(P).fast
+    assert not PayloadCheck.of(P).fast
     assert P(color=Color.RED).to_json_bytes() == b'{"color":"red"}'
     ping = P(color=Color.RED)
     ping.color = "blue"  # type: ignore[assignment]
@@ -324,7 +324,7 @@ def test_json_schema_extra_constraint_is_enforced(registry: pingsdk.PingRegistry
     class P(pingsdk.Ping, namespace="inv", doctype="extra", version=1, registry=registry):
         code: str = Field(description="A code.", json_schema_extra={"maxLength": 2})
 
-    assert not _PayloadCheck.of(P).fast
+    assert not PayloadCheck.of(P).fast
     assert refused(P(code="abc")).field == "code"
     assert P(code="ab").to_json_bytes() == b'{"code":"ab"}'
 
@@ -661,7 +661,7 @@ def test_bool_is_not_an_int_literal(registry: pingsdk.PingRegistry) -> None:
         n: Literal[1, 2] = Field(default=1, description="N.")
         flag: Literal[True] = Field(default=True, description="F.")
 
-    assert not _PayloadCheck.of(P).fast
+    assert not PayloadCheck.of(P).fast
     ping = P()
     ping.n = True  # type: ignore[assignment]
     assert refused(ping).field == "n"
@@ -693,7 +693,7 @@ def test_open_ping_checks_its_extras(registry: pingsdk.PingRegistry) -> None:
         model_config = ConfigDict(extra="allow")
         kind: str = Field(description="Kind.")
 
-    assert not _PayloadCheck.of(Open).fast
+    assert not PayloadCheck.of(Open).fast
     assert Open.model_validate({"kind": "a", "n": 1}).to_json_bytes() == b'{"kind":"a","n":1}'
     huge = Open.model_validate({"kind": "a", "n": 2**64})
     assert refused(huge).field == "n"
@@ -706,7 +706,7 @@ def test_stripping_str_constraint(registry: pingsdk.PingRegistry) -> None:
             description="A code."
         )
 
-    assert not _PayloadCheck.of(P).fast
+    assert not PayloadCheck.of(P).fast
     ping = P(code=" ab ")
     assert ping.to_json_bytes() == b'{"code":"ab"}'
     ping.code = "ab    "
