@@ -9,8 +9,8 @@ from pathlib import Path
 
 from pingsdk._cli import Commands
 from pingsdk._exceptions import ConfigurationError, SchemaWarning
-from pingsdk.schema._bigquery import bigquery_schema
-from pingsdk.schema._evolution import not_a_schema
+from pingsdk.schema import bigquery_schema
+from pingsdk.schema._reading import not_a_schema
 from pingsdk.schema._validation import load_schema
 
 __all__ = ["register"]

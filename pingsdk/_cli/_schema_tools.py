@@ -11,7 +11,7 @@ from typing import Any
 from pingsdk._cli import Commands
 from pingsdk._exceptions import ConfigurationError
 from pingsdk._model._loader import load_pings
-from pingsdk.schema._evolution import SchemaChange, compare_schemas
+from pingsdk.schema import SchemaChange, compare_schemas
 from pingsdk.schema._parquet import parquet_file_name, parquet_schema, parquet_schema_notes
 from pingsdk.schema._validation import load_schema
 

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from pingsdk._exceptions import SchemaExportError
-from pingsdk.schema._evolution import declared_types, iter_properties, resolve_ref
+from pingsdk.schema._reading import declared_types, iter_properties, resolve_ref
 
 __all__ = ["METADATA_FIELDS", "parquet_file_name", "parquet_schema", "parquet_schema_notes"]
 

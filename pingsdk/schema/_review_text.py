@@ -17,8 +17,8 @@ from pingsdk._model._keywords import PingInfo
 from pingsdk._model._loader import real_module_name
 from pingsdk._model._ping import Ping
 from pingsdk._model._review import DataCategory, DataReview
-from pingsdk.monitoring._thresholds import monitor_config_name
-from pingsdk.schema._evolution import declared_types, iter_properties, resolve_ref
+from pingsdk.monitoring._config import monitor_config_name
+from pingsdk.schema._reading import declared_types, iter_properties, resolve_ref
 
 __all__ = ["MANDATORY_FACTS", "missing_review_facts", "review_request"]
 

@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from pingsdk._cli import main
-from pingsdk.schema._evolution import SchemaChange, compare_patterns, compare_schemas
+from pingsdk.schema import SchemaChange, compare_schemas
+from pingsdk.schema._patterns import compare_patterns
 
 # Pattern changes the schema repository accepted for deployed versions: the language grew.
 WIDENINGS = [
@@ -239,7 +240,7 @@ def test_import_pingsdk_does_not_import_interegular() -> None:
 def test_counterexamples_are_the_same_every_run() -> None:
     # Set iteration order changes with the hash seed; the printed example must not.
     code = (
-        "from pingsdk.schema._evolution import compare_patterns as c; "
+        "from pingsdk.schema._patterns import compare_patterns as c; "
         "print([c(o, n).example for o, n in "
         "[('[0-9]+', '^[0-9]+$'), ('^a+$', '^(?!aa)a+$'), ('[^a]', 'b'), ('x{3}', 'x')]])"
     )
