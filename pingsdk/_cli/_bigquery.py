@@ -7,9 +7,9 @@ import sys
 import warnings
 from pathlib import Path
 
+from pingsdk import ConfigurationError
 from pingsdk._cli import Commands
-from pingsdk._exceptions import ConfigurationError, SchemaWarning
-from pingsdk.schema import bigquery_schema
+from pingsdk.schema import SchemaWarning, bigquery_schema
 from pingsdk.schema._reading import not_a_schema
 from pingsdk.schema._validation import load_schema
 

@@ -6,11 +6,10 @@ import argparse
 import sys
 import warnings
 
+from pingsdk import Ping
 from pingsdk._cli import Commands
-from pingsdk._exceptions import SchemaWarning
 from pingsdk._model._loader import load_pings
-from pingsdk._model._ping import Ping
-from pingsdk.schema._export import export_repository
+from pingsdk.schema import SchemaWarning, export_repository
 from pingsdk.schema._generator import DRAFTS
 
 __all__ = ["register"]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pingsdk._cli import Commands
 from pingsdk._model._loader import load_pings
-from pingsdk.schema._review_text import missing_review_facts, review_request
+from pingsdk.schema import missing_review_facts, review_request
 
 __all__ = ["register"]
 
@@ -37,7 +37,7 @@ def register(commands: Commands) -> None:
 
 
 def _review(args: argparse.Namespace) -> int:
-    from pingsdk.schema._export import export_schema
+    from pingsdk.schema import export_schema
 
     pings = load_pings(args.target)
     documents = []

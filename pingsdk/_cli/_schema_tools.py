@@ -8,11 +8,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from pingsdk import ConfigurationError
 from pingsdk._cli import Commands
-from pingsdk._exceptions import ConfigurationError
 from pingsdk._model._loader import load_pings
-from pingsdk.schema import SchemaChange, compare_schemas
-from pingsdk.schema._parquet import parquet_file_name, parquet_schema, parquet_schema_notes
+from pingsdk.schema import SchemaChange, compare_schemas, parquet_schema, parquet_schema_notes
+from pingsdk.schema._parquet import parquet_file_name
 from pingsdk.schema._validation import load_schema
 
 __all__ = ["register"]
@@ -86,7 +86,7 @@ def _schema_file_identity(path: Path) -> tuple[str, int]:
 
 def _ping_schemas(target: str) -> Iterator[tuple[str, int, Path, dict[str, Any]]]:
     """``(doctype, version, repository path, schema)`` for each Ping class in ``target``."""
-    from pingsdk.schema._export import export_schema, schema_path
+    from pingsdk.schema import export_schema, schema_path
 
     for cls in load_pings(target):
         info = cls.ping_info()

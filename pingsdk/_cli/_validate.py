@@ -8,14 +8,10 @@ from pathlib import Path
 
 import jsonschema
 
+from pingsdk import ConfigurationError
 from pingsdk._cli import Commands
-from pingsdk._exceptions import ConfigurationError
-from pingsdk.schema._validation import (
-    load_schema,
-    schema_validator,
-    validate_payload,
-    validate_repository,
-)
+from pingsdk.schema import validate_payload, validate_repository
+from pingsdk.schema._validation import load_schema, schema_validator
 
 __all__ = ["register"]
 
