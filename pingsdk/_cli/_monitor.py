@@ -15,25 +15,19 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from pingsdk import ConfigurationError, Ping
 from pingsdk._cli import Commands
-from pingsdk._exceptions import ConfigurationError
 from pingsdk._model._loader import load_pings
-from pingsdk._model._ping import Ping
-from pingsdk.monitoring._alerts import (
+from pingsdk.monitoring import DocTypeMonitor, render_monitor_config
+from pingsdk.monitoring._alerts import Submission, parse_window
+from pingsdk.monitoring._board import (
     AlertBoard,
     ChannelStats,
     RecordLike,
-    Submission,
-    parse_window,
     submission_from_record,
 )
-from pingsdk.monitoring._thresholds import (
-    CHANNELS,
-    DocTypeMonitor,
-    monitor_config_name,
-    normalize_channel,
-    render_monitor_config,
-)
+from pingsdk.monitoring._config import monitor_config_name
+from pingsdk.monitoring._thresholds import CHANNELS, normalize_channel
 from pingsdk.schema._validation import lookup_name
 
 __all__ = [
@@ -197,82 +191,114 @@ def suggest(stats: Mapping[str, ChannelStats], *, timed: bool) -> list[Suggestio
         st = stats.get(channel)
         if st is None or not (st.valid + st.errors + st.duplicates):
             continue
-
-        def add(alert: str, setting: str, value: float | None, how: str, ch: str = channel) -> None:
-            out.append(Suggestion(ch, alert, setting, value, how))
-
-        if st.valid:
-            mean = st.size_sum / st.valid
-            variance = max(0.0, st.size_squares / st.valid - mean * mean)
-            spread = math.sqrt(variance) / mean * 100 if mean else 0.0
-            add(
-                "size",
-                "average",
-                round(mean),
-                f"mean size of {st.valid} valid submission(s), {st.size_min}-{st.size_max} bytes",
+        out += _suggest_size(channel, st)
+        out += _suggest_rates(channel, st, timed=timed)
+        out.append(_suggest_volume(channel, st, timed=timed))
+        out += _suggest_latency(channel, st, timed=timed)
+        out.append(
+            Suggestion(
+                channel,
+                "shape",
+                "mindist",
+                None,
+                "needs two weeks of per-minute counts (the same day a week earlier); leave shape "
+                "off until production data shows a stable daily pattern",
             )
-            add(
-                "size",
-                "percent_delta",
-                10,
-                f"the monitor's sample value; single submissions vary by {spread:.0f}% "
-                "(standard deviation), which averages out over the 24,000 the check needs",
-            )
-        # Rate alerts: twice the observed rate, never below the monitor's own sample value.
-        for alert, count, total, floor, what in (
-            ("ingestion_error", st.errors, st.valid + st.errors, 0.5, "error(s)"),
-            ("duplicate", st.duplicates, st.valid + st.duplicates, 2.0, "duplicate(s)"),
-        ):
-            if timed and total:
-                rate = count / total * 100
-                add(
+        )
+    return out
+
+
+def _suggest_size(channel: str, st: ChannelStats) -> list[Suggestion]:
+    if not st.valid:
+        return []
+    mean = st.size_sum / st.valid
+    variance = max(0.0, st.size_squares / st.valid - mean * mean)
+    spread = math.sqrt(variance) / mean * 100 if mean else 0.0
+    return [
+        Suggestion(
+            channel,
+            "size",
+            "average",
+            round(mean),
+            f"mean size of {st.valid} valid submission(s), {st.size_min}-{st.size_max} bytes",
+        ),
+        Suggestion(
+            channel,
+            "size",
+            "percent_delta",
+            10,
+            f"the monitor's sample value; single submissions vary by {spread:.0f}% "
+            "(standard deviation), which averages out over the 24,000 the check needs",
+        ),
+    ]
+
+
+def _suggest_rates(channel: str, st: ChannelStats, *, timed: bool) -> list[Suggestion]:
+    # Rate alerts: twice the observed rate, never below the monitor's own sample value.
+    out = []
+    for alert, count, total, floor, what in (
+        ("ingestion_error", st.errors, st.valid + st.errors, 0.5, "error(s)"),
+        ("duplicate", st.duplicates, st.valid + st.duplicates, 2.0, "duplicate(s)"),
+    ):
+        if timed and total:
+            rate = count / total * 100
+            out.append(
+                Suggestion(
+                    channel,
                     alert,
                     "percent",
                     min(100.0, max(floor, _round_up(2 * rate, 0.1))),
                     f"{count} {what} in {total} submissions ({rate:.2g}%): twice that, at "
                     f"least the monitor's sample {floor:g}",
                 )
-        span = (st.last - st.first) if st.first is not None and st.last is not None else 0.0
-        if timed and span >= 3600:
-            gap = st.max_gap / 60
-            add(
-                "volume",
-                "inactivity_timeout",
-                min(58, max(1, math.ceil(2 * gap))),
-                f"the longest gap between valid submissions was {gap:.1f} minutes over "
-                f"{span / 3600:.1f} hours: twice that, within 1-58 (59 or more never fires)",
             )
-        else:
-            add(
-                "volume",
-                "inactivity_timeout",
-                None,
-                "needs at least an hour of records with real receipt times "
-                + (f"(these span {span / 60:.1f} minutes); " if timed else "(examples have none); ")
-                + "choose from production volume: minutes a quiet channel may go without data",
-            )
-        timed_latencies = sum(st.latency_hours)
-        if timed and timed_latencies:
-            hours, cumulative = 0, 0
-            while cumulative < 0.99 * timed_latencies:
-                cumulative += st.latency_hours[hours]
-                hours += 1
-            add(
-                "latency",
-                "hours",
-                max(1, hours),
-                f"99% of {timed_latencies} submissions arrived within {max(1, hours)} hours of "
-                "creation",
-            )
-            add("latency", "percent", 5, "alert when more than 5% arrive later than that")
-        add(
-            "shape",
-            "mindist",
-            None,
-            "needs two weeks of per-minute counts (the same day a week earlier); leave shape off "
-            "until production data shows a stable daily pattern",
-        )
     return out
+
+
+def _suggest_volume(channel: str, st: ChannelStats, *, timed: bool) -> Suggestion:
+    span = (st.last - st.first) if st.first is not None and st.last is not None else 0.0
+    if timed and span >= 3600:
+        gap = st.max_gap / 60
+        return Suggestion(
+            channel,
+            "volume",
+            "inactivity_timeout",
+            min(58, max(1, math.ceil(2 * gap))),
+            f"the longest gap between valid submissions was {gap:.1f} minutes over "
+            f"{span / 3600:.1f} hours: twice that, within 1-58 (59 or more never fires)",
+        )
+    return Suggestion(
+        channel,
+        "volume",
+        "inactivity_timeout",
+        None,
+        "needs at least an hour of records with real receipt times "
+        + (f"(these span {span / 60:.1f} minutes); " if timed else "(examples have none); ")
+        + "choose from production volume: minutes a quiet channel may go without data",
+    )
+
+
+def _suggest_latency(channel: str, st: ChannelStats, *, timed: bool) -> list[Suggestion]:
+    timed_latencies = sum(st.latency_hours)
+    if not (timed and timed_latencies):
+        return []
+    hours, cumulative = 0, 0
+    while cumulative < 0.99 * timed_latencies:
+        cumulative += st.latency_hours[hours]
+        hours += 1
+    return [
+        Suggestion(
+            channel,
+            "latency",
+            "hours",
+            max(1, hours),
+            f"99% of {timed_latencies} submissions arrived within {max(1, hours)} hours of "
+            "creation",
+        ),
+        Suggestion(
+            channel, "latency", "percent", 5, "alert when more than 5% arrive later than that"
+        ),
+    ]
 
 
 _REQUIRED = {

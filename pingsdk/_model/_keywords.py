@@ -159,7 +159,7 @@ def resolve_info(
     metadata = _pipeline_metadata(name, raw)
     monitor = raw.get("monitor")
     if monitor is not None:
-        from pingsdk.monitoring._thresholds import resolve_monitor
+        from pingsdk.monitoring._resolve import resolve_monitor
 
         monitor = resolve_monitor(name, monitor, cls, legacy=legacy, review=review)
     return PingInfo(

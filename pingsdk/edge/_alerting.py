@@ -1,8 +1,9 @@
 """The edge's docType monitors: every stored record feeds them, a timer thread runs their checks
 once per monitor minute and hands each alert, with the monitor's own text, to a callback.
 
-The evaluation itself is ``pingsdk.monitoring._alerts`` (pure); this adapts the edge's stored
-record to what the monitor reads and owns the timer thread.
+The evaluation itself is ``pingsdk.monitoring._alerts`` (pure), fed through its
+``_board``; this adapts the edge's stored record to what the monitor reads and owns the timer
+thread.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from pingsdk.monitoring._alerts import Alert, AlertBoard, format_alert
+from pingsdk.monitoring._alerts import Alert
+from pingsdk.monitoring._board import AlertBoard, format_alert
 from pingsdk.schema._validation import ValidationIssue
 
 if TYPE_CHECKING:
@@ -29,7 +31,7 @@ logger = logging.getLogger("pingsdk.edge")
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class _View:
-    """A stored record as :func:`pingsdk.monitoring._alerts.submission_from_record` reads it."""
+    """A stored record as :func:`pingsdk.monitoring._board.submission_from_record` reads it."""
 
     received_at: float
     status: int

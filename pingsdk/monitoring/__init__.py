@@ -8,6 +8,7 @@ writes the thresholds as the pipeline's docType monitor ``.cfg`` file, and the l
 from __future__ import annotations
 
 from pingsdk._lazy import say_module
+from pingsdk.monitoring._config import render_monitor_config
 from pingsdk.monitoring._thresholds import (
     ChannelThresholds,
     DocTypeMonitor,
@@ -17,7 +18,6 @@ from pingsdk.monitoring._thresholds import (
     ShapeThreshold,
     SizeThreshold,
     VolumeThreshold,
-    render_monitor_config,
 )
 
 __all__ = [

@@ -9,7 +9,8 @@ import pytest
 from pydantic import Field
 
 import pingsdk
-from pingsdk.monitoring._alerts import AlertBoard, format_alert, parse_window
+from pingsdk.monitoring._alerts import parse_window
+from pingsdk.monitoring._board import AlertBoard, format_alert
 
 
 @dataclasses.dataclass

@@ -28,7 +28,8 @@ from pydantic import Field
 import pingsdk
 from pingsdk.edge import EdgeServer
 from pingsdk.edge._alerting import EdgeAlerts
-from pingsdk.monitoring._alerts import AlertBoard, dashboard_uri
+from pingsdk.monitoring._alerts import dashboard_uri
+from pingsdk.monitoring._board import AlertBoard
 
 from .test_golden_alerts import CONFIG, GOLDEN, generate
 
