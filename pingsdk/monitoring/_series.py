@@ -26,12 +26,19 @@ __all__ = [
 ]
 
 MINS_IN_HOUR = 60
+"""Monitor minutes in the hour window (ingestion errors, inactivity)."""
 MINS_IN_DAY = 1440
+"""Monitor minutes in the day window (size, duplicates, volume, shape)."""
 MINS_IN_WEEK = 7 * MINS_IN_DAY
+"""How far back the historical day (``hday``) lies."""
 ROWS = MINS_IN_DAY * 8 + 1
+"""Rows of the monitor's circular buffers: 8 days and the current minute."""
 LATENCY_HOURS = 192
+"""Hour buckets of the latency histogram (later submissions count in the last)."""
 SAX_CARDINALITY = 6
+"""Letters of the monitor's SAX alphabet."""
 SAX_WORD = 24
+"""Letters in a day's SAX word (one per hour)."""
 _SAX_EPS = 1e-2
 
 # symtseries (src/symtseries.c) for cardinality 6: breakpoints, and the MINDIST table with a
