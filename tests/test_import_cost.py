@@ -29,6 +29,8 @@ NOT_ON_IMPORT = (
     "pingsdk.testing",
     "pingsdk.schema._bigquery",
     "pingsdk.schema._evolution",
+    "pingsdk.schema._patterns",
+    "pingsdk.schema._reading",
     "pingsdk.schema._export",
     "pingsdk.monitoring",
     "pingsdk.schema._parquet",
