@@ -9,7 +9,7 @@ from typing import Any
 import jsonschema.protocols
 
 from pingsdk._exceptions import ConfigurationError
-from pingsdk.edge._rules import normalise
+from pingsdk._naming import lookup_name
 from pingsdk.schema._validation import (
     ValidationIssue,
     load_schema,
@@ -111,7 +111,7 @@ class SchemaStore:
 
         A ``None`` version only checks namespace and doctype (legacy URLs carry no version).
         """
-        ns, dt = normalise(namespace), normalise(doctype)
+        ns, dt = lookup_name(namespace), lookup_name(doctype)
         if ns not in self._namespaces:
             return "namespace"
         if (ns, dt) not in self._doctypes:
@@ -122,7 +122,7 @@ class SchemaStore:
 
     def single_version(self, namespace: str, doctype: str) -> int | None:
         """The version of a doctype that has exactly one schema, else ``None``."""
-        ns, dt = normalise(namespace), normalise(doctype)
+        ns, dt = lookup_name(namespace), lookup_name(doctype)
         versions = [v for (n, d, v) in self._files if (n, d) == (ns, dt)]
         return versions[0] if len(versions) == 1 else None
 
@@ -130,7 +130,7 @@ class SchemaStore:
         self, namespace: str, doctype: str, version: int
     ) -> jsonschema.protocols.Validator:
         """The compiled validator for a known schema (KeyError when unknown)."""
-        key = (normalise(namespace), normalise(doctype), version)
+        key = (lookup_name(namespace), lookup_name(doctype), version)
         return self._compiled(key, self._files[key])
 
     def _compiled(self, key: Key, path: Path) -> jsonschema.protocols.Validator:

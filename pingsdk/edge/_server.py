@@ -19,7 +19,7 @@ import struct
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -27,26 +27,14 @@ from typing import TYPE_CHECKING, Any
 from pingsdk._exceptions import ConfigurationError
 from pingsdk._version import __version__
 from pingsdk.edge._alerting import EdgeAlerts
-from pingsdk.edge._decode import Decoded, decode_body
+from pingsdk.edge._answer import REFUSED, Answer, Request, answer, refusal
 from pingsdk.edge._faults import Fault, FaultInjector, FaultPlan, ScriptEntry
-from pingsdk.edge._monitor import UNKNOWN
 from pingsdk.edge._room import Connection, WaitingRoom
-from pingsdk.edge._rules import (
-    ALLOW,
-    KEPT_HEADERS,
-    SUBMIT_PREFIX,
-    Route,
-    RouteError,
-    framing,
-    is_doc_id,
-    oversized_field,
-    parse_route,
-    parse_version,
-)
-from pingsdk.edge._schemas import SchemaStore, glean_shape
+from pingsdk.edge._rules import KEPT_HEADERS, framing
+from pingsdk.edge._schemas import SchemaStore
 from pingsdk.edge._store import DEFAULT_MEMORY_RECORDS, ReceivedPing, Store
 from pingsdk.edge._viewer import render_page
-from pingsdk.schema._validation import ValidationIssue
+from pingsdk.wire._urls import SUBMIT_PREFIX
 
 if TYPE_CHECKING:
     from pingsdk._model._ping import Ping
@@ -57,19 +45,6 @@ logger = logging.getLogger("pingsdk.edge")
 
 _STORED_EXTRA = ("Content-Type", "Content-Encoding")
 _INTERNAL = ("/", "/__heartbeat__", "/__lbheartbeat__", "/__version__", "/__monitor__")
-# How much of a body that is not kept as the payload is kept, for the viewer.
-EXCERPT_BYTES = 16 * 1024
-# A payload of a refused request is kept whole up to this size, else as an excerpt.
-KEPT_PAYLOAD_BYTES = 64 * 1024
-# The strict edge's 400 body: the summary clients show (they read the first 1 KiB) and how
-# many errors the JSON lists.
-_SUMMARY_CHARS = 800
-_MESSAGE_CHARS = 160
-_LISTED_ERRORS = 50
-
-REFUSED = "refused"
-DECODE_ERROR = "decode error"
-NOT_VALIDATED = "not validated"
 
 
 class _ClientGoneError(Exception):
@@ -297,185 +272,36 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         latency = 0.0
         if self.command in ("POST", "PUT"):
             fault, latency = edge.faults.next()
-        if fault is not None and fault.kind in ("reset", "timeout"):
-            self._drain()
-            edge._pause(latency)
-            edge.store.add_fault(received_at, fault.kind, path)
-            self._log(fault.kind, path, "injected fault")
-            if fault.kind == "reset":
-                self._reset()
-            else:
-                self._hold(edge.faults.plan.hold)
-            return
-
-        record = self._record(path, query, received_at)
-        headers = {name: self.headers[name] for name in KEPT_HEADERS if name in self.headers}
-        if self.command not in ("POST", "PUT"):
-            self._drain()
-            self._finish(
-                record,
-                405,
-                reason=f"method {self.command} not allowed (use POST or PUT)",
-                extra=(("Allow", ALLOW),),
-            )
-            return
-
-        body, refused, why = self._body()
-        edge._pause(latency)
-        if fault is not None:
-            edge.store.add_fault(received_at, fault.kind, path)
-            extra: list[tuple[str, str]] = []
-            if fault.kind in ("429", "503"):
-                extra.append(("Retry-After", str(fault.retry_after)))
-            self._send_text(int(fault.kind), f"injected fault {fault.kind}", headers=extra)
-            self._log(int(fault.kind), path, "injected fault")
-            return
-        if body is not None:
-            record["wire_size"] = len(body)
-
-        too_long = oversized_field(path, query, headers)
-        if too_long is not None:
-            _keep(record, body)
-            self._finish(record, 431, reason=f"{too_long} over 1024 bytes")
-            return
+        body: bytes | None = None
+        gone = False
         try:
-            route = parse_route(path)
-        except RouteError as exc:
-            _keep(record, body)
-            self._finish(record, 404, reason=str(exc))
-            return
-        record.update(
-            namespace=route.namespace,
-            doctype=route.doctype,
-            version=route.version,
-            doc_id=route.doc_id,
-            legacy=json.dumps(route.legacy) if route.legacy else None,
-        )
-        if refused is not None or body is None:
-            self._finish(record, refused or 411, reason=why)
-            return
+            body, refused, why = self._body()
+        except _ClientGoneError:
+            self.close_connection = True
+            refused, why, gone = None, "", True
+        headers = {name: self.headers[name] for name in KEPT_HEADERS if name in self.headers}
+        request = Request(self.command, path, query, headers, body, refused, why, gone, fault)
+        verdict = answer(request, edge.schemas, strict=edge.strict)
+        if verdict.rule != "gone":
+            edge._pause(latency)
+        self._act(verdict, self._record(path, query, received_at))
 
-        problems: list[str] = []
-        if not is_doc_id(route.doc_id):
-            problems.append("docId is not a UUID (8-4-4-4-12 hex)")
-        decoded = decode_body(body)
-        record["decoded_size"] = decoded.size
-        record["payload"] = decoded.text
-        if decoded.error is not None:
-            problems.append(decoded.error)
-            record["excerpt"] = body[:EXCERPT_BYTES]
-
-        schemas = edge.schemas
-        unknown = (
-            schemas.missing(route.namespace, route.doctype, route.version)
-            if schemas is not None
-            else None
-        )
-        if schemas is not None and unknown is not None:
-            self._unknown(
-                record,
-                route,
-                unknown=unknown,
-                decoded=decoded,
-                problems=problems,
-                agent=headers.get("X-Telemetry-Agent"),
-            )
-            return
-
-        version = route.version
-        if decoded.payload is not None and version is None:
-            version, problem = _payload_version(decoded.payload)
-            if schemas is not None and (
-                problem is not None
-                or schemas.missing(route.namespace, route.doctype, version) == "version"
-            ):
-                # The pipeline would refuse these, but the schema repository's own examples
-                # include legacy pings whose payload version names no schema (block-autoplay.1
-                # says "version": 4); with one schema version there is no doubt which applies.
-                only = schemas.single_version(route.namespace, route.doctype)
-                if only is not None:
-                    version, problem = only, None
-            record["version"] = version
-            if problem is not None:
-                problems.append(problem)
-        issues: list[ValidationIssue] = []
-        verdict = NOT_VALIDATED
-        if (
-            schemas is not None
-            and decoded.payload is not None
-            and version is not None
-            and not problems
-        ):
-            if schemas.missing(route.namespace, route.doctype, version) is not None:
-                problems.append(
-                    f"no schema {route.namespace}/{route.doctype} version {version}"
-                    " (legacy URL: the version comes from the payload)"
-                )
-            else:
-                issues = schemas.validate(route.namespace, route.doctype, version, decoded.payload)
-                verdict = "invalid" if issues else "valid"
-        self._validated(record, verdict, issues, problems)
-
-    def _unknown(
-        self,
-        record: dict[str, Any],
-        route: Route,
-        *,
-        unknown: str,
-        decoded: Decoded,
-        problems: list[str],
-        agent: str | None,
-    ) -> None:
-        """A ping whose namespace, doctype or version has no schema: a Glean ping is checked
-        against the generic Glean schema; anything else is recorded as an unknown doctype."""
+    def _act(self, verdict: Answer, record: dict[str, Any]) -> None:
+        """Carry out ``verdict``: count a fault, answer (or not), store the request."""
         edge = self.server.edge
-        schemas = edge.schemas
-        assert schemas is not None
-        payload = decoded.payload
-        generic = None
-        if payload is not None and unknown in ("namespace", "doctype"):
-            generic = glean_shape(route.version, payload, agent)
-        if payload is not None and generic is not None and generic in schemas.generic:
-            issues = [] if problems else schemas.validate_generic(generic, payload)
-            verdict = f"{'invalid' if issues else 'valid'} (generic {generic})"
-            self._validated(record, verdict, issues, problems)
-            return
-        if unknown == "namespace":
-            reason = f"no schema for namespace {route.namespace!r}"
-        elif unknown == "doctype":
-            reason = f"no schema {route.namespace}/{route.doctype}"
-        else:
-            reason = f"no schema {route.namespace}/{route.doctype} version {route.version}"
-        if problems:
-            record["decode_error"] = "; ".join(problems)
-        record["verdict"] = UNKNOWN
-        # Like the real edge, the lenient edge takes it (the pipeline's decoder reports it
-        # later); the strict one refuses it.
-        self._finish(record, 404 if edge.strict else 200, reason=reason)
-
-    def _validated(
-        self,
-        record: dict[str, Any],
-        verdict: str,
-        issues: Sequence[ValidationIssue],
-        problems: list[str],
-    ) -> None:
-        record["errors"] = json.dumps(
-            [{"path": i.path, "message": i.message, "keyword": i.keyword} for i in issues],
-            ensure_ascii=False,
-        )
-        if verdict != NOT_VALIDATED and not problems:
-            record["valid"] = int(not issues)
-        reason: str | None = None
-        if problems:
-            record["decode_error"] = "; ".join(problems)
-            verdict = DECODE_ERROR
-            reason = record["decode_error"]
-        elif issues:
-            reason = _issues_reason(issues)
-        record["verdict"] = verdict
-        status = 400 if self.server.edge.strict and (problems or issues) else 200
-        self._finish(record, status, reason=reason)
+        path = record["path"]
+        if verdict.fault is not None:
+            edge.store.add_fault(record["received_at"], verdict.fault, path)
+            self._log(verdict.status or verdict.fault, path, "injected fault")
+        if verdict.fault == "reset":
+            self._reset()
+        elif verdict.fault == "timeout":
+            self._hold(edge.faults.plan.hold)
+        elif not verdict.stored and verdict.status is not None:
+            self._send_text(verdict.status, verdict.reason or "", headers=verdict.headers)
+        elif verdict.stored and verdict.status is not None:
+            record.update(verdict.fields)
+            self._finish(record, verdict.status, reason=verdict.reason, extra=verdict.headers)
 
     def _finish(
         self,
@@ -499,7 +325,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             logger.debug("edge: %s %s: %s", self.command, record["path"], reason)
         self._log(status, record["path"], log_reason)
         if status == 400 and edge.strict and ("valid" in record or "decode_error" in record):
-            self._send_json(400, _refusal(record), indent=None)
+            self._send_json(400, refusal(record), indent=None)
             return
         self._send_text(status, reason or "", headers=extra)
 
@@ -520,62 +346,6 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.conn.deadline = time.monotonic() + bound
 
 
-def _keep(record: dict[str, Any], body: bytes | None) -> None:
-    """Keep a refused request's payload (whole up to 64 KiB) or the start of its body."""
-    if not body:
-        return
-    decoded = decode_body(body)
-    if decoded.text is not None and len(decoded.text) <= KEPT_PAYLOAD_BYTES:
-        record["payload"] = decoded.text
-        record["decoded_size"] = decoded.size
-    elif decoded.text is not None:
-        record["excerpt"] = decoded.text.encode("utf-8")[:EXCERPT_BYTES]
-    else:
-        record["excerpt"] = body[:EXCERPT_BYTES]
-
-
-def _issues_reason(issues: Sequence[ValidationIssue]) -> str:
-    """Where the schema errors are (paths and keywords, no payload values)."""
-    shown = ", ".join(f"{i.path} ({i.keyword})" for i in issues[:3])
-    more = f" and {len(issues) - 3} more" if len(issues) > 3 else ""
-    return f"{len(issues)} schema error{'s' if len(issues) != 1 else ''}: {shown}{more}"
-
-
-def _refusal(record: dict[str, Any]) -> dict[str, Any]:
-    """The strict edge's 400 body: a one-line summary first (clients show the first 1 KiB),
-    then the errors themselves."""
-    errors = json.loads(record["errors"])
-    parts = []
-    if record.get("decode_error"):
-        parts.append(str(record["decode_error"]))
-    for error in errors:
-        message = error["message"]
-        if len(message) > _MESSAGE_CHARS:
-            message = message[: _MESSAGE_CHARS - 3] + "..."
-        parts.append(f"{error['path']}: {message}")
-    summary = ""
-    for count, part in enumerate(parts):
-        candidate = f"{summary}; {part}" if summary else part
-        if len(candidate) > _SUMMARY_CHARS:
-            summary += f"; and {len(parts) - count} more"
-            break
-        summary = candidate
-    if errors:
-        noun = "schema error" if len(errors) == 1 else "schema errors"
-        generic = str(record["verdict"]).partition("(")[2].rstrip(")")
-        schema = generic or f"{record['namespace']}/{record['doctype']} version {record['version']}"
-        head = f"{len(errors)} {noun} against {schema}"
-    else:
-        head = "decode error"
-    return {
-        "status": 400,
-        "message": f"{head}: {summary}",
-        "decode_error": record.get("decode_error"),
-        "error_count": len(errors),
-        "errors": errors[:_LISTED_ERRORS],
-    }
-
-
 def _skew(date: str | None, received_at: float) -> float | None:
     if not date:
         return None
@@ -586,18 +356,6 @@ def _skew(date: str | None, received_at: float) -> float | None:
     if sent.tzinfo is None:
         return None
     return round(received_at - sent.timestamp(), 3)
-
-
-def _payload_version(payload: dict[str, Any]) -> tuple[int | None, str | None]:
-    """gcp-ingestion's rule: the first scalar of top-level ``version``, then ``v``."""
-    for key in ("version", "v"):
-        value = payload.get(key)
-        if key in payload and not isinstance(value, (dict, list)):
-            version = parse_version(value)
-            if version is None:
-                return None, f"payload {key!r} is not a positive integer version below 2^63"
-            return version, None
-    return None, "payload has no top-level 'version' or 'v' (needed for legacy telemetry URLs)"
 
 
 class EdgeServer:

@@ -12,8 +12,9 @@ from typing import Any
 
 from pingsdk._exceptions import ConfigurationError
 from pingsdk._files import create_private_file
+from pingsdk._naming import lookup_name
 from pingsdk.edge._monitor import ROW_COLUMNS, Aggregates
-from pingsdk.schema._validation import ValidationIssue, lookup_name
+from pingsdk.schema._validation import ValidationIssue
 
 __all__ = ["ReceivedPing", "Store", "open_readonly"]
 

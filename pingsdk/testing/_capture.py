@@ -17,7 +17,7 @@ import httpx
 from pingsdk._exceptions import ConfigurationError
 from pingsdk._model._ping import Ping
 from pingsdk._model._registry import PingRegistry, default_registry
-from pingsdk.schema._validation import lookup_name
+from pingsdk._naming import lookup_name
 from pingsdk.wire._urls import AppInfo, SubmitPath, parse_submit_path
 
 __all__ = ["CapturedPing", "CapturingTransport"]

@@ -15,18 +15,15 @@ held it cannot deadlock the child.
 
 from __future__ import annotations
 
-import re
 import threading
 
 import uuid6
 
 from pingsdk import _lifecycle as lifecycle
 from pingsdk._exceptions import ConfigurationError
+from pingsdk._naming import is_doc_id
 
-__all__ = ["DOC_ID_PATTERN", "check_doc_id", "new_doc_id"]
-
-DOC_ID_PATTERN = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-"""A UUID in canonical lowercase ``8-4-4-4-12`` form (any version)."""
+__all__ = ["check_doc_id", "new_doc_id"]
 
 _TS_SHIFT = 80
 _TS_MASK = (1 << 48) - 1
@@ -75,7 +72,7 @@ def check_doc_id(value: str) -> str:
     """
     if not isinstance(value, str):
         raise ConfigurationError(f"doc_id must be a str, got {type(value).__name__}")
-    if not DOC_ID_PATTERN.fullmatch(value):
+    if not is_doc_id(value):
         raise ConfigurationError(
             "doc_id must be a UUID in canonical lowercase form "
             "(8-4-4-4-12 hex digits, e.g. '01936f6e-8c2a-7b1e-9a3f-2d4c5b6a7980'); "

@@ -9,18 +9,19 @@ dot segments or whitespace.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import ipaddress
 import re
 import urllib.parse
 
 from pingsdk._exceptions import ConfigurationError
+from pingsdk._naming import LEGACY_NAMESPACE, MAX_VERSION, check_url_name, parse_version
 from pingsdk.wire._docid import check_doc_id
 
 __all__ = [
     "MAX_PATH_BYTES",
     "MAX_QUERY_BYTES",
     "MAX_VERSION",
+    "SUBMIT_PREFIX",
     "AppInfo",
     "SubmitPath",
     "build_submit_url",
@@ -35,16 +36,12 @@ MAX_PATH_BYTES = 1024
 """The edge answers 431 when the path is longer (bytes)."""
 MAX_QUERY_BYTES = 1024
 """The edge answers 431 when the query string is longer (bytes)."""
-MAX_VERSION = 2**63 - 1
-"""The largest document version: the pipeline parses ``docVersion`` as a signed 64-bit integer
-(and writes it into the BigQuery table name ``<doctype>_v<version>``), so a larger one could
-never be stored."""
+SUBMIT_PREFIX = "/submit/"
+"""Every submit path starts with this."""
 
-LEGACY_NAMESPACE = "telemetry"
 LEGACY_QUERY = "v=4"
+_LEGACY_APP_PARTS = 4
 
-# Namespaces and doctypes as they appear in real schemas: a-z, 0-9, '-' and '_', not at the ends.
-_NAME = re.compile(r"[a-z0-9](?:[a-z0-9_-]*[a-z0-9])?")
 # The legacy path's application parts: RFC 3986 unreserved characters, no dot-only segment.
 _SEGMENT = re.compile(r"[A-Za-z0-9._~-]+")
 # An endpoint's path prefix: segments of unreserved characters or %XX escapes.
@@ -53,22 +50,6 @@ _HOSTNAME = re.compile(
     r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.?"
 )
 _LOOPBACK_V4 = ipaddress.ip_network("127.0.0.0/8")
-
-
-@functools.lru_cache(maxsize=256)  # submit() checks the same few names again and again
-def _is_name(value: str) -> bool:
-    return _NAME.fullmatch(value) is not None
-
-
-def _check_name(kind: str, value: object) -> str:
-    if not isinstance(value, str):
-        raise ConfigurationError(f"{kind} must be a str, got {type(value).__name__}")
-    if not _is_name(value):
-        raise ConfigurationError(
-            f"{kind} {value[:100]!r} is not a valid URL name: use lowercase a-z, 0-9, '-' and '_', "
-            "starting and ending with a letter or digit"
-        )
-    return value
 
 
 def _check_version(value: object) -> int:
@@ -162,13 +143,13 @@ def submit_path(namespace: str, doctype: str, version: int, doc_id: str) -> str:
 
     Added in 0.1.
     """
-    _check_name("namespace", namespace)
+    check_url_name("namespace", namespace)
     if namespace == LEGACY_NAMESPACE:
         raise ConfigurationError(
             "namespace 'telemetry' is reserved for Firefox desktop pings, which use the legacy "
             "URL form: use legacy_submit_path(doc_id, doctype, app) or another namespace"
         )
-    _check_name("doctype", doctype)
+    check_url_name("doctype", doctype)
     _check_version(version)
     check_doc_id(doc_id)
     return _check_path_length(f"/submit/{namespace}/{doctype}/{version}/{doc_id}")
@@ -194,7 +175,7 @@ def legacy_submit_path(doc_id: str, doctype: str, app: AppInfo) -> str:
     Added in 0.1.
     """
     check_doc_id(doc_id)
-    _check_name("doctype", doctype)
+    check_url_name("doctype", doctype)
     if not isinstance(app, AppInfo):
         raise ConfigurationError(f"app must be a pingsdk.AppInfo, got {type(app).__name__}")
     path = (
@@ -248,6 +229,21 @@ def check_endpoint(endpoint: str, *, allow_insecure: bool = False) -> str:
 
     Added in 0.1.
     """
+    parts = _split_endpoint(endpoint)
+    scheme = parts.scheme.lower()
+    hostname, port_text = _host_and_port(endpoint, parts.netloc)
+    path = parts.path.rstrip("/")
+    _check_prefix(endpoint, path, f"{scheme}://{hostname.lower()}{port_text}")
+    if scheme == "http" and not allow_insecure and not is_loopback_host(hostname):
+        raise ConfigurationError(
+            f"endpoint {endpoint!r} uses plain http:// to a non-loopback host: use https://, "
+            "or pass allow_insecure=True if you really mean to send pings unencrypted"
+        )
+    return f"{scheme}://{hostname.lower()}{port_text}{path}"
+
+
+def _split_endpoint(endpoint: object) -> urllib.parse.SplitResult:
+    """The endpoint's URL parts, once its characters, scheme, userinfo and query are checked."""
     if not isinstance(endpoint, str):
         raise ConfigurationError(f"endpoint must be a str, got {type(endpoint).__name__}")
     if not endpoint.isascii() or any(c.isspace() or not c.isprintable() for c in endpoint):
@@ -262,8 +258,7 @@ def check_endpoint(endpoint: str, *, allow_insecure: bool = False) -> str:
             f"endpoint {_redacted(endpoint)!r} is not a valid URL: "
             "expected 'https://host[:port][/path]'"
         ) from None
-    scheme = parts.scheme.lower()
-    if scheme not in {"http", "https"}:
+    if parts.scheme.lower() not in {"http", "https"}:
         raise ConfigurationError(
             "endpoint must start with https:// (e.g. 'https://incoming.example.com'), "
             f"got scheme {parts.scheme!r}"
@@ -278,10 +273,14 @@ def check_endpoint(endpoint: str, *, allow_insecure: bool = False) -> str:
             f"endpoint {_redacted(endpoint)!r} must not have a query string or fragment (not "
             "shown here): give only scheme, host, optional port and optional path prefix"
         )
-    host = parts.netloc
-    if host.startswith("["):
-        bracket_end = host.find("]")
-        hostname, port_text = host[: bracket_end + 1], host[bracket_end + 1 :]
+    return parts
+
+
+def _host_and_port(endpoint: str, netloc: str) -> tuple[str, str]:
+    """The host (IPv6 in brackets) and ``:port`` (canonical digits, or ``""``) of ``netloc``."""
+    if netloc.startswith("["):
+        bracket_end = netloc.find("]")
+        hostname, port_text = netloc[: bracket_end + 1], netloc[bracket_end + 1 :]
         try:
             ipaddress.IPv6Address(hostname[1:-1])
         except ValueError:
@@ -289,7 +288,7 @@ def check_endpoint(endpoint: str, *, allow_insecure: bool = False) -> str:
                 f"endpoint {endpoint!r} has an invalid IPv6 address {hostname!r}"
             ) from None
     else:
-        hostname, colon, port = host.partition(":")
+        hostname, colon, port = netloc.partition(":")
         port_text = colon + port
         if not _HOSTNAME.fullmatch(hostname):
             raise ConfigurationError(
@@ -303,29 +302,28 @@ def check_endpoint(endpoint: str, *, allow_insecure: bool = False) -> str:
                 f"endpoint {endpoint!r} has an invalid port: use a number from 1 to 65535"
             )
         port_text = f":{int(digits)}"
-    path = parts.path.rstrip("/")
-    if path:
-        segments = path.split("/")[1:]
-        for index, segment in enumerate(segments):
-            if not _PREFIX_SEGMENT.fullmatch(segment) or segment in {".", ".."}:
-                raise ConfigurationError(
-                    f"endpoint {endpoint!r} has an invalid path prefix: use segments of letters, "
-                    "digits, '.', '_', '~', '-' or %XX escapes, no empty, '.' or '..' segments"
-                )
-            if segment.lower() == "submit":
-                # pingsdk appends /submit/...: the pings would go to /submit/submit/ and 404.
-                base = f"{scheme}://{hostname.lower()}{port_text}"
-                prefix = "".join("/" + kept for kept in segments[:index])
-                raise ConfigurationError(
-                    f"endpoint {endpoint!r} must not contain the /submit path: give the edge's "
-                    f"base URL, e.g. {base + prefix!r}; pingsdk adds /submit/<namespace>/... to it"
-                )
-    if scheme == "http" and not allow_insecure and not is_loopback_host(hostname):
-        raise ConfigurationError(
-            f"endpoint {endpoint!r} uses plain http:// to a non-loopback host: use https://, "
-            "or pass allow_insecure=True if you really mean to send pings unencrypted"
-        )
-    return f"{scheme}://{hostname.lower()}{port_text}{path}"
+    return hostname, port_text
+
+
+def _check_prefix(endpoint: str, path: str, base: str) -> None:
+    """Refuse a path prefix with bad segments, or one holding ``/submit`` (``base`` is the
+    normalised scheme, host and port, for the suggestion)."""
+    if not path:
+        return
+    segments = path.split("/")[1:]
+    for index, segment in enumerate(segments):
+        if not _PREFIX_SEGMENT.fullmatch(segment) or segment in {".", ".."}:
+            raise ConfigurationError(
+                f"endpoint {endpoint!r} has an invalid path prefix: use segments of letters, "
+                "digits, '.', '_', '~', '-' or %XX escapes, no empty, '.' or '..' segments"
+            )
+        if segment.lower() == "submit":
+            # pingsdk appends /submit/...: the pings would go to /submit/submit/ and 404.
+            prefix = "".join("/" + kept for kept in segments[:index])
+            raise ConfigurationError(
+                f"endpoint {endpoint!r} must not contain the /submit path: give the edge's "
+                f"base URL, e.g. {base + prefix!r}; pingsdk adds /submit/<namespace>/... to it"
+            )
 
 
 def build_submit_url(endpoint: str, path: str, *, allow_insecure: bool = False) -> str:
@@ -363,8 +361,10 @@ def build_submit_url(endpoint: str, path: str, *, allow_insecure: bool = False) 
 class SubmitPath:
     """A submit path taken apart by :func:`parse_submit_path`.
 
-    ``app`` is set for the legacy telemetry form, ``None`` for the generic form (where
-    ``version`` is set; the legacy form has no version in the URL and ``version`` is ``None``).
+    ``version`` is set for the generic form and ``None`` for the legacy telemetry form (its
+    version comes from the payload). ``legacy`` holds the legacy form's application elements
+    ``(appName, appVersion, appUpdateChannel, appBuildID)`` as written in the path; a strict
+    parse also gives them checked, as ``app`` (``legacy`` then follows from ``app``).
     """
 
     namespace: str
@@ -372,49 +372,104 @@ class SubmitPath:
     version: int | None
     doc_id: str
     app: AppInfo | None = None
+    legacy: tuple[str, str, str, str] | None = None
+
+    def __post_init__(self) -> None:
+        app = self.app
+        if app is not None and self.legacy is None:
+            object.__setattr__(self, "legacy", (app.name, app.version, app.channel, app.build_id))
 
 
-def parse_submit_path(path: str) -> SubmitPath:
-    """Take a path built by :func:`submit_path` / :func:`legacy_submit_path` apart again.
+def parse_submit_path(path: str, *, strict: bool = True) -> SubmitPath:
+    """Take a submit path apart: strictly (what pingsdk sends) or leniently (what an edge routes).
 
-    Accepts exactly what those functions produce (the same checks), so
-    ``parse_submit_path(submit_path(*parts))`` gives the parts back.
+    Strict (the default) accepts exactly what :func:`submit_path` / :func:`legacy_submit_path`
+    produce (the same checks, query included), so ``parse_submit_path(submit_path(*parts))``
+    gives the parts back. Lenient is the edge's routing: the query is ignored and only the
+    structure is checked (the prefix, 4 elements after ``/submit/`` or 6 after
+    ``/submit/telemetry/``, none empty, a generic version that is a positive integer up to
+    2**63 - 1); names, docId and application elements are left for the caller to judge.
+
+    Args:
+        path: the request path (a strict parse needs the legacy form's ``?v=4``).
+        strict: check every element as pingsdk builds it.
 
     Raises:
-        ConfigurationError: the path is not a valid submit path.
+        ConfigurationError: the path is not a (valid) submit path; in lenient mode the message
+            is the short reason an edge gives with its 404.
 
     >>> parts = parse_submit_path("/submit/my-app/doc/1/01936f6e-8c2a-7b1e-9a3f-2d4c5b6a7980")
     >>> (parts.namespace, parts.doctype, parts.version, parts.app)
     ('my-app', 'doc', 1, None)
+    >>> parse_submit_path("/submit/My%20App/doc/1/x", strict=False).namespace
+    'My%20App'
     """
     if not isinstance(path, str):
         raise ConfigurationError(f"path must be a str, got {type(path).__name__}")
-    raw_path, sep, query = path.partition("?")
-    parts = raw_path.split("/")
-    if len(parts) < 3 or parts[0] != "" or parts[1] != "submit":
-        raise ConfigurationError(f"path {path[:100]!r} does not start with /submit/")
-    elements = parts[2:]
-    if elements[0] == LEGACY_NAMESPACE:
-        if len(elements) != 7 or not sep or query != LEGACY_QUERY:
-            raise ConfigurationError(
-                f"legacy telemetry path {path[:100]!r} must have exactly 6 elements after "
-                "/submit/telemetry/ and the query ?v=4"
-            )
-        _, doc_id, doctype, name, app_version, channel, build_id = elements
-        app = AppInfo(name=name, version=app_version, channel=channel, build_id=build_id)
-        if legacy_submit_path(doc_id, doctype, app) != path:  # pragma: no cover - defensive
-            raise ConfigurationError(f"path {path[:100]!r} is not a canonical submit path")
-        return SubmitPath(LEGACY_NAMESPACE, doctype, None, doc_id, app)
-    if len(elements) != 4 or sep:
-        raise ConfigurationError(
+    raw_path, has_query, query = path.partition("?")
+    if not raw_path.startswith(SUBMIT_PREFIX):
+        raise _refused(
+            strict,
+            f"path {path[:100]!r} does not start with /submit/",
+            "unknown path prefix (expected /submit/)",
+        )
+    elements = raw_path[len(SUBMIT_PREFIX) :].split("/")
+    # Strictly, "telemetry" always means the legacy form; an edge routes "/submit/telemetry"
+    # with nothing after it like any other short path.
+    if elements[0] == LEGACY_NAMESPACE and (strict or len(elements) > 1):
+        return _parse_legacy(path, elements[1:], query, strict=strict)
+    return _parse_generic(path, elements, bool(has_query), strict=strict)
+
+
+def _refused(strict: bool, message: str, reason: str) -> ConfigurationError:
+    """The error for a path refused in either mode: ``message`` strictly, ``reason`` (the
+    edge's 404 reason) leniently."""
+    return ConfigurationError(message if strict else reason)
+
+
+def _parse_legacy(path: str, parts: list[str], query: str, *, strict: bool) -> SubmitPath:
+    if len(parts) != 2 + _LEGACY_APP_PARTS or (strict and query != LEGACY_QUERY):
+        raise _refused(
+            strict,
+            f"legacy telemetry path {path[:100]!r} must have exactly 6 elements after "
+            "/submit/telemetry/ and the query ?v=4",
+            f"legacy telemetry path needs 6 elements, got {len(parts)}",
+        )
+    doc_id, doctype, name, app_version, channel, build_id = parts
+    if not strict:
+        if not all(parts):
+            raise ConfigurationError("empty path element")
+        legacy = (name, app_version, channel, build_id)
+        return SubmitPath(LEGACY_NAMESPACE, doctype, None, doc_id, legacy=legacy)
+    app = AppInfo(name=name, version=app_version, channel=channel, build_id=build_id)
+    if legacy_submit_path(doc_id, doctype, app) != path:  # pragma: no cover - defensive
+        raise ConfigurationError(f"path {path[:100]!r} is not a canonical submit path")
+    return SubmitPath(LEGACY_NAMESPACE, doctype, None, doc_id, app)
+
+
+def _parse_generic(path: str, parts: list[str], has_query: bool, *, strict: bool) -> SubmitPath:
+    if len(parts) != 4 or (strict and has_query):
+        raise _refused(
+            strict,
             f"path {path[:100]!r} must have exactly 4 elements after /submit/ "
-            "(namespace/doctype/version/docId) and no query string"
+            "(namespace/doctype/version/docId) and no query string",
+            f"submit path needs 4 elements, got {len(parts)}",
         )
-    namespace, doctype, version_text, doc_id = elements
-    if not version_text.isdigit() or not version_text.isascii() or version_text[0] == "0":
-        raise ConfigurationError(
-            f"path {path[:100]!r}: the version element must be a positive integer"
+    if not strict and not all(parts):
+        raise ConfigurationError("empty path element")
+    namespace, doctype, version_text, doc_id = parts
+    version = parse_version(version_text)
+    if version is None:
+        if strict and version_text.isascii() and version_text.isdigit() and version_text[0] != "0":
+            raise ConfigurationError(
+                f"path {path[:100]!r}: version must be at most 2**63 - 1, the largest the "
+                "pipeline stores"
+            )
+        raise _refused(
+            strict,
+            f"path {path[:100]!r}: the version element must be a positive integer",
+            f"document version must be a positive integer up to {MAX_VERSION}",
         )
-    version = int(version_text)
-    submit_path(namespace, doctype, version, doc_id)
+    if strict:
+        submit_path(namespace, doctype, version, doc_id)
     return SubmitPath(namespace, doctype, version, doc_id)

@@ -7,10 +7,11 @@ import types
 
 import pytest
 
+from pingsdk import _naming
 from pingsdk._delivery import _outcome, _retry
 from pingsdk.wire import _docid, _encoding, _headers, _urls
 
-MODULES = [_docid, _urls, _headers, _encoding, _outcome, _retry]
+MODULES = [_naming, _docid, _urls, _headers, _encoding, _outcome, _retry]
 
 
 @pytest.mark.parametrize("module", MODULES, ids=[m.__name__ for m in MODULES])

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 import pingsdk
-from pingsdk.edge._rules import is_doc_id, parse_version
+from pingsdk._naming import is_doc_id, parse_version
 from pingsdk.schema._parquet import parquet_schema
 from pingsdk.schema._validation import _is_rfc3339
 
