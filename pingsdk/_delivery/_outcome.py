@@ -36,6 +36,7 @@ import enum
 import logging
 import math
 import re
+import typing
 from collections.abc import Mapping
 
 import httpx
@@ -152,38 +153,55 @@ def classify(status: int, headers: Mapping[str, str], *, now: float) -> Outcome:
     """
     if isinstance(status, bool) or not isinstance(status, int):
         raise TypeError(f"status must be an int, got {type(status).__name__}")
-    if 200 <= status < 300:
-        return Outcome(OutcomeKind.SENT, status, "ok")
-    if status in (408, 429) or 500 <= status < 600:
-        reason = "rate_limited" if status == 429 else f"http_{status}"
-        retry_after = parse_retry_after(_header(headers, "Retry-After"), now=now)
-        return Outcome(OutcomeKind.RETRY, status, reason, retry_after, status in _PAUSING)
-    if 400 <= status < 500:
-        return Outcome(OutcomeKind.DROP, status, f"http_{status}")
+    for row in _STATUSES:
+        if status in row.statuses:
+            retry_after = None
+            if row.kind is OutcomeKind.RETRY:
+                retry_after = parse_retry_after(_header(headers, "Retry-After"), now=now)
+            reason = row.reason.format(status=status)
+            return Outcome(row.kind, status, reason, retry_after, row.pauses_sending)
     # Not in the contract (a redirecting proxy, a misconfigured endpoint): like Glean, treat it
     # as recoverable, so a configuration mistake costs backoff, not the pings.
     return Outcome(OutcomeKind.RETRY, status, "unexpected_status")
 
 
-_PAUSING = frozenset({429, 503})
-"""Statuses that mean "the edge as a whole is overloaded", not "this request failed"."""
+class _Row(typing.NamedTuple):
+    statuses: range | frozenset[int]
+    kind: OutcomeKind
+    reason: str
+    pauses_sending: bool
 
-# Most specific first: httpx's exception classes nest (ConnectTimeout is a TimeoutException).
-_EXCEPTIONS: tuple[tuple[type[BaseException], str], ...] = (
-    (httpx.TimeoutException, "timeout"),
-    (TimeoutError, "timeout"),
-    (httpx.ConnectError, "connect_error"),
-    (httpx.ReadError, "read_error"),
-    (httpx.WriteError, "write_error"),
-    (httpx.RemoteProtocolError, "protocol_error"),
-    (httpx.ProxyError, "proxy_error"),
-    (httpx.NetworkError, "network_error"),
-    (ConnectionError, "network_error"),
-    (OSError, "network_error"),
+
+# The module table, first matching row first. "Pauses all" marks the statuses that mean "the
+# edge as a whole is overloaded", not "this request failed".
+_STATUSES: tuple[_Row, ...] = (
+    _Row(range(200, 300), OutcomeKind.SENT, "ok", pauses_sending=False),
+    _Row(frozenset({408}), OutcomeKind.RETRY, "http_{status}", pauses_sending=False),
+    _Row(frozenset({429}), OutcomeKind.RETRY, "rate_limited", pauses_sending=True),
+    _Row(frozenset({503}), OutcomeKind.RETRY, "http_{status}", pauses_sending=True),
+    _Row(range(500, 600), OutcomeKind.RETRY, "http_{status}", pauses_sending=False),
+    _Row(range(400, 500), OutcomeKind.DROP, "http_{status}", pauses_sending=False),
 )
 
+# Most specific first: httpx's exception classes nest (ConnectTimeout is a TimeoutException).
+# Every row pauses all sending: no answer came, so the edge itself is unreachable.
+_EXCEPTIONS: tuple[tuple[type[BaseException], str, bool], ...] = (
+    (httpx.TimeoutException, "timeout", True),
+    (TimeoutError, "timeout", True),
+    (httpx.ConnectError, "connect_error", True),
+    (httpx.ReadError, "read_error", True),
+    (httpx.WriteError, "write_error", True),
+    (httpx.RemoteProtocolError, "protocol_error", True),
+    (httpx.ProxyError, "proxy_error", True),
+    (httpx.NetworkError, "network_error", True),
+    (ConnectionError, "network_error", True),
+    (OSError, "network_error", True),
+)
+_OTHER_EXCEPTION = ("error", True)
+"""Any other exception: most likely a bug on this side, kept and retried (the last table row)."""
 
-RETRYABLE_EXCEPTIONS: tuple[type[BaseException], ...] = tuple(t for t, _ in _EXCEPTIONS)
+
+RETRYABLE_EXCEPTIONS: tuple[type[BaseException], ...] = tuple(t for t, _, _ in _EXCEPTIONS)
 """The exception types that are known network trouble (retrying them is expected)."""
 
 
@@ -198,15 +216,16 @@ def classify_exception(exc: BaseException) -> Outcome:
     >>> classify_exception(httpx.ConnectError("refused")).reason
     'connect_error'
     """
-    for exc_type, reason in _EXCEPTIONS:
+    for exc_type, reason, pauses in _EXCEPTIONS:
         if isinstance(exc, exc_type):
-            return Outcome(OutcomeKind.RETRY, None, reason, pauses_sending=True)
+            return Outcome(OutcomeKind.RETRY, None, reason, pauses_sending=pauses)
     logger.error(
         "unexpected %s while sending a ping; it stays queued and will be retried",
         type(exc).__name__,
         exc_info=exc,
     )
-    return Outcome(OutcomeKind.RETRY, None, "error", pauses_sending=True)
+    reason, pauses = _OTHER_EXCEPTION
+    return Outcome(OutcomeKind.RETRY, None, reason, pauses_sending=pauses)
 
 
 DETAIL_BYTES = 1024

@@ -14,7 +14,6 @@ import dataclasses
 import math
 import random
 import time
-import typing
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -31,13 +30,17 @@ __all__ = ["RetryPolicy"]
 RetryAfterOf = Callable[[tenacity.RetryCallState], "float | None"]
 
 
-class _Attempt:
-    """The one attribute tenacity's exponential waits read from a RetryCallState."""
+# The manager a standalone call state belongs to: tenacity's waits read only the state's
+# attempt number, never the manager, so one default Retrying serves every computation.
+_MANAGER = tenacity.Retrying()
 
-    __slots__ = ("attempt_number",)
 
-    def __init__(self, attempt_number: int) -> None:
-        self.attempt_number = attempt_number
+def _call_state(attempt: int) -> tenacity.RetryCallState:
+    """A real tenacity call state after ``attempt`` failed attempts (public constructor; the
+    documented ``attempt_number`` attribute set as tenacity's own loop would have it)."""
+    state = tenacity.RetryCallState(_MANAGER, None, (), {})
+    state.attempt_number = attempt
+    return state
 
 
 def _retry_after_of(state: tenacity.RetryCallState) -> float | None:
@@ -184,7 +187,7 @@ class RetryPolicy:
         """The window after failed attempt ``attempt``:
         ``min(max_delay, initial_delay * exp_base ** (attempt - 1))``."""
         _check_attempt(attempt)
-        return self._exponential()(typing.cast(tenacity.RetryCallState, _Attempt(attempt)))
+        return float(self._exponential()(_call_state(attempt)))
 
     def delay(
         self,
@@ -229,7 +232,7 @@ class RetryPolicy:
         return min(max(0.0, float(retry_after)), self.max_retry_after)
 
     def _backoff(self, attempt: int, rng: random.Random | None) -> float:
-        state = typing.cast(tenacity.RetryCallState, _Attempt(attempt))
+        state = _call_state(attempt)
         if not self.jitter:
             return float(self._exponential()(state))
         if rng is None:
