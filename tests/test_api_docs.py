@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import os
 import re
 import subprocess
 import sys
@@ -48,13 +49,14 @@ def test_api_reference_fails_on_a_pdoc_warning(tmp_path: Path) -> None:
         'def f(x: "NoSuchType") -> None:  # noqa: F821\n    """Does nothing."""\n'
     )
     script = (
-        "import sys; sys.path.insert(0, sys.argv[2]); sys.path.insert(0, sys.argv[3]);"
-        "import build_api; build_api.MODULES = ('broken_api_mod',);"
+        "import sys, build_api; build_api.MODULES = ('broken_api_mod',);"
         "sys.exit(build_api.main([sys.argv[1]]))"
     )
+    # The child finds broken_api_mod in its working directory and build_api on PYTHONPATH.
     proc = subprocess.run(
-        [sys.executable, "-c", script, str(tmp_path / "api"), str(tmp_path), str(ROOT / "docs")],
+        [sys.executable, "-c", script, str(tmp_path / "api")],
         cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "docs")},
         capture_output=True,
         text=True,
         timeout=120,

@@ -7,24 +7,26 @@ from pathlib import Path
 
 import httpx
 import pytest
-from _delivery_pings import DeletionRequest, Expired, SearchCounts
 
 import pingsdk
 from pingsdk.edge import EdgeServer
+from tests.delivery.pings import DeletionRequest, Expired, SearchCounts
 
 pytestmark = pytest.mark.anyio
 
 
-async def test_async_client_delivers_to_real_edge(edge: EdgeServer, queue_path: Path) -> None:
+async def test_async_client_delivers_to_real_edge(
+    delivery_edge: EdgeServer, queue_path: Path
+) -> None:
     sent: list[pingsdk.DeliveryReport] = []
     async with pingsdk.AsyncPingClient(
-        edge.url, queue_path=queue_path, debug_id="async-1", on_sent=sent.append
+        delivery_edge.url, queue_path=queue_path, debug_id="async-1", on_sent=sent.append
     ) as client:
         ids = [await client.submit(SearchCounts(engine="a", count=i)) for i in range(10)]
         assert await client.flush(timeout=10.0)
         stats = client.stats()
     assert stats.sent == 10 and stats.pending == 0 and len(sent) == 10
-    got = {p.doc_id: p for p in edge.accepted()}
+    got = {p.doc_id: p for p in delivery_edge.accepted()}
     assert set(got) == set(ids)
     for doc_id in ids:
         assert got[doc_id].path == f"/submit/delivery-test/search-counts/1/{doc_id}"
@@ -75,8 +77,10 @@ async def test_async_deadlines_against_server_that_never_answers(
         again.close(0.1)
 
 
-async def test_async_refusals_and_upload_switch(edge: EdgeServer, queue_path: Path) -> None:
-    async with pingsdk.AsyncPingClient(edge.url, queue_path=queue_path) as client:
+async def test_async_refusals_and_upload_switch(
+    delivery_edge: EdgeServer, queue_path: Path
+) -> None:
+    async with pingsdk.AsyncPingClient(delivery_edge.url, queue_path=queue_path) as client:
         with pytest.raises(pingsdk.PingExpiredError):
             await client.submit(Expired(n=1))
         await client.submit(SearchCounts(engine="a", count=1))
@@ -85,14 +89,16 @@ async def test_async_refusals_and_upload_switch(edge: EdgeServer, queue_path: Pa
         with pytest.raises(pingsdk.UploadDisabledError):
             await client.submit(SearchCounts(engine="a", count=2))
         assert await client.flush(5.0)
-    doctypes = [p.doctype for p in edge.accepted()]
+    doctypes = [p.doctype for p in delivery_edge.accepted()]
     assert doctypes[-1] == "deletion-request" and doctypes.count("search-counts") <= 1
 
 
-def test_async_client_survives_a_new_event_loop(edge: EdgeServer, queue_path: Path) -> None:
+def test_async_client_survives_a_new_event_loop(
+    delivery_edge: EdgeServer, queue_path: Path
+) -> None:
     import asyncio
 
-    client = pingsdk.AsyncPingClient(edge.url, queue_path=queue_path)
+    client = pingsdk.AsyncPingClient(delivery_edge.url, queue_path=queue_path)
 
     async def one(n: int) -> bool:
         await client.submit(SearchCounts(engine="loop", count=n))
@@ -101,4 +107,4 @@ def test_async_client_survives_a_new_event_loop(edge: EdgeServer, queue_path: Pa
     assert asyncio.run(one(1))
     assert asyncio.run(one(2))  # a second loop: the engine restarts on it
     asyncio.run(client.close())
-    assert len(edge.accepted()) == 2
+    assert len(delivery_edge.accepted()) == 2

@@ -16,15 +16,14 @@ import time
 from pathlib import Path
 
 import pytest
-from _delivery_pings import Blob, SearchCounts
 
 import pingsdk
 from pingsdk._delivery._prepare import prepare_ping
 from pingsdk._queue import PingQueue
 from pingsdk.edge import EdgeServer
+from tests.delivery.pings import Blob, SearchCounts
+from tests.support import child_env
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parents[1]
 LONG = 60.0
 """A buffer_delay no test waits for: only flush/close/exit commit the buffer."""
 MARGIN = 0.3
@@ -86,26 +85,28 @@ def test_buffer_is_committed_within_the_delay(queue_path: Path) -> None:
         client.close(timeout=0.2)
 
 
-def test_flush_commits_and_delivers(edge: EdgeServer, queue_path: Path) -> None:
+def test_flush_commits_and_delivers(delivery_edge: EdgeServer, queue_path: Path) -> None:
     with pingsdk.PingClient(
-        edge.url, queue_path=queue_path, durability="buffered", buffer_delay=LONG
+        delivery_edge.url, queue_path=queue_path, durability="buffered", buffer_delay=LONG
     ) as client:
         ids = [client.submit(SearchCounts(engine="b", count=i)) for i in range(20)]
         assert client.flush(timeout=10.0)
         stats = client.stats()
     assert stats.sent == 20 and stats.pending == 0 and stats.submitted == 20
-    assert {p.doc_id for p in edge.accepted()} == set(ids)
+    assert {p.doc_id for p in delivery_edge.accepted()} == set(ids)
 
 
 @pytest.mark.anyio
-async def test_async_client_buffers_and_flushes(edge: EdgeServer, queue_path: Path) -> None:
+async def test_async_client_buffers_and_flushes(
+    delivery_edge: EdgeServer, queue_path: Path
+) -> None:
     async with pingsdk.AsyncPingClient(
-        edge.url, queue_path=queue_path, durability="buffered", buffer_delay=LONG
+        delivery_edge.url, queue_path=queue_path, durability="buffered", buffer_delay=LONG
     ) as client:
         ids = [await client.submit(SearchCounts(engine="a", count=i)) for i in range(10)]
         assert client.stats().pending == 10
         assert await client.flush(timeout=10.0)
-    assert {p.doc_id for p in edge.accepted()} == set(ids)
+    assert {p.doc_id for p in delivery_edge.accepted()} == set(ids)
 
 
 def test_a_ping_that_may_not_fit_is_refused_at_submit(queue_path: Path) -> None:
@@ -140,9 +141,8 @@ def test_upload_switch_off_drops_buffered_pings(queue_path: Path) -> None:
 
 EXIT_CHILD = """
 import sys
-sys.path.insert(0, {here!r})
 import pingsdk
-from _delivery_pings import SearchCounts
+from tests.delivery.pings import SearchCounts
 client = pingsdk.PingClient({endpoint!r}, queue_path={queue!r}, durability="buffered",
                             buffer_delay=60.0, atexit_timeout=0.3)
 for i in range(7):
@@ -152,15 +152,13 @@ for i in range(7):
 
 
 def test_exit_hook_commits_the_buffer(queue_path: Path) -> None:
-    script = textwrap.dedent(EXIT_CHILD).format(
-        here=str(HERE), endpoint=refused_url(), queue=str(queue_path)
-    )
+    script = textwrap.dedent(EXIT_CHILD).format(endpoint=refused_url(), queue=str(queue_path))
     done = subprocess.run(
         [sys.executable, "-c", script],
         capture_output=True,
         text=True,
         timeout=60,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        env=child_env(),
         check=True,
     )
     printed = done.stdout.split()
@@ -206,9 +204,8 @@ def test_fork_child_starts_with_an_empty_buffer(queue_path: Path) -> None:
 
 KILL_CHILD = """
 import sys, time
-sys.path.insert(0, {here!r})
 import pingsdk
-from _delivery_pings import SearchCounts
+from tests.delivery.pings import SearchCounts
 client = pingsdk.PingClient({endpoint!r}, queue_path={queue!r}, durability="buffered",
                             buffer_delay={delay!r})
 print("ready", flush=True)
@@ -225,16 +222,16 @@ while True:
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("delay", [0.05, 0.2])
 def test_sigkill_loses_at_most_the_buffer_window(
-    edge: EdgeServer, tmp_path: Path, delay: float
+    delivery_edge: EdgeServer, tmp_path: Path, delay: float
 ) -> None:
     """Every ping submitted more than ``buffer_delay`` (+ scheduling margin) before a SIGKILL
     is on disk or delivered; what is lost lies in that last window only."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = child_env()
     lost_total = 0
     for rnd in range(4):
         queue = tmp_path / f"kill-{rnd}.db"
         script = textwrap.dedent(KILL_CHILD).format(
-            here=str(HERE), endpoint=edge.url, queue=str(queue), delay=delay
+            endpoint=delivery_edge.url, queue=str(queue), delay=delay
         )
         proc = subprocess.Popen(
             [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, env=env
@@ -258,7 +255,7 @@ def test_sigkill_loses_at_most_the_buffer_window(
         reader.join(timeout=10)
         submitted = [(line.split()[0], float(line.split()[1])) for line in lines[1:] if " " in line]
         assert len(submitted) > 50, "the child hardly submitted"
-        kept = set(stored_ids(queue)) | {p.doc_id for p in edge.accepted()}
+        kept = set(stored_ids(queue)) | {p.doc_id for p in delivery_edge.accepted()}
         lost = [(doc_id, at) for doc_id, at in submitted if doc_id not in kept]
         window_start = killed_at - delay - MARGIN
         too_old = [doc_id for doc_id, at in lost if at < window_start]

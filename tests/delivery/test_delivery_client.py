@@ -10,11 +10,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from _delivery_pings import APP, Blob, DeletionRequest, Expired, LegacyCrash, SearchCounts
 
 import pingsdk
 from pingsdk._queue import PingQueue
 from pingsdk.edge import EdgeServer
+from tests.delivery.pings import APP, Blob, DeletionRequest, Expired, LegacyCrash, SearchCounts
 
 
 def recorder() -> tuple[httpx.MockTransport, list[httpx.Request]]:
@@ -75,16 +75,18 @@ def test_not_a_ping_and_legacy_without_app() -> None:
 
 
 def test_upload_disabled_purges_refuses_and_sends_only_deletion_request(
-    edge: EdgeServer, queue_path: Path
+    delivery_edge: EdgeServer, queue_path: Path
 ) -> None:
-    edge.set_faults(pingsdk.edge.FaultPlan(rate=1.0, kinds=("503",), retry_after=0))
+    delivery_edge.set_faults(pingsdk.edge.FaultPlan(rate=1.0, kinds=("503",), retry_after=0))
     client = pingsdk.PingClient(
-        edge.url, queue_path=queue_path, retry=pingsdk.RetryPolicy(initial_delay=0.5, max_delay=0.5)
+        delivery_edge.url,
+        queue_path=queue_path,
+        retry=pingsdk.RetryPolicy(initial_delay=0.5, max_delay=0.5),
     )
     try:
         for i in range(5):
             client.submit(SearchCounts(engine="x", count=i))
-        edge.set_faults(None)
+        delivery_edge.set_faults(None)
         client.set_upload_enabled(False, deletion_request=DeletionRequest(client_id="abc"))
         assert client.upload_enabled is False
         with pytest.raises(pingsdk.UploadDisabledError):
@@ -92,11 +94,11 @@ def test_upload_disabled_purges_refuses_and_sends_only_deletion_request(
         assert client.flush(5.0)
         stats = client.stats()
         assert stats.dropped["upload_disabled"] >= 1 and stats.pending == 0
-        assert [p.doctype for p in edge.accepted()] == ["deletion-request"]
+        assert [p.doctype for p in delivery_edge.accepted()] == ["deletion-request"]
         client.upload_enabled = True
         client.submit(SearchCounts(engine="again", count=1))
         assert client.flush(5.0)
-        assert [p.payload for p in edge.accepted()][-1] == {"engine": "again", "count": 1}
+        assert [p.payload for p in delivery_edge.accepted()][-1] == {"engine": "again", "count": 1}
     finally:
         client.close()
 
@@ -235,20 +237,20 @@ def test_submit_after_close_and_idempotent_close() -> None:
 
 
 def test_pending_pings_from_earlier_run_start_uploader_without_submit(
-    edge: EdgeServer, queue_path: Path
+    delivery_edge: EdgeServer, queue_path: Path
 ) -> None:
     black = httpx.MockTransport(lambda r: httpx.Response(503))
     with pingsdk.PingClient(
-        edge.url,  # pings are only ever sent to the endpoint they were submitted for
+        delivery_edge.url,  # pings are only ever sent to the endpoint they were submitted for
         queue_path=queue_path,
         transport=black,
         retry=pingsdk.RetryPolicy.no_wait(max_attempts=None),
     ) as c:
         ids = {c.submit(SearchCounts(engine="x", count=i)) for i in range(3)}
         c.close(0.1)
-    client = pingsdk.PingClient(edge.url, queue_path=queue_path, app=APP)
+    client = pingsdk.PingClient(delivery_edge.url, queue_path=queue_path, app=APP)
     try:
-        assert edge.wait_for(3, timeout=5.0)  # no submit(), no flush(): started by itself
-        assert {p.doc_id for p in edge.accepted()} == ids
+        assert delivery_edge.wait_for(3, timeout=5.0)  # no submit(), no flush(): started by itself
+        assert {p.doc_id for p in delivery_edge.accepted()} == ids
     finally:
         client.close()

@@ -22,16 +22,14 @@ import pytest
 
 import pingsdk
 from pingsdk.edge import EdgeServer, FaultPlan
+from tests.support import child_env
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parents[1]
 ROUNDS = int(os.environ.get("CRASH_ROUNDS", "12"))
 
 CHILD = """
 import sys, time
-sys.path.insert(0, {here!r})
 import pingsdk
-from _delivery_pings import SearchCounts
+from tests.delivery.pings import SearchCounts
 client = pingsdk.PingClient(
     {endpoint!r}, queue_path={queue!r}, timeout=1.0,
     retry=pingsdk.RetryPolicy(initial_delay=0.01, max_delay=0.1, max_retry_after=0.1),
@@ -54,16 +52,16 @@ def _read_ids(proc: subprocess.Popen[str], out: list[str]) -> None:
 
 @pytest.mark.slow
 @pytest.mark.timeout(90)
-def test_sigkill_at_random_points_loses_nothing(edge: EdgeServer, tmp_path: Path) -> None:
+def test_sigkill_at_random_points_loses_nothing(delivery_edge: EdgeServer, tmp_path: Path) -> None:
     queue = str(tmp_path / "pings.db")
-    edge.set_faults(FaultPlan(rate=0.2, kinds=("500", "503", "reset"), retry_after=0, seed=3))
+    delivery_edge.set_faults(
+        FaultPlan(rate=0.2, kinds=("500", "503", "reset"), retry_after=0, seed=3)
+    )
     rng = random.Random(42)
     printed: list[str] = []
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = child_env()
     for rnd in range(ROUNDS):
-        script = textwrap.dedent(CHILD).format(
-            here=str(HERE), endpoint=edge.url, queue=queue, round=rnd
-        )
+        script = textwrap.dedent(CHILD).format(endpoint=delivery_edge.url, queue=queue, round=rnd)
         proc = subprocess.Popen(
             [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, env=env
         )
@@ -84,13 +82,13 @@ def test_sigkill_at_random_points_loses_nothing(edge: EdgeServer, tmp_path: Path
         # The last line may be cut by the kill: only whole ids count as "submit() returned".
         printed.extend(i for i in ids if len(i) == 36)
     assert len(printed) > ROUNDS * 5, "the children barely submitted anything"
-    edge.set_faults(None)
+    delivery_edge.set_faults(None)
     # A new client on the same queue delivers the rest (after the dead children's leases expire).
-    with pingsdk.PingClient(edge.url, queue_path=queue, timeout=1.0) as client:
+    with pingsdk.PingClient(delivery_edge.url, queue_path=queue, timeout=1.0) as client:
         ok = client.flush(timeout=30.0)
-        assert ok, (client.stats(), len(printed), len(edge.accepted()), time.time())
+        assert ok, (client.stats(), len(printed), len(delivery_edge.accepted()), time.time())
         assert client.stats().pending == 0
-    accepted = edge.accepted()
+    accepted = delivery_edge.accepted()
     by_id = collections.defaultdict(list)
     for ping in accepted:
         by_id[ping.doc_id].append(ping)

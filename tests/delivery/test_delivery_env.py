@@ -6,11 +6,11 @@ from __future__ import annotations
 import logging
 
 import pytest
-from _delivery_pings import SearchCounts
-from _servers import scripted_server
 
 import pingsdk
 from pingsdk._delivery import _config
+from tests.delivery.pings import SearchCounts
+from tests.delivery.servers import scripted_server
 
 
 @pytest.fixture(autouse=True)

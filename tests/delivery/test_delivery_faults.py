@@ -8,15 +8,17 @@ from pathlib import Path
 
 import httpx
 import pytest
-from _delivery_pings import SearchCounts
 
 import pingsdk
 from pingsdk.edge import EdgeServer, FaultPlan
+from tests.delivery.pings import SearchCounts
 
 
 @pytest.mark.slow
-def test_thirty_percent_mixed_faults_lose_nothing(edge: EdgeServer, queue_path: Path) -> None:
-    edge.set_faults(
+def test_thirty_percent_mixed_faults_lose_nothing(
+    delivery_edge: EdgeServer, queue_path: Path
+) -> None:
+    delivery_edge.set_faults(
         FaultPlan(
             rate=0.3,
             kinds=("500", "503", "429", "reset", "timeout"),
@@ -27,16 +29,16 @@ def test_thirty_percent_mixed_faults_lose_nothing(edge: EdgeServer, queue_path: 
     )
     policy = pingsdk.RetryPolicy(initial_delay=0.01, max_delay=0.05, max_retry_after=0.05)
     with pingsdk.PingClient(
-        edge.url, queue_path=queue_path, retry=policy, timeout=0.5, max_in_flight=8
+        delivery_edge.url, queue_path=queue_path, retry=policy, timeout=0.5, max_in_flight=8
     ) as client:
         ids = {client.submit(SearchCounts(engine="x", count=i)) for i in range(300)}
         assert client.flush(timeout=45.0)
         stats = client.stats()
-    accepted = [p.doc_id for p in edge.accepted()]
+    accepted = [p.doc_id for p in delivery_edge.accepted()]
     assert set(accepted) == ids  # 100 % delivered
     # A "timeout" fault may still be answered after the client gave up: the pipeline dedups
     # those by docId; any other duplicate would be a bug.
-    faults = edge.monitor()
+    faults = delivery_edge.monitor()
     assert stats.sent == 300 and stats.retried > 30 and stats.dropped == {}
     assert len(accepted) - len(ids) <= stats.retried, faults
 

@@ -17,15 +17,13 @@ from pathlib import Path
 import pytest
 
 from pingsdk.edge import EdgeServer
-
-HERE = Path(__file__).resolve().parent
+from tests.support import child_env
 
 SCRIPT = textwrap.dedent(
     """
     import os, sys, time, warnings
-    sys.path.insert(0, {here!r})
     import pingsdk
-    from _delivery_pings import SearchCounts
+    from tests.delivery.pings import SearchCounts
 
     client = pingsdk.PingClient({url!r}, queue_path={queue!r})
     client.submit(SearchCounts(engine="parent", count=1))
@@ -58,12 +56,18 @@ SCRIPT = textwrap.dedent(
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
-def test_fork_right_after_first_submit_never_hangs(edge: EdgeServer, tmp_path: Path) -> None:
+def test_fork_right_after_first_submit_never_hangs(
+    delivery_edge: EdgeServer, tmp_path: Path
+) -> None:
     for round_ in range(6):
-        script = SCRIPT.format(here=str(HERE), url=edge.url, queue=str(tmp_path / f"{round_}.db"))
+        script = SCRIPT.format(url=delivery_edge.url, queue=str(tmp_path / f"{round_}.db"))
         proc = subprocess.run(
-            [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+            [sys.executable, "-c", script],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=child_env(),
         )
         assert proc.returncode == 0, f"round {round_}: {proc.stdout}{proc.stderr}"
-    engines = sorted(p.payload["engine"] for p in edge.accepted())
+    engines = sorted(p.payload["engine"] for p in delivery_edge.accepted())
     assert engines == ["child"] * 6 + ["parent"] * 6

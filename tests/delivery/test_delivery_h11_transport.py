@@ -16,8 +16,8 @@ import httpx
 import pytest
 
 import pingsdk
-from pingsdk._delivery._engine import default_transport
 from pingsdk._delivery._h11_transport import H11Transport, environment_proxy
+from pingsdk._delivery._http import default_transport
 from pingsdk._delivery._outcome import classify_exception
 
 Script = Callable[[socket.socket, int], None]
@@ -309,7 +309,7 @@ def test_tls_with_an_untrusted_certificate_is_a_connect_error(
 def test_client_delivers_over_tls_with_a_ca_bundle(
     tls_pair: tuple[ssl.SSLContext, ssl.SSLContext, str], tmp_path: Path
 ) -> None:
-    from _delivery_pings import SearchCounts
+    from tests.delivery.pings import SearchCounts
 
     server_ctx, _, ca_pem = tls_pair
     bundle = tmp_path / "ca.pem"
@@ -351,7 +351,7 @@ def test_default_transport_is_lean_unless_a_proxy_is_configured(
 
 
 def test_client_sends_under_the_endpoint_prefix_with_host_header(tmp_path: Path) -> None:
-    from _delivery_pings import SearchCounts
+    from tests.delivery.pings import SearchCounts
 
     heads: list[bytes] = []
 

@@ -13,9 +13,9 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-from _delivery_pings import SearchCounts
 
 import pingsdk
+from tests.delivery.pings import SearchCounts
 
 ANSWERS = [
     b"\x00\xff\xfe this is not HTTP at all\r\n\r\n",  # garbage status line

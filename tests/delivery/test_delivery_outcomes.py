@@ -9,11 +9,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from _delivery_pings import SearchCounts
 
 import pingsdk
 from pingsdk._queue import PingQueue
 from pingsdk.edge import EdgeServer
+from tests.delivery.pings import SearchCounts
 
 
 def scripted(
@@ -185,11 +185,13 @@ def test_callback_errors_are_logged_not_raised(caplog: pytest.LogCaptureFixture)
     assert any("callback" in r.getMessage() for r in caplog.records if r.levelno == logging.ERROR)
 
 
-def test_4xx_from_real_edge_dropped_and_reported(edge: EdgeServer, queue_path: Path) -> None:
+def test_4xx_from_real_edge_dropped_and_reported(
+    delivery_edge: EdgeServer, queue_path: Path
+) -> None:
     dropped: list[pingsdk.DeliveryReport] = []
-    edge.script(["404", "200"])
+    delivery_edge.script(["404", "200"])
     with pingsdk.PingClient(
-        edge.url, queue_path=queue_path, on_dropped=dropped.append, max_in_flight=1
+        delivery_edge.url, queue_path=queue_path, on_dropped=dropped.append, max_in_flight=1
     ) as client:
         first = client.submit(SearchCounts(engine="a", count=1))
         second = client.submit(SearchCounts(engine="b", count=2))
@@ -197,7 +199,7 @@ def test_4xx_from_real_edge_dropped_and_reported(edge: EdgeServer, queue_path: P
         stats = client.stats()
     assert [r.doc_id for r in dropped] == [first] and dropped[0].status == 404
     assert dict(stats.dropped) == {"http_404": 1} and stats.sent == 1
-    assert [p.doc_id for p in edge.accepted()] == [second]
+    assert [p.doc_id for p in delivery_edge.accepted()] == [second]
 
 
 def test_an_outcome_the_queue_could_not_record_is_released_not_stranded(tmp_path: Path) -> None:

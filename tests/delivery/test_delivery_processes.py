@@ -13,20 +13,18 @@ import warnings
 from pathlib import Path
 
 import pytest
-from _delivery_pings import SearchCounts
 
 import pingsdk
 from pingsdk.edge import EdgeServer, FaultPlan
+from tests.delivery.pings import SearchCounts
+from tests.support import child_env
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parents[1]
-ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
+ENV = child_env()
 
 WORKER = """
 import sys, threading
-sys.path.insert(0, {here!r})
 import pingsdk
-from _delivery_pings import SearchCounts
+from tests.delivery.pings import SearchCounts
 client = pingsdk.PingClient({endpoint!r}, queue_path={queue!r}, max_in_flight=4)
 ids = []
 def work(t):
@@ -41,15 +39,16 @@ print("\\n".join(ids))
 """
 
 
-def test_two_processes_and_threads_share_one_queue(edge: EdgeServer, queue_path: Path) -> None:
+def test_two_processes_and_threads_share_one_queue(
+    delivery_edge: EdgeServer, queue_path: Path
+) -> None:
     procs = [
         subprocess.Popen(
             [
                 sys.executable,
                 "-c",
                 textwrap.dedent(WORKER).format(
-                    here=str(HERE),
-                    endpoint=edge.url,
+                    endpoint=delivery_edge.url,
                     queue=str(queue_path),
                     worker=w,
                     threads=3,
@@ -68,7 +67,7 @@ def test_two_processes_and_threads_share_one_queue(edge: EdgeServer, queue_path:
         assert proc.returncode == 0
         submitted.extend(out.split())
     assert len(submitted) == 240 == len(set(submitted))
-    counts = collections.Counter(p.doc_id for p in edge.accepted())
+    counts = collections.Counter(p.doc_id for p in delivery_edge.accepted())
     assert set(counts) == set(submitted)
     assert max(counts.values()) == 1, "a ping was sent twice"
 
@@ -82,11 +81,11 @@ def _fork() -> int:
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 def test_fork_child_gets_its_own_uploader_and_never_double_sends(
-    edge: EdgeServer, queue_path: Path
+    delivery_edge: EdgeServer, queue_path: Path
 ) -> None:
     # Slow answers so that the parent has requests (leased pings) on the wire at the fork.
-    edge.set_faults(FaultPlan(latency=0.2))
-    client = pingsdk.PingClient(edge.url, queue_path=queue_path, max_in_flight=4)
+    delivery_edge.set_faults(FaultPlan(latency=0.2))
+    client = pingsdk.PingClient(delivery_edge.url, queue_path=queue_path, max_in_flight=4)
     try:
         parent_ids = [client.submit(SearchCounts(engine="parent", count=i)) for i in range(12)]
         deadline = time.monotonic() + 5
@@ -114,22 +113,22 @@ def test_fork_child_gets_its_own_uploader_and_never_double_sends(
         assert client.flush(timeout=15.0)
     finally:
         client.close()
-    counts = collections.Counter(p.doc_id for p in edge.accepted())
+    counts = collections.Counter(p.doc_id for p in delivery_edge.accepted())
     assert len(child_ids) == 5
     assert set(counts) == set(parent_ids) | set(child_ids)
     assert max(counts.values()) == 1, "a ping leased by the parent was sent by the child too"
 
 
 def test_corrupt_queue_file_is_moved_aside_and_a_fresh_one_used(
-    edge: EdgeServer, queue_path: Path, caplog: pytest.LogCaptureFixture
+    delivery_edge: EdgeServer, queue_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     # A damaged pingsdk queue: garbage where the queue was, pingsdk's lock file beside it.
     queue_path.write_bytes(b"this is not an SQLite database" * 100)
     queue_path.with_name(queue_path.name + ".lock").touch()
-    with pingsdk.PingClient(edge.url, queue_path=queue_path) as client:
+    with pingsdk.PingClient(delivery_edge.url, queue_path=queue_path) as client:
         doc_id = client.submit(SearchCounts(engine="x", count=1))
         assert client.flush(5.0)
-    assert [p.doc_id for p in edge.accepted()] == [doc_id]
+    assert [p.doc_id for p in delivery_edge.accepted()] == [doc_id]
     errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
     assert any("moved aside" in m for m in errors), errors
     assert list(queue_path.parent.glob("pings.db.corrupt-*"))
@@ -137,9 +136,8 @@ def test_corrupt_queue_file_is_moved_aside_and_a_fresh_one_used(
 
 DISK_FULL = """
 import logging, os, resource, signal, sys
-sys.path.insert(0, {here!r})
 import pingsdk
-from _delivery_pings import Blob
+from tests.delivery.pings import Blob
 # The uploader's warnings would otherwise reach stderr (logging's last resort) mid-line.
 logging.getLogger("pingsdk").addHandler(logging.NullHandler())
 client = pingsdk.PingClient(
@@ -166,18 +164,18 @@ print("\\n".join(stored))
 
 @pytest.mark.skipif(sys.platform == "win32", reason="needs RLIMIT_FSIZE")
 def test_disk_full_raises_typed_error_and_keeps_what_was_stored(
-    edge: EdgeServer, tmp_path: Path
+    delivery_edge: EdgeServer, tmp_path: Path
 ) -> None:
     queue = tmp_path / "pings.db"
     # The child only stores (uploader=False), so everything stays in the queue.
-    script = textwrap.dedent(DISK_FULL).format(here=str(HERE), endpoint=edge.url, queue=str(queue))
+    script = textwrap.dedent(DISK_FULL).format(endpoint=delivery_edge.url, queue=str(queue))
     proc = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, env=ENV, timeout=60
     )
     assert "FULL QueueFullError" in proc.stderr, proc.stderr
     stored = proc.stdout.split()
     assert len(stored) >= 5
-    with pingsdk.PingClient(edge.url, queue_path=queue) as client:
+    with pingsdk.PingClient(delivery_edge.url, queue_path=queue) as client:
         assert client.flush(timeout=15.0)
         assert client.stats().pending == 0
-    assert {p.doc_id for p in edge.accepted()} >= set(stored)
+    assert {p.doc_id for p in delivery_edge.accepted()} >= set(stored)

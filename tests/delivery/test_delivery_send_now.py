@@ -9,12 +9,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from _delivery_pings import Blob, SearchCounts
-from _servers import Answer, doc_id_of, free_port, scripted_server
 
 import pingsdk
 from pingsdk._queue import PingQueue
 from pingsdk.edge import EdgeServer
+from tests.delivery.pings import Blob, SearchCounts
+from tests.delivery.servers import Answer, doc_id_of, free_port, scripted_server
 
 OK: Answer = (200, {}, b"")
 
@@ -25,13 +25,15 @@ def _pending(queue_path: Path) -> int:
 
 
 def test_send_now_returns_the_report_of_the_accepted_ping(
-    edge: EdgeServer, queue_path: Path
+    delivery_edge: EdgeServer, queue_path: Path
 ) -> None:
     sent: list[pingsdk.DeliveryReport] = []
-    with pingsdk.PingClient(edge.url, queue_path=queue_path, on_sent=sent.append) as client:
+    with pingsdk.PingClient(
+        delivery_edge.url, queue_path=queue_path, on_sent=sent.append
+    ) as client:
         report = client.send_now(SearchCounts(engine="ddg", count=3), timeout=5.0)
         assert client.stats().sent == 1
-    [got] = edge.received()
+    [got] = delivery_edge.received()
     assert (got.status, got.valid, got.payload) == (200, True, {"engine": "ddg", "count": 3})
     assert got.headers["Content-Encoding"] == "gzip"
     assert (report.doc_id, report.status, report.reason, report.attempts) == (
@@ -45,31 +47,39 @@ def test_send_now_returns_the_report_of_the_accepted_ping(
     assert _pending(queue_path) == 0
 
 
-def test_a_large_ping_is_leased_and_acked_by_its_row(edge: EdgeServer, queue_path: Path) -> None:
+def test_a_large_ping_is_leased_and_acked_by_its_row(
+    delivery_edge: EdgeServer, queue_path: Path
+) -> None:
     # Over 2 KiB uncompressed, the body is stored in its own table: the lease and the ack
     # must still find the row.
-    with pingsdk.PingClient(edge.url, queue_path=queue_path, compress=False) as client:
+    with pingsdk.PingClient(delivery_edge.url, queue_path=queue_path, compress=False) as client:
         report = client.send_now(Blob(text="x" * 10_000), timeout=5.0)
         assert client.stats().pending == 0
-    [got] = edge.received()
+    [got] = delivery_edge.received()
     assert (got.doc_id, got.status, report.status) == (report.doc_id, 200, 200)
     assert _pending(queue_path) == 0
 
 
-def test_send_document_now_sends_the_bytes_as_given(edge: EdgeServer, queue_path: Path) -> None:
+def test_send_document_now_sends_the_bytes_as_given(
+    delivery_edge: EdgeServer, queue_path: Path
+) -> None:
     document = b'{"count": 2,  "engine": "x"}'
-    with pingsdk.PingClient(edge.url, queue_path=queue_path) as client:
+    with pingsdk.PingClient(delivery_edge.url, queue_path=queue_path) as client:
         report = client.send_document_now(
             document, namespace="delivery-test", doctype="search-counts", version=1
         )
-    [got] = edge.received()
+    [got] = delivery_edge.received()
     assert (got.doc_id, got.status, got.valid) == (report.doc_id, 200, True)
     assert got.payload == {"count": 2, "engine": "x"}
 
 
-def test_a_4xx_raises_ping_rejected_and_drops_the_ping(edge: EdgeServer, queue_path: Path) -> None:
+def test_a_4xx_raises_ping_rejected_and_drops_the_ping(
+    delivery_edge: EdgeServer, queue_path: Path
+) -> None:
     dropped: list[pingsdk.DeliveryReport] = []
-    with pingsdk.PingClient(edge.url, queue_path=queue_path, on_dropped=dropped.append) as client:
+    with pingsdk.PingClient(
+        delivery_edge.url, queue_path=queue_path, on_dropped=dropped.append
+    ) as client:
         with pytest.raises(pingsdk.PingRejectedError) as caught:
             client.send_document_now(
                 b'{"engine": "x", "count": "many"}',
@@ -80,9 +90,9 @@ def test_a_4xx_raises_ping_rejected_and_drops_the_ping(edge: EdgeServer, queue_p
         assert client.stats().dropped == {"http_400": 1}
     error = caught.value
     assert isinstance(error, pingsdk.SubmitError)
-    [got] = edge.received()
+    [got] = delivery_edge.received()
     assert (error.status_code, error.doc_id, error.attempts) == (400, got.doc_id, 1)
-    assert error.url == f"{edge.url}/submit/delivery-test/search-counts/1/{got.doc_id}"
+    assert error.url == f"{delivery_edge.url}/submit/delivery-test/search-counts/1/{got.doc_id}"
     assert error.detail and "count" in error.detail  # the strict edge names the bad field
     assert [r.reason for r in dropped] == ["http_400"]
     assert _pending(queue_path) == 0
@@ -105,7 +115,7 @@ def test_5xx_then_success_is_retried_within_the_timeout(
 
 
 def test_edge_down_raises_and_leaves_the_ping_queued_for_the_uploader(
-    queue_path: Path, schema_tree: Path, fast_retry: pingsdk.RetryPolicy
+    queue_path: Path, delivery_schema_tree: Path, fast_retry: pingsdk.RetryPolicy
 ) -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -120,7 +130,7 @@ def test_edge_down_raises_and_leaves_the_ping_queued_for_the_uploader(
         with PingQueue(queue_path, create=False) as queue:
             [group] = queue.groups()
         assert group.total_attempts == error.attempts  # the schedule is kept for the uploader
-        with EdgeServer(schemas=schema_tree, strict=True, port=port) as edge:
+        with EdgeServer(schemas=delivery_schema_tree, strict=True, port=port) as edge:
             assert client.flush(timeout=10.0)
             [got] = edge.received()
     assert (got.doc_id, got.status) == (error.doc_id, 200)
@@ -198,15 +208,15 @@ def test_sync_send_now_refuses_to_block_an_event_loop(queue_path: Path) -> None:
 
 
 @pytest.mark.anyio
-async def test_async_send_now(edge: EdgeServer, queue_path: Path) -> None:
-    async with pingsdk.AsyncPingClient(edge.url, queue_path=queue_path) as client:
+async def test_async_send_now(delivery_edge: EdgeServer, queue_path: Path) -> None:
+    async with pingsdk.AsyncPingClient(delivery_edge.url, queue_path=queue_path) as client:
         report = await client.send_now(SearchCounts(engine="aio", count=1), timeout=5.0)
         with pytest.raises(pingsdk.PingRejectedError) as caught:
             await client.send_document_now(
                 b'{"engine": 1}', namespace="delivery-test", doctype="search-counts", version=1
             )
         assert client.stats().sent == 1
-    accepted, refused = edge.received()
+    accepted, refused = delivery_edge.received()
     assert (accepted.doc_id, accepted.status, report.status) == (report.doc_id, 200, 200)
     assert (refused.doc_id, refused.status) == (caught.value.doc_id, 400)
     assert _pending(queue_path) == 0
@@ -244,7 +254,7 @@ async def test_cancelling_async_send_now_gives_the_ping_back(queue_path: Path) -
 
 
 def test_the_edge_answer_is_returned_even_if_the_queue_cannot_record_it(
-    edge: EdgeServer,
+    delivery_edge: EdgeServer,
     queue_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
@@ -252,7 +262,7 @@ def test_the_edge_answer_is_returned_even_if_the_queue_cannot_record_it(
     def locked(*args: object, **kwargs: object) -> bool:
         raise pingsdk.QueueBusyError("the file is locked")
 
-    with pingsdk.PingClient(edge.url, queue_path=queue_path) as client:
+    with pingsdk.PingClient(delivery_edge.url, queue_path=queue_path) as client:
         monkeypatch.setattr(client._engine.queue, "ack", locked)
         report = client.send_now(SearchCounts(engine="x", count=1), timeout=5.0)
         monkeypatch.undo()

@@ -9,11 +9,11 @@ import time
 from pathlib import Path
 
 import pytest
-from _delivery_pings import DeletionRequest, SearchCounts
-from _servers import scripted_server
 
 import pingsdk
 from pingsdk.edge import EdgeServer, FaultPlan
+from tests.delivery.pings import DeletionRequest, SearchCounts
+from tests.delivery.servers import scripted_server
 
 SLOW = pingsdk.RetryPolicy(initial_delay=60, max_delay=60)
 
@@ -31,20 +31,20 @@ def test_flush_is_false_while_the_edge_is_down(tmp_path: Path) -> None:
 
 
 def test_flush_overrides_the_backoff_and_close_reports_the_truth(
-    edge: EdgeServer, queue_path: Path
+    delivery_edge: EdgeServer, queue_path: Path
 ) -> None:
-    edge.set_faults(FaultPlan(rate=1.0, kinds=("500",)))
-    client = pingsdk.PingClient(edge.url, queue_path=queue_path, retry=SLOW)
+    delivery_edge.set_faults(FaultPlan(rate=1.0, kinds=("500",)))
+    client = pingsdk.PingClient(delivery_edge.url, queue_path=queue_path, retry=SLOW)
     try:
         doc_id = client.submit(SearchCounts(engine="x", count=1))
         deadline = time.monotonic() + 5
         while client.stats().retried < 1 and time.monotonic() < deadline:
             time.sleep(0.01)
-        edge.set_faults(None)
+        delivery_edge.set_faults(None)
         # The retry is a minute away; a flush tries it now and only then says True.
         assert client.flush(5.0)
         assert client.stats().pending == 0
-        assert [p.doc_id for p in edge.accepted()] == [doc_id]
+        assert [p.doc_id for p in delivery_edge.accepted()] == [doc_id]
     finally:
         assert client.close(1.0) is True
 
@@ -65,26 +65,28 @@ def test_flush_honours_a_pause_the_server_asked_for(tmp_path: Path) -> None:
 
 
 @pytest.mark.anyio
-async def test_async_flush_and_close_tell_the_truth(edge: EdgeServer, queue_path: Path) -> None:
-    edge.set_faults(FaultPlan(rate=1.0, kinds=("500",)))
-    client = pingsdk.AsyncPingClient(edge.url, queue_path=queue_path, retry=SLOW)
+async def test_async_flush_and_close_tell_the_truth(
+    delivery_edge: EdgeServer, queue_path: Path
+) -> None:
+    delivery_edge.set_faults(FaultPlan(rate=1.0, kinds=("500",)))
+    client = pingsdk.AsyncPingClient(delivery_edge.url, queue_path=queue_path, retry=SLOW)
     await client.submit(SearchCounts(engine="x", count=1))
     assert await client.flush(0.5) is False
-    edge.set_faults(None)
+    delivery_edge.set_faults(None)
     assert await client.flush(5.0)
     await client.submit(SearchCounts(engine="y", count=2))
     assert await client.close(5.0) is True
-    assert len(edge.accepted()) == 2
+    assert len(delivery_edge.accepted()) == 2
 
 
 def test_store_only_flush_waits_until_nothing_is_pending(
-    edge: EdgeServer, queue_path: Path
+    delivery_edge: EdgeServer, queue_path: Path
 ) -> None:
-    app = pingsdk.PingClient(edge.url, queue_path=queue_path, uploader=False)
+    app = pingsdk.PingClient(delivery_edge.url, queue_path=queue_path, uploader=False)
     try:
         app.submit(SearchCounts(engine="x", count=1))
         assert app.flush(0.3) is False
-        with pingsdk.PingClient(edge.url, queue_path=queue_path) as sender:
+        with pingsdk.PingClient(delivery_edge.url, queue_path=queue_path) as sender:
             assert sender.flush(5.0)
         assert app.flush(1.0) is True
     finally:
@@ -122,22 +124,22 @@ def test_an_empty_queue_path_is_a_configuration_error(empty: str) -> None:
 
 
 def test_a_pending_deletion_request_survives_the_next_runs_purge_and_is_sent(
-    edge: EdgeServer, queue_path: Path
+    delivery_edge: EdgeServer, queue_path: Path
 ) -> None:
-    edge.set_faults(FaultPlan(rate=1.0, kinds=("500",)))
-    first = pingsdk.PingClient(edge.url, queue_path=queue_path, retry=SLOW)
+    delivery_edge.set_faults(FaultPlan(rate=1.0, kinds=("500",)))
+    first = pingsdk.PingClient(delivery_edge.url, queue_path=queue_path, retry=SLOW)
     first.submit(SearchCounts(engine="x", count=1))
     first.set_upload_enabled(False, deletion_request=DeletionRequest(client_id="abc"))
     deadline = time.monotonic() + 5
     while first.stats().retried < 1 and time.monotonic() < deadline:
         time.sleep(0.01)
     first.close(0.0)  # the deletion request is still queued
-    edge.set_faults(None)
+    delivery_edge.set_faults(None)
     # The next run starts with upload off: the purge keeps the deletion request, which goes out.
-    second = pingsdk.PingClient(edge.url, queue_path=queue_path, upload_enabled=False)
+    second = pingsdk.PingClient(delivery_edge.url, queue_path=queue_path, upload_enabled=False)
     try:
         assert second.flush(5.0)
-        assert [p.doctype for p in edge.accepted()] == ["deletion-request"]
+        assert [p.doctype for p in delivery_edge.accepted()] == ["deletion-request"]
         assert "upload_disabled" not in second.stats().dropped
     finally:
         second.close(1.0)
@@ -164,9 +166,12 @@ def test_a_refusal_is_explained_in_the_report_and_the_log(
 
 
 def test_two_applications_on_one_queue_each_reach_only_their_own_edge(
-    schema_tree: Path, queue_path: Path
+    delivery_schema_tree: Path, queue_path: Path
 ) -> None:
-    with EdgeServer(schemas=schema_tree) as edge_a, EdgeServer(schemas=schema_tree) as edge_b:
+    with (
+        EdgeServer(schemas=delivery_schema_tree) as edge_a,
+        EdgeServer(schemas=delivery_schema_tree) as edge_b,
+    ):
         app_a = pingsdk.PingClient(edge_a.url, queue_path=queue_path, uploader=False)
         ids_a = {app_a.submit(SearchCounts(engine="a", count=i)) for i in range(5)}
         app_a.close(0.0)
@@ -182,14 +187,14 @@ def test_two_applications_on_one_queue_each_reach_only_their_own_edge(
 
 @pytest.mark.anyio
 async def test_async_close_sends_a_deletion_request_left_by_an_earlier_run(
-    edge: EdgeServer, queue_path: Path
+    delivery_edge: EdgeServer, queue_path: Path
 ) -> None:
-    edge.set_faults(FaultPlan(rate=1.0, kinds=("500",)))
-    first = pingsdk.AsyncPingClient(edge.url, queue_path=queue_path, retry=SLOW)
+    delivery_edge.set_faults(FaultPlan(rate=1.0, kinds=("500",)))
+    first = pingsdk.AsyncPingClient(delivery_edge.url, queue_path=queue_path, retry=SLOW)
     await first.set_upload_enabled(False, deletion_request=DeletionRequest(client_id="abc"))
     assert await first.flush(0.5) is False  # refused with 500: still queued
     assert await first.close(0.0) is False
-    edge.set_faults(None)
-    second = pingsdk.AsyncPingClient(edge.url, queue_path=queue_path, upload_enabled=False)
+    delivery_edge.set_faults(None)
+    second = pingsdk.AsyncPingClient(delivery_edge.url, queue_path=queue_path, upload_enabled=False)
     assert await second.close(5.0) is True  # never submitted nor flushed: close sends it
-    assert [p.doctype for p in edge.accepted()] == ["deletion-request"]
+    assert [p.doctype for p in delivery_edge.accepted()] == ["deletion-request"]

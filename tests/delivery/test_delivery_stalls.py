@@ -11,10 +11,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from _delivery_pings import SearchCounts
-from _servers import EdgeProcess, free_port, scripted_server
 
 import pingsdk
+from tests.delivery.pings import SearchCounts
+from tests.delivery.servers import EdgeProcess, free_port, scripted_server
 
 
 @pytest.mark.slow

@@ -13,12 +13,12 @@ import time
 from pathlib import Path
 
 import pytest
-from _delivery_pings import SearchCounts
-from _servers import scripted_server
 
 import pingsdk
+from tests.delivery.pings import SearchCounts
+from tests.delivery.servers import scripted_server
+from tests.support import child_env
 
-HERE = Path(__file__).resolve().parent
 MARGIN = 0.75  # deadlines, not speed: generous for a loaded 2-core CI box
 
 HOLD_LOCK = """
@@ -94,9 +94,8 @@ def test_close_keeps_its_deadline_and_never_raises_on_a_locked_queue(tmp_path: P
 
 EXIT_HOOK = """
 import sys
-sys.path.insert(0, {here!r})
 import pingsdk
-from _delivery_pings import SearchCounts
+from tests.delivery.pings import SearchCounts
 
 def broken(timeout=2.0):
     raise RuntimeError("close failed")
@@ -118,9 +117,13 @@ good.submit(SearchCounts(engine="good", count=1))
 def test_one_client_failing_at_exit_does_not_stop_the_others(tmp_path: Path) -> None:
     answers = iter([500])
     with scripted_server(lambda path: (next(answers, 200), {}, b"")) as (url, seen):
-        script = textwrap.dedent(EXIT_HOOK).format(here=str(HERE), url=url)
+        script = textwrap.dedent(EXIT_HOOK).format(url=url)
         proc = subprocess.run(
-            [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+            [sys.executable, "-c", script],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=child_env(),
         )
         paths = seen.paths()
     assert proc.returncode == 0, proc.stderr

@@ -11,10 +11,10 @@ from pathlib import Path
 import httpx
 import jsonschema
 import pytest
-from _delivery_pings import APP, LegacyCrash, SearchCounts
 
 import pingsdk
 from pingsdk.edge import EdgeServer
+from tests.delivery.pings import APP, LegacyCrash, SearchCounts
 
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"
 DATE = re.compile(
@@ -24,10 +24,10 @@ DATE = re.compile(
 
 
 def test_every_ping_arrives_valid_with_url_and_headers(
-    edge: EdgeServer, queue_path: Path, fast_retry: pingsdk.RetryPolicy
+    delivery_edge: EdgeServer, queue_path: Path, fast_retry: pingsdk.RetryPolicy
 ) -> None:
     with pingsdk.PingClient(
-        edge.url,
+        delivery_edge.url,
         queue_path=queue_path,
         retry=fast_retry,
         debug_id="my-debug-1",
@@ -40,7 +40,7 @@ def test_every_ping_arrives_valid_with_url_and_headers(
         assert client.flush(timeout=10.0)
         stats = client.stats()
     assert stats.sent == 21 and stats.submitted == 21 and stats.pending == 0
-    got = {p.doc_id: p for p in edge.received()}
+    got = {p.doc_id: p for p in delivery_edge.received()}
     assert set(got) == {*ids, legacy_id}
     assert all(p.status == 200 and p.valid for p in got.values()), [p.errors for p in got.values()]
 
@@ -101,7 +101,7 @@ def test_extra_headers_reach_the_edge() -> None:
 
 
 def test_retry_resends_identical_url_and_body(
-    edge: EdgeServer, queue_path: Path, fast_retry: pingsdk.RetryPolicy
+    delivery_edge: EdgeServer, queue_path: Path, fast_retry: pingsdk.RetryPolicy
 ) -> None:
     """Record what goes on the wire (real sockets) while the edge fails three times."""
     wire: list[tuple[str, bytes, str]] = []
@@ -111,21 +111,25 @@ def test_retry_resends_identical_url_and_body(
             wire.append((str(request.url), request.content, request.headers["date"]))
             return await super().handle_async_request(request)
 
-    edge.script(["500", "reset", ("429", 0), "503"])
+    delivery_edge.script(["500", "reset", ("429", 0), "503"])
     with pingsdk.PingClient(
-        edge.url, queue_path=queue_path, retry=fast_retry, transport=Recording(), max_in_flight=1
+        delivery_edge.url,
+        queue_path=queue_path,
+        retry=fast_retry,
+        transport=Recording(),
+        max_in_flight=1,
     ) as client:
         doc_id = client.submit(SearchCounts(engine="ddg", count=3))
         assert client.flush(timeout=10.0)
         stats = client.stats()
     assert len(wire) == 5
     assert {url for url, _, _ in wire} == {
-        f"{edge.url}/submit/delivery-test/search-counts/1/{doc_id}"
+        f"{delivery_edge.url}/submit/delivery-test/search-counts/1/{doc_id}"
     }
     assert len({body for _, body, _ in wire}) == 1  # byte-identical gzip every time
     assert gzip.decompress(wire[0][1]) == b'{"engine":"ddg","count":3}'
     assert stats.retried == 4 and stats.sent == 1
-    assert [p.doc_id for p in edge.accepted()] == [doc_id]
+    assert [p.doc_id for p in delivery_edge.accepted()] == [doc_id]
 
 
 def test_https_required_except_loopback() -> None:

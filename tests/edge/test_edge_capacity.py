@@ -12,10 +12,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from _edge_support import doc_id
 
 from pingsdk.edge import EdgeServer
 from pingsdk.edge._monitor import build_report
+from tests.edge.support import doc_id
 
 GOOD = {"name": "start", "count": 1}
 

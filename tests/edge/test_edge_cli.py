@@ -10,10 +10,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from _edge_support import doc_id
 
 from pingsdk._cli import main
 from pingsdk.edge import EdgeServer
+from tests.edge.support import doc_id
 
 GOOD = {"name": "start", "count": 1}
 PINGSDK = Path(sys.executable).with_name("pingsdk")

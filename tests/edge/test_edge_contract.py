@@ -7,9 +7,9 @@ import json
 import socket
 
 import httpx
-from _edge_support import doc_id, exchange
 
 from pingsdk.edge import EdgeServer
+from tests.edge.support import doc_id, exchange
 
 GOOD = {"name": "start", "count": 1}
 

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from _edge_support import doc_id, exchange
 
 from pingsdk.edge import EdgeServer
+from tests.edge.support import doc_id, exchange
 
 GOOD = {"name": "start", "count": 1}
 HUGE = "9" * 5000  # over Python's 4,300-digit limit for int()

@@ -8,10 +8,10 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from _edge_support import doc_id
 
 from pingsdk import ConfigurationError
 from pingsdk.edge import EdgeServer, FaultPlan
+from tests.edge.support import doc_id
 
 GOOD = {"name": "start", "count": 1}
 

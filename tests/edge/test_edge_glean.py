@@ -13,9 +13,9 @@ from typing import Any
 
 import httpx
 import pytest
-from _edge_support import MPS, doc_id
 
 from pingsdk.edge import EdgeServer
+from tests.edge.support import MPS, doc_id
 
 GLEAN_EXAMPLES = MPS / "validation" / "glean"
 PASS = sorted(GLEAN_EXAMPLES.glob("glean.1.*.pass.json"))

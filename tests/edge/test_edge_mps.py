@@ -14,9 +14,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from _edge_support import MPS, doc_id
 
 from pingsdk.edge import EdgeServer
+from tests.edge.support import MPS, doc_id
 
 VALIDATION = MPS / "validation"
 _NAME = re.compile(

@@ -9,9 +9,9 @@ import time
 
 import httpx
 import pytest
-from _edge_support import doc_id
 
 from pingsdk.edge import EdgeServer
+from tests.edge.support import doc_id
 
 GOOD = {"name": "start", "count": 1}
 BAD = {"name": "start", "count": -1}

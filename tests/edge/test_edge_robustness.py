@@ -9,9 +9,9 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from _edge_support import doc_id, exchange
 
 from pingsdk.edge import EdgeServer
+from tests.edge.support import doc_id, exchange
 
 GOOD = {"name": "start", "count": 1}
 

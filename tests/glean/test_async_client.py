@@ -12,17 +12,16 @@ import pytest
 from pingsdk import AsyncPingClient, ConfigurationError, RetryPolicy
 from pingsdk.edge import EdgeServer
 from pingsdk.glean import GleanApp
-
-from .conftest import METRICS_YAML, PINGS_YAML
+from tests.glean.support import METRICS_YAML, PINGS_YAML
 
 Validate = Callable[[dict[str, Any]], None]
 
 
 def test_async_client_delivers_and_handles_upload_off(
-    edge: EdgeServer, queue_file: Path, assert_glean_valid: Validate
+    glean_edge: EdgeServer, queue_file: Path, assert_glean_valid: Validate
 ) -> None:
     async def service() -> None:
-        client = AsyncPingClient(edge.url, queue_path=queue_file, retry=RetryPolicy.no_wait())
+        client = AsyncPingClient(glean_edge.url, queue_path=queue_file, retry=RetryPolicy.no_wait())
         try:
             app = GleanApp("async-service", client=client)
             metrics = app.load_metrics(METRICS_YAML)
@@ -40,7 +39,7 @@ def test_async_client_delivers_and_handles_upload_off(
             await client.close()
 
     asyncio.run(service())
-    received = edge.received()
+    received = glean_edge.received()
     assert [r.doctype for r in received] == ["service", "deletion-request"]
     for ping in received:
         assert ping.payload is not None

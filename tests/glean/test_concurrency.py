@@ -6,7 +6,7 @@ import threading
 import time
 from pathlib import Path
 
-from .conftest import METRICS_YAML, PINGS_YAML, AppFactory, stored_pings
+from tests.glean.support import METRICS_YAML, PINGS_YAML, AppFactory, stored_pings
 
 THREADS = 6
 ADDS = 400

@@ -9,8 +9,7 @@ from typing import Any
 from pingsdk import PingClient, RetryPolicy
 from pingsdk.edge import EdgeServer
 from pingsdk.glean import KNOWN_CLIENT_ID, GleanApp
-
-from .conftest import METRICS_YAML, PINGS_YAML, AppFactory, stored_pings
+from tests.glean.support import METRICS_YAML, PINGS_YAML, AppFactory, stored_pings
 
 Validate = Callable[[dict[str, Any]], None]
 
@@ -25,10 +24,10 @@ def _client_id(app: GleanApp) -> str:
 
 
 def test_upload_off_purges_clears_and_sends_deletion_request(
-    make_app: AppFactory, queue_file: Path, edge: EdgeServer, assert_glean_valid: Validate
+    make_app: AppFactory, queue_file: Path, glean_edge: EdgeServer, assert_glean_valid: Validate
 ) -> None:
     # Stores only: the pings stay queued until another client on the file sends them.
-    app = make_app(edge.url, uploader=False)
+    app = make_app(glean_edge.url, uploader=False)
     metrics = app.load_metrics(METRICS_YAML)
     pings = app.load_pings(PINGS_YAML)
     metrics.service_core.features.add("search")  # user lifetime
@@ -52,24 +51,24 @@ def test_upload_off_purges_clears_and_sends_deletion_request(
     assert pings.service.submit() is None
 
     # Another client on the same file delivers the deletion request (it survived the purge).
-    sender = PingClient(edge.url, queue_path=queue_file, retry=RetryPolicy.no_wait())
+    sender = PingClient(glean_edge.url, queue_path=queue_file, retry=RetryPolicy.no_wait())
     try:
         assert sender.flush(timeout=10)
     finally:
         sender.close(timeout=1)
-    (received,) = edge.received()
+    (received,) = glean_edge.received()
     assert received.path == path
 
 
 def test_deletion_request_sent_by_the_apps_own_uploader(
-    make_app: AppFactory, edge: EdgeServer, assert_glean_valid: Validate
+    make_app: AppFactory, glean_edge: EdgeServer, assert_glean_valid: Validate
 ) -> None:
-    app = make_app(edge.url)
+    app = make_app(glean_edge.url)
     app.load_metrics(METRICS_YAML).service_core.features.add("x")
     app.set_upload_enabled(False)
     assert app.client.flush(timeout=10)
-    assert edge.wait_for(1, timeout=10)
-    (received,) = edge.received()
+    assert glean_edge.wait_for(1, timeout=10)
+    (received,) = glean_edge.received()
     assert received.doctype == "deletion-request"
     assert received.payload is not None
     assert_glean_valid(received.payload)

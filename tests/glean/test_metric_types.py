@@ -35,8 +35,7 @@ from pingsdk.glean import (
     UrlMetric,
     UuidMetric,
 )
-
-from .conftest import AppFactory
+from tests.glean.support import AppFactory
 
 
 def meta(name: str, lifetime: Lifetime = Lifetime.PING) -> CommonMetricData:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import METRICS_YAML, PINGS_YAML, AppFactory, stored_pings
+from tests.glean.support import METRICS_YAML, PINGS_YAML, AppFactory, stored_pings
 
 # Records and submits in a loop, printing each stored ping's doc id; stops after LIMIT (0 = never).
 CHILD = r"""

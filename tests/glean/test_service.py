@@ -13,8 +13,7 @@ import pytest
 
 from pingsdk.edge import EdgeServer
 from pingsdk.glean import GleanApp
-
-from .conftest import METRICS_YAML, PINGS_YAML, AppFactory
+from tests.glean.support import METRICS_YAML, PINGS_YAML, AppFactory
 
 Validate = Callable[[dict[str, Any]], None]
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -56,16 +55,16 @@ def record_everything(app: GleanApp) -> tuple[Any, Any]:
 
 
 def test_every_metric_type_arrives_at_the_edge_and_validates(
-    make_app: AppFactory, edge: EdgeServer, assert_glean_valid: Validate
+    make_app: AppFactory, glean_edge: EdgeServer, assert_glean_valid: Validate
 ) -> None:
-    app = make_app(edge.url, app_channel="production", locale="en-US")
+    app = make_app(glean_edge.url, app_channel="production", locale="en-US")
     _, pings = record_everything(app)
 
     doc_id = pings.service.submit("periodic")
     assert doc_id is not None
     assert app.client.flush(timeout=10)
-    assert edge.wait_for(1, timeout=10)
-    (received,) = edge.received()
+    assert glean_edge.wait_for(1, timeout=10)
+    (received,) = glean_edge.received()
     assert received.path == f"/submit/org-example-my-service/service/1/{doc_id}"
     assert {k.lower(): v for k, v in received.headers.items()}["x-telemetry-agent"].startswith(
         "pingsdk/"
@@ -144,7 +143,7 @@ def test_every_metric_type_arrives_at_the_edge_and_validates(
 def test_ping_lifetime_cleared_application_and_user_kept(
     make_app: AppFactory, queue_file: Any, assert_glean_valid: Validate
 ) -> None:
-    from .conftest import stored_pings
+    from tests.glean.support import stored_pings
 
     app = make_app()
     metrics, pings = record_everything(app)
@@ -187,7 +186,7 @@ def test_application_lifetime_ends_with_the_run_user_lifetime_does_not(
 def test_empty_ping_not_sent_unless_send_if_empty(
     make_app: AppFactory, queue_file: Any, assert_glean_valid: Validate
 ) -> None:
-    from .conftest import stored_pings
+    from tests.glean.support import stored_pings
 
     app = make_app()
     pings = app.load_pings(PINGS_YAML)
@@ -201,7 +200,7 @@ def test_empty_ping_not_sent_unless_send_if_empty(
 
 
 def test_invalid_reason_is_left_out(make_app: AppFactory, queue_file: Any) -> None:
-    from .conftest import stored_pings
+    from tests.glean.support import stored_pings
 
     app = make_app()
     pings = app.load_pings(PINGS_YAML)
@@ -214,7 +213,7 @@ def test_debug_switches_set_headers(
     make_app: AppFactory, queue_file: Any, monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:  # fmt: skip
-    from .conftest import stored_pings
+    from tests.glean.support import stored_pings
 
     monkeypatch.setenv("GLEAN_DEBUG_VIEW_TAG", "my-tag")
     monkeypatch.setenv("GLEAN_SOURCE_TAGS", "automation,perf")
@@ -234,7 +233,7 @@ def test_bad_debug_switches_are_ignored_with_an_error(
     make_app: AppFactory, queue_file: Any, monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:  # fmt: skip
-    from .conftest import stored_pings
+    from tests.glean.support import stored_pings
 
     monkeypatch.setenv("GLEAN_DEBUG_VIEW_TAG", "not a valid tag!")
     monkeypatch.setenv("GLEAN_SOURCE_TAGS", "glean-reserved")
@@ -264,7 +263,7 @@ def test_application_id_sanitised_as_glean_does(make_app: AppFactory) -> None:
 def test_experiments_annotate_pings(
     make_app: AppFactory, queue_file: Any, assert_glean_valid: Validate
 ) -> None:
-    from .conftest import stored_pings
+    from tests.glean.support import stored_pings
 
     app = make_app()
     app.set_experiment_active("new-cache", "treatment", {"type": "rollout"})

@@ -20,8 +20,7 @@ from pingsdk.glean import (
     StringMetric,
 )
 from pingsdk.testing import CapturingTransport
-
-from .conftest import METRICS_YAML, PINGS_YAML, AppFactory, stored_pings
+from tests.glean.support import METRICS_YAML, PINGS_YAML, AppFactory, stored_pings
 
 Validate = Callable[[dict[str, Any]], None]
 

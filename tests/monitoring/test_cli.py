@@ -61,16 +61,13 @@ def test_schema_monitor_without_any_monitor(
 
 
 def test_suggest_from_a_running_edge(capsys: pytest.CaptureFixture[str]) -> None:
-    import sys
     import uuid
 
     import httpx
 
     import pingsdk
+    from examples import pings
     from pingsdk.edge import EdgeServer
-
-    sys.path.insert(0, str(ROOT / "examples"))
-    import pings
 
     sizes = []
     with EdgeServer(monitor=[pings.SearchCounts, pings.SessionSummary]) as edge:

@@ -26,6 +26,7 @@ import pytest
 from pydantic import Field
 
 import pingsdk
+from examples import pings
 from pingsdk.edge import EdgeServer
 from pingsdk.edge._alerting import EdgeAlerts
 from pingsdk.monitoring._alerts import dashboard_uri
@@ -34,9 +35,6 @@ from pingsdk.monitoring._board import AlertBoard
 from .test_golden_alerts import CONFIG, GOLDEN, generate
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "examples"))
-
-import pings  # noqa: E402  (examples/pings.py)
 
 
 class Golden(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-import sys
 import uuid
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import httpx
 import pytest
 
 import pingsdk
+from examples import pings
 from pingsdk._cli._monitor import (
     channel_stats,
     example_submissions,
@@ -20,11 +20,6 @@ from pingsdk._cli._monitor import (
 )
 from pingsdk.edge import EdgeServer
 from pingsdk.monitoring._alerts import Submission
-
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "examples"))
-
-import pings  # noqa: E402  (examples/pings.py)
 
 
 def values(suggestions: list, channel: str) -> dict[str, float | None]:  # type: ignore[type-arg]

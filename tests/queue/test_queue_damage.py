@@ -13,10 +13,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from queue_helpers import worker_cmd, worker_env
 
 from pingsdk import QueueCorruptError, QueueError, QueueFullError
 from pingsdk._queue import PingQueue, QueuedPing
+from tests.queue.helpers import worker_cmd, worker_env
 
 Factory = Callable[..., QueuedPing]
 

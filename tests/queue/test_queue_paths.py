@@ -16,6 +16,7 @@ import pytest
 
 from pingsdk import ConfigurationError, QueueBusyError, QueueCorruptError, QueueError
 from pingsdk._queue import PingQueue, QueuedPing
+from tests.queue.helpers import make_ping
 
 Factory = Callable[..., QueuedPing]
 
@@ -54,9 +55,6 @@ def test_a_device_node_is_refused_untouched() -> None:
 
 
 def _ping() -> QueuedPing:
-    sys.path.insert(0, str(Path(__file__).parent))
-    from queue_helpers import make_ping
-
     return make_ping()
 
 

@@ -16,9 +16,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from queue_helpers import worker_cmd, worker_env
 
 from pingsdk._queue import PingQueue, QueuedPing
+from tests.queue.helpers import worker_cmd, worker_env
 
 Factory = Callable[..., QueuedPing]
 

@@ -13,8 +13,8 @@ import pytest
 from pingsdk._cli import main
 from pingsdk.schema._export import export_schema, render_schema, schema_path
 from pingsdk.schema._parquet import parquet_schema
+from tests.schema.support import load
 
-from .conftest import load
 from .parquet_grammar import parse
 from .review_pings import SearchCounts
 

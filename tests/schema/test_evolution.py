@@ -9,8 +9,7 @@ from typing import Any
 import pytest
 
 from pingsdk.schema._evolution import SchemaChange, compare_schemas
-
-from .conftest import load
+from tests.schema.support import load
 
 BASE: dict[str, Any] = {
     "$schema": "http://json-schema.org/draft-04/schema#",

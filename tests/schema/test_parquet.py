@@ -8,8 +8,8 @@ import pytest
 
 import pingsdk
 from pingsdk.schema._parquet import parquet_file_name, parquet_schema, parquet_schema_notes
+from tests.schema.support import load
 
-from .conftest import load
 from .parquet_grammar import Message, ParquetSyntaxError, parse
 
 CORE9 = "schemas/telemetry/core/core.9.parquetmr.txt"

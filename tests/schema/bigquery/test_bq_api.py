@@ -168,8 +168,9 @@ def test_no_metadata_for_the_metadata_namespace_or_when_asked() -> None:
 
 
 @pytest.mark.parametrize("kind", ["structured", "telemetry"])
-def test_embedded_metadata_equals_the_repository_files(kind: str, sample: Path) -> None:
-    path = sample / "schemas" / "metadata" / f"{kind}-ingestion" / f"{kind}-ingestion.1.schema.json"
+def test_embedded_metadata_equals_the_repository_files(kind: str, mps_sample: Path) -> None:
+    metadata = mps_sample / "schemas" / "metadata"
+    path = metadata / f"{kind}-ingestion" / f"{kind}-ingestion.1.schema.json"
     assert ingestion_metadata_schema(kind) == json.loads(path.read_text(encoding="utf-8"))  # type: ignore[arg-type]
 
 

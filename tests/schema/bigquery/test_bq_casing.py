@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 from pingsdk._naming import column_name, snake_case
-
-from .conftest import require_sample, sample_files
+from tests.support import require_sample, sample_files
 
 
 def _rows() -> list[object]:

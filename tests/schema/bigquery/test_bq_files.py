@@ -9,8 +9,7 @@ from typing import Any
 import pytest
 
 from pingsdk.schema import bigquery_schema, render_bq
-
-from .conftest import SAMPLE, require_sample, sample_files
+from tests.support import SAMPLE, require_sample, sample_files
 
 BQ_FILES = sample_files("schemas/*/*/*.bq")
 

@@ -13,8 +13,7 @@ import pytest
 
 from pingsdk._cli import main
 from pingsdk.schema import SchemaWarning, bigquery_schema
-
-from .conftest import SAMPLE
+from tests.support import SAMPLE
 
 SIX = [
     {"mode": "NULLABLE", "name": name, "type": "INT64"}

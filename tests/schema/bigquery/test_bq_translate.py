@@ -8,8 +8,7 @@ from typing import Any
 import pytest
 
 from pingsdk.schema import bigquery_schema
-
-from .conftest import require_sample, sample_files
+from tests.support import require_sample, sample_files
 
 
 def _cases() -> list[Any]:

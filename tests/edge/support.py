@@ -7,7 +7,9 @@ import socket
 import uuid
 from pathlib import Path
 
-MPS = Path(__file__).resolve().parents[2] / ".." / "shared" / "mps-sample"
+from tests.support import SAMPLE
+
+MPS = SAMPLE
 
 EVENT_SCHEMA = {
     "$schema": "http://json-schema.org/draft-04/schema#",

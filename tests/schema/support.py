@@ -1,4 +1,4 @@
-"""Helpers of the schema tests."""
+"""What the schema tests share besides fixtures."""
 
 from __future__ import annotations
 

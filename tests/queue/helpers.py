@@ -1,7 +1,4 @@
-"""Helpers for the queue tests: a ping factory and the child-process command line.
-
-(A plain module, not a package: a package named ``queue`` would shadow the standard library.)
-"""
+"""Helpers for the queue tests: a ping factory and the child-process command line."""
 
 from __future__ import annotations
 
@@ -12,9 +9,9 @@ import uuid
 from pathlib import Path
 
 from pingsdk._queue import QueuedPing
+from tests.support import child_env
 
-ROOT = Path(__file__).resolve().parents[2]
-WORKER = Path(__file__).resolve().parent / "queue_worker.py"
+WORKER = Path(__file__).resolve().parent / "worker.py"
 
 
 def make_ping(
@@ -38,7 +35,7 @@ def make_ping(
 
 
 def worker_env() -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": str(ROOT)}
+    return child_env()
 
 
 def worker_cmd(*args: str) -> list[str]:

@@ -1,0 +1,1 @@
+"""Tests of the local edge server (pingsdk.edge)."""

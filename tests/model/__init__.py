@@ -1,0 +1,1 @@
+"""Tests of the ping model and the target loader (pingsdk._model)."""

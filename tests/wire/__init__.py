@@ -1,0 +1,1 @@
+"""Tests of the wire format: URLs, docIds, headers, encoding (pingsdk.wire)."""
