@@ -1,45 +1,35 @@
 """AsyncPingClient: the asyncio client; the shared upload engine runs as a task on your loop.
 
-Same settings, preparation, queue, outcomes and retry schedule as :class:`PingClient` (both use
-:class:`pingsdk._delivery._engine.Engine`); only where the engine runs differs.
+Same settings, submit path, queue, outcomes and retry schedule as :class:`PingClient` (both are a
+:class:`~pingsdk._client._base.BaseClient`); a :class:`~pingsdk._delivery._runner.TaskRunner`
+hosts the engine, and the calls that block in ``PingClient`` are awaited here.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import time
 from types import TracebackType
 
-from pingsdk._client._sync import (
-    _NOW_ERRORS,
-    _STOP_RESERVE,
-    DEFAULT_SEND_NOW_TIMEOUT,
-    BaseClient,
-    _report_left,
-)
-from pingsdk._delivery._engine import Engine, Sender
-from pingsdk._delivery._outcome import Outcome
+from typing_extensions import Unpack
+
+from pingsdk._client._base import BaseClient
+from pingsdk._client._send_now import DEFAULT_SEND_NOW_TIMEOUT, document_row, send_row_async
+from pingsdk._delivery._config import ClientSettings
+from pingsdk._delivery._engine import Engine
 from pingsdk._delivery._prepare import prepare_ping
-from pingsdk._delivery._stats import DeliveryReport
+from pingsdk._delivery._runner import LOOP_LOCK_WAIT, TaskRunner, settle_at_close
+from pingsdk._delivery._stats import ClientStats, DeliveryReport
 from pingsdk._exceptions import EdgeUnavailableError, QueueBusyError, QueueError
 from pingsdk._log import logger
 from pingsdk._model._ping import Ping
-from pingsdk._queue import PingQueue, QueuedPing
+from pingsdk._queue import QueuedPing
 
 __all__ = ["AsyncPingClient"]
 
-LOOP_LOCK_WAIT = 0.02
-"""Longest wait for the queue file's lock in a queue call made on the caller's event loop.
 
-Another process holding the file (a long write, a relay's claim) must not stall the loop: past
-this, ``submit()`` finishes the write in a worker thread and the uploader tries again on its
-next cycle.
-"""
-
-
-class AsyncPingClient(BaseClient):
+class AsyncPingClient(BaseClient[TaskRunner]):
     """Send pings from asyncio code; same keywords and guarantees as :class:`PingClient`.
 
     The uploader is a task on the running loop, started by the first ``submit()`` or
@@ -58,12 +48,8 @@ class AsyncPingClient(BaseClient):
     Added in 0.1.
     """
 
-    def _init_runtime(self) -> None:
-        self._task: asyncio.Task[None] | None = None
-        self._pid = os.getpid()
-
-    def _new_engine(self, queue: PingQueue) -> Engine:
-        return Engine(self._config, queue, self._counters, lock_wait=LOOP_LOCK_WAIT)
+    def __init__(self, endpoint: str, **settings: Unpack[ClientSettings]) -> None:
+        super().__init__(endpoint, TaskRunner, settings)
 
     async def submit(self, ping: Ping) -> str:
         """Store ``ping`` for sending and return its document id (durable on return, or
@@ -76,14 +62,16 @@ class AsyncPingClient(BaseClient):
         file stays locked past the queue's ``busy_timeout``).
         """
         self._check_open()
-        engine = self._running_engine() if self._config.uploader else self._engine
-        row = engine.take(ping, upload_enabled=self._upload_enabled)
+        if self._config.uploader:
+            self._runner.start()
+        submitter = self._submitter
+        row = submitter.take(ping, upload_enabled=self._upload_enabled)
         if isinstance(row, str):
             return row  # buffered (durability="buffered")
         try:
-            engine.store(row, timeout=LOOP_LOCK_WAIT)
+            submitter.store(row, timeout=LOOP_LOCK_WAIT)
         except QueueBusyError:
-            await asyncio.to_thread(engine.store, row)
+            await asyncio.to_thread(submitter.store, row)
         return row.doc_id
 
     async def send_now(
@@ -121,30 +109,28 @@ class AsyncPingClient(BaseClient):
         Added in the release after 0.1.0.
         """
         self._check_open()
-        row = self._document_row(document, namespace=namespace, doctype=doctype, version=version)
+        row = document_row(
+            document,
+            self._config,
+            upload_enabled=self._upload_enabled,
+            namespace=namespace,
+            doctype=doctype,
+            version=version,
+        )
         return await self._send_row_now(row, timeout)
 
     async def _send_row_now(self, row: QueuedPing, timeout: float) -> DeliveryReport:
-        now = self._start_now(row, timeout)
-        await asyncio.to_thread(self._engine.store, row, leased=True)
-        result: Outcome | BaseException
-        sender = Sender(self._config, shared=True)
         try:
-            await sender.open()
-            result = await self._config.retry.async_retrying(stop=now.stop())(now.attempt, sender)
-        except _NOW_ERRORS as exc:
-            result = exc
-        except BaseException:
-            now.abandon()
-            raise
-        finally:
-            await sender.close()
-        try:
-            return await asyncio.to_thread(now.finish, result)
+            return await send_row_async(self._submitter, self._config, row, timeout)
         except EdgeUnavailableError as exc:
             if exc.queued and self._config.uploader and not self._closed:
-                self._running_engine()  # the ping left queued goes out without a submit
+                self._runner.start()  # the ping left queued goes out without a submit
             raise
+
+    def stats(self) -> ClientStats:
+        """Delivery counters since this client was created, and the pending count (stored
+        pings, and buffered ones with ``durability="buffered"``)."""
+        return self._stats()
 
     async def flush(self, timeout: float = 5.0, *, now: bool = True) -> bool:
         """Send every queued ping of this endpoint, waiting at most ``timeout`` seconds;
@@ -152,11 +138,12 @@ class AsyncPingClient(BaseClient):
         if self._closed:
             return False
         if not self._config.uploader:
-            deadline = time.monotonic() + max(0.0, timeout)
-            while not isinstance(step := self._engine.other_sender_step(deadline), bool):
+            deadline, step = self._other_sender_step(timeout)
+            while not isinstance(step, bool):
                 await asyncio.sleep(step)
+                step = self._engine.other_sender_step(deadline)
             return step
-        return await self._running_engine().flush(timeout, now=now)
+        return await self._runner.start().flush(timeout, now=now)
 
     async def close(self, timeout: float = 2.0) -> bool:
         """Flush (overriding the backoff) for most of ``timeout`` seconds, then stop the
@@ -177,27 +164,15 @@ class AsyncPingClient(BaseClient):
     async def _close(self, timeout: float) -> bool:
         if self._closed:
             return False
-        self._closed = True
-        timeout = max(0.0, timeout)
-        deadline = time.monotonic() + timeout
-        task = self._task
-        if (task is None or task.done()) and self._config.uploader and timeout > 0:
+        timeout, deadline = self._close_deadline(timeout)
+        if not self._runner.running and self._config.uploader and timeout > 0:
             # Pings left by an earlier run (a deletion request, say) go out on close even if
             # this client never submitted or flushed.
             with contextlib.suppress(QueueError):
                 if self._engine.pending(timeout=LOOP_LOCK_WAIT):
-                    self._running_engine()
-                    task = self._task
-        if task is not None and not task.done():
-            flush_time = timeout - min(_STOP_RESERVE, timeout / 4)
-            if flush_time > 0 and task.get_loop() is asyncio.get_running_loop():
-                await self._engine.flush(flush_time)
-            self._engine.stop()
-            done, _ = await asyncio.wait({task}, timeout=max(0.0, deadline - time.monotonic()))
-            if not done:
-                task.cancel()
-                await asyncio.wait({task}, timeout=0.1)
-        return _report_left(self._engine, min(deadline, time.monotonic() + LOOP_LOCK_WAIT))
+                    self._runner.start()
+        await self._runner.stop(timeout, deadline)
+        return settle_at_close(self._engine, min(deadline, time.monotonic() + LOOP_LOCK_WAIT))
 
     async def set_upload_enabled(
         self, enabled: bool, *, deletion_request: Ping | None = None
@@ -207,14 +182,13 @@ class AsyncPingClient(BaseClient):
         if enabled:
             self._upload_enabled = True
             return
-        keep = self._prepare_deletion(deletion_request)
-        self._upload_enabled = False
-        if self._task is not None and not self._task.done():
+        keep = self._switch_off(deletion_request)
+        if self._runner.running:
             await self._engine.purge(keep)
         else:
-            self._engine.purge_now(keep)
+            self._submitter.purge(keep)
         if keep is not None and self._config.uploader:
-            self._running_engine()
+            self._runner.start()
 
     async def __aenter__(self) -> AsyncPingClient:
         return self
@@ -228,35 +202,5 @@ class AsyncPingClient(BaseClient):
         await self.close()
 
     def _running_engine(self) -> Engine:
-        """The engine, started as a task on the running loop (restarted on a new loop or fork)."""
-        loop = asyncio.get_running_loop()
-        task = self._task
-        if task is not None and not task.done() and task.get_loop() is loop:
-            return self._engine
-        if task is not None or self._pid != os.getpid():
-            # A previous loop ended (or this is a fork child): its engine's events and
-            # connections belong to that loop; start over on the same queue file.
-            # (The queue reconnects by itself in a fork child, under a new lease owner.)
-            if self._pid == os.getpid():
-                # Its buffer is ours (a fork child's copy is the parent's, never committed
-                # here): stored now, or handed to the new engine if the file is busy.
-                with contextlib.suppress(QueueError):
-                    self._engine.commit_buffer(timeout=LOOP_LOCK_WAIT)
-                left = self._engine
-            else:
-                left = None
-            self._engine = self._new_engine(self._engine.queue)
-            if left is not None and left.buffered:
-                self._engine.adopt_buffer(left)
-            self._pid = os.getpid()
-        self._task = loop.create_task(self._engine.run(), name="pingsdk-uploader")
-        self._task.add_done_callback(_log_crash)
-        return self._engine
-
-
-def _log_crash(task: asyncio.Task[None]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        logger.error(
-            "the pingsdk uploader task stopped unexpectedly; queued pings stay on disk",
-            exc_info=task.exception(),
-        )
+        """The engine, started on the running loop (pingsdk.glean wakes it after its pings)."""
+        return self._runner.start()

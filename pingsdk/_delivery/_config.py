@@ -7,9 +7,10 @@ import math
 import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 import httpx
+from typing_extensions import Unpack
 
 from pingsdk._delivery._retry import RetryPolicy
 from pingsdk._exceptions import ConfigurationError
@@ -20,7 +21,7 @@ from pingsdk.wire._urls import AppInfo, check_endpoint
 if TYPE_CHECKING:
     from pingsdk._delivery._stats import DeliveryReport
 
-__all__ = ["ClientConfig", "Durability", "build_config"]
+__all__ = ["ClientConfig", "ClientSettings", "Durability", "build_config"]
 
 Durability = Literal["process", "power", "buffered"]
 
@@ -40,6 +41,64 @@ ENV_LOG_PINGS = "PINGSDK_LOG_PINGS"
 
 _logged_overrides: set[tuple[str, ...]] = set()
 _logged_lock = threading.Lock()
+
+
+class ClientSettings(TypedDict, total=False):
+    """The keywords of :class:`PingClient` and :class:`AsyncPingClient` after ``endpoint``,
+    typed once here (both clients take ``**settings: Unpack[ClientSettings]``); see
+    ``PingClient`` for their meaning and :data:`DEFAULTS` for the value of each one left out."""
+
+    queue_path: str | os.PathLike[str] | None
+    retry: RetryPolicy | None
+    max_in_flight: int
+    compress: bool
+    timeout: float
+    debug_id: str | None
+    source_tags: Sequence[str]
+    headers: Mapping[str, str] | None
+    app: AppInfo | None
+    upload_enabled: bool
+    rate_limit: tuple[int, float] | None
+    max_queue_count: int
+    max_queue_bytes: int
+    durability: Durability
+    buffer_delay: float
+    allow_insecure: bool
+    log_pings: bool
+    on_sent: Callable[[DeliveryReport], None] | None
+    on_dropped: Callable[[DeliveryReport], None] | None
+    atexit_timeout: float
+    transport: httpx.AsyncBaseTransport | None
+    verify: bool | str
+    uploader: bool
+
+
+DEFAULTS: ClientSettings = {
+    "queue_path": None,
+    "retry": None,
+    "max_in_flight": DEFAULT_MAX_IN_FLIGHT,
+    "compress": True,
+    "timeout": DEFAULT_TIMEOUT,
+    "debug_id": None,
+    "source_tags": (),
+    "headers": None,
+    "app": None,
+    "upload_enabled": True,
+    "rate_limit": None,
+    "max_queue_count": DEFAULT_MAX_QUEUE_COUNT,
+    "max_queue_bytes": DEFAULT_MAX_QUEUE_BYTES,
+    "durability": "process",
+    "buffer_delay": DEFAULT_BUFFER_DELAY,
+    "allow_insecure": False,
+    "log_pings": False,
+    "on_sent": None,
+    "on_dropped": None,
+    "atexit_timeout": DEFAULT_ATEXIT_TIMEOUT,
+    "transport": None,
+    "verify": True,
+    "uploader": True,
+}
+"""The value of every client keyword left out."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -165,88 +224,88 @@ def _check_queue_path(queue_path: object) -> str | os.PathLike[str] | None:
     return queue_path
 
 
-def build_config(
-    endpoint: str,
-    *,
-    queue_path: str | os.PathLike[str] | None = None,
-    retry: RetryPolicy | None = None,
-    max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
-    compress: bool = True,
-    timeout: float = DEFAULT_TIMEOUT,
-    debug_id: str | None = None,
-    source_tags: Sequence[str] = (),
-    headers: Mapping[str, str] | None = None,
-    app: AppInfo | None = None,
-    upload_enabled: bool = True,
-    rate_limit: tuple[int, float] | None = None,
-    max_queue_count: int = DEFAULT_MAX_QUEUE_COUNT,
-    max_queue_bytes: int = DEFAULT_MAX_QUEUE_BYTES,
-    durability: Durability = "process",
-    buffer_delay: float = DEFAULT_BUFFER_DELAY,
-    allow_insecure: bool = False,
-    log_pings: bool = False,
-    on_sent: Callable[[DeliveryReport], None] | None = None,
-    on_dropped: Callable[[DeliveryReport], None] | None = None,
-    atexit_timeout: float = DEFAULT_ATEXIT_TIMEOUT,
-    transport: httpx.AsyncBaseTransport | None = None,
-    verify: bool | str = True,
-    uploader: bool = True,
-) -> ClientConfig:
-    """Validate the client keywords and freeze them.
+def _check_keywords(settings: dict[str, Any]) -> None:
+    unknown = sorted(set(settings) - set(DEFAULTS))
+    if unknown:
+        # What Python says for a keyword a signature does not have (the clients take
+        # ``**settings``): a misspelt setting must not pass silently.
+        raise TypeError(f"unexpected keyword argument {unknown[0]!r} (a pingsdk client setting)")
 
-    Raises:
-        ConfigurationError: naming the first bad setting and what would be accepted.
-    """
-    if not isinstance(endpoint, str):
-        raise ConfigurationError(f"endpoint must be a URL string, got {type(endpoint).__name__}")
-    endpoint = check_endpoint(endpoint, allow_insecure=allow_insecure).rstrip("/")
-    queue_path = _check_queue_path(queue_path)
-    debug_id, source_tags, log_pings, overrides = _environment(debug_id, source_tags, log_pings)
-    if retry is None:
-        retry = RetryPolicy()
-    elif not isinstance(retry, RetryPolicy):
-        raise ConfigurationError("retry must be a pingsdk.RetryPolicy")
-    if isinstance(source_tags, str):
-        raise ConfigurationError("source_tags must be a sequence of tags, not one string")
-    tags = tuple(source_tags)
-    extra = dict(headers or {})
-    # build_headers validates debug_id, tags and extra headers (charset, length, forbidden names).
-    build_headers(
-        compressed=compress, content_length=0, debug_id=debug_id, source_tags=tags, extra=extra
-    )
-    if app is not None and not isinstance(app, AppInfo):
-        raise ConfigurationError("app must be a pingsdk.AppInfo")
-    if rate_limit is not None:
-        if not (isinstance(rate_limit, tuple) and len(rate_limit) == 2):
-            raise ConfigurationError(
-                f"rate_limit must be (pings, per_seconds), e.g. (15, 60.0), got {rate_limit!r}"
-            )
-        rate_limit = (
-            _count("rate_limit pings", rate_limit[0]),
-            _positive("rate_limit", rate_limit[1]),
+
+def _check_rate_limit(rate_limit: object) -> tuple[int, float] | None:
+    if rate_limit is None:
+        return None
+    if not (isinstance(rate_limit, tuple) and len(rate_limit) == 2):
+        raise ConfigurationError(
+            f"rate_limit must be (pings, per_seconds), e.g. (15, 60.0), got {rate_limit!r}"
         )
+    return (_count("rate_limit pings", rate_limit[0]), _positive("rate_limit", rate_limit[1]))
+
+
+def _check_types(s: ClientSettings) -> None:
+    """The settings that are objects: retry, app, callbacks, transport."""
+    if s["retry"] is not None and not isinstance(s["retry"], RetryPolicy):
+        raise ConfigurationError("retry must be a pingsdk.RetryPolicy")
+    if s["app"] is not None and not isinstance(s["app"], AppInfo):
+        raise ConfigurationError("app must be a pingsdk.AppInfo")
+    for name in ("on_sent", "on_dropped"):
+        callback = s[name]
+        if callback is not None and not callable(callback):
+            raise ConfigurationError(f"{name} must be a callable taking a DeliveryReport")
+    transport = s["transport"]
+    if transport is not None and not isinstance(transport, httpx.AsyncBaseTransport):
+        raise ConfigurationError("transport must be an httpx.AsyncBaseTransport")
+
+
+def _check_modes(s: ClientSettings) -> None:
+    """The settings that combine: durability with uploader, verify with allow_insecure."""
+    durability = s["durability"]
     if durability not in ("process", "power", "buffered"):
         raise ConfigurationError(
             f"durability must be 'process', 'power' or 'buffered', got {durability!r}"
         )
-    buffer_delay = _positive("buffer_delay", buffer_delay)
-    if durability == "buffered" and not uploader:
+    if durability == "buffered" and not s["uploader"]:
         # The uploader commits the buffer; a store-only client has none to do it.
         raise ConfigurationError(
             "durability='buffered' needs the client's own uploader: use durability='process' "
             "with uploader=False"
         )
-    for name, callback in (("on_sent", on_sent), ("on_dropped", on_dropped)):
-        if callback is not None and not callable(callback):
-            raise ConfigurationError(f"{name} must be a callable taking a DeliveryReport")
-    if transport is not None and not isinstance(transport, httpx.AsyncBaseTransport):
-        raise ConfigurationError("transport must be an httpx.AsyncBaseTransport")
-    if verify is False and not allow_insecure:
+    if s["verify"] is False and not s["allow_insecure"]:
         raise ConfigurationError(
             "verify=False turns off TLS certificate checks; pass allow_insecure=True as well "
             "if you really mean it"
         )
-    timeout = _positive("timeout", timeout)
+
+
+def build_config(endpoint: str, **settings: Unpack[ClientSettings]) -> ClientConfig:
+    """Validate the client keywords (:class:`ClientSettings`) and freeze them.
+
+    Raises:
+        ConfigurationError: naming the first bad setting and what would be accepted.
+        TypeError: a keyword that is not a client setting.
+    """
+    _check_keywords(dict(settings))
+    s: ClientSettings = {**DEFAULTS, **settings}
+    if not isinstance(endpoint, str):
+        raise ConfigurationError(f"endpoint must be a URL string, got {type(endpoint).__name__}")
+    endpoint = check_endpoint(endpoint, allow_insecure=s["allow_insecure"]).rstrip("/")
+    queue_path = _check_queue_path(s["queue_path"])
+    debug_id, source_tags, log_pings, overrides = _environment(
+        s["debug_id"], s["source_tags"], s["log_pings"]
+    )
+    if isinstance(source_tags, str):
+        raise ConfigurationError("source_tags must be a sequence of tags, not one string")
+    tags = tuple(source_tags)
+    extra = dict(s["headers"] or {})
+    # build_headers validates debug_id, tags and extra headers (charset, length, forbidden names).
+    build_headers(
+        compressed=s["compress"], content_length=0, debug_id=debug_id, source_tags=tags, extra=extra
+    )
+    _check_types(s)
+    rate_limit = _check_rate_limit(s["rate_limit"])
+    _check_modes(s)
+    buffer_delay = _positive("buffer_delay", s["buffer_delay"])
+    timeout = _positive("timeout", s["timeout"])
     # A lease must outlive one request, or a slow send could be claimed by another sender;
     # it is also how long the pings of a killed process wait before another one sends them.
     lease_seconds = max(5.0, 3 * timeout)
@@ -254,28 +313,28 @@ def build_config(
     return ClientConfig(
         endpoint=endpoint,
         queue_path=queue_path,
-        retry=retry,
-        max_in_flight=_count("max_in_flight", max_in_flight),
-        compress=bool(compress),
+        retry=s["retry"] or RetryPolicy(),
+        max_in_flight=_count("max_in_flight", s["max_in_flight"]),
+        compress=bool(s["compress"]),
         timeout=timeout,
         debug_id=debug_id,
         source_tags=tags,
         headers=extra,
-        app=app,
-        upload_enabled=bool(upload_enabled),
+        app=s["app"],
+        upload_enabled=bool(s["upload_enabled"]),
         rate_limit=rate_limit,
-        max_queue_count=_count("max_queue_count", max_queue_count),
-        max_queue_bytes=_count("max_queue_bytes", max_queue_bytes),
-        durability=durability,
+        max_queue_count=_count("max_queue_count", s["max_queue_count"]),
+        max_queue_bytes=_count("max_queue_bytes", s["max_queue_bytes"]),
+        durability=s["durability"],
         buffer_delay=buffer_delay,
-        allow_insecure=bool(allow_insecure),
+        allow_insecure=bool(s["allow_insecure"]),
         log_pings=bool(log_pings),
-        on_sent=on_sent,
-        on_dropped=on_dropped,
-        atexit_timeout=_positive("atexit_timeout", atexit_timeout, allow_zero=True),
-        transport=transport,
-        verify=verify,
-        uploader=bool(uploader),
+        on_sent=s["on_sent"],
+        on_dropped=s["on_dropped"],
+        atexit_timeout=_positive("atexit_timeout", s["atexit_timeout"], allow_zero=True),
+        transport=s["transport"],
+        verify=s["verify"],
+        uploader=bool(s["uploader"]),
         lease_seconds=lease_seconds,
         # ``timeout`` bounds each network step, not the request: a response trickled byte by
         # byte never trips it. This bound does, well before the lease ends.

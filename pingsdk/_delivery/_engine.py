@@ -1,7 +1,9 @@
 """The upload engine: one asyncio coroutine that moves pings from the queue to the edge.
 
-Both clients run the same :class:`Engine`: :class:`PingClient` on a private thread's event loop,
-:class:`AsyncPingClient` as a task on the caller's loop. One loop with many requests in flight
+Both clients run the same :class:`Engine`, hosted by :mod:`pingsdk._delivery._runner`
+(``PingClient`` on a private thread's event loop, ``AsyncPingClient`` as a task on the caller's
+loop); pings reach the queue through :mod:`pingsdk._delivery._submit`, never through here, and
+go out through :class:`pingsdk._delivery._http.Sender`. One loop with many requests in flight
 (one ``httpx.AsyncClient``, keep-alive) rather than a pool of sender threads: the threads fought
 ``submit()`` for the GIL (every SQLite call releases it) and made it ~40x slower.
 
@@ -22,51 +24,24 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
-import gzip
-import importlib
 import logging
 import math
 import random
-import ssl
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
-
-import httpx
 
 from pingsdk._delivery._config import ClientConfig
-from pingsdk._delivery._outcome import (
-    DETAIL_BYTES,
-    Outcome,
-    OutcomeKind,
-    classify,
-    classify_exception,
-    response_detail,
-)
-from pingsdk._delivery._prepare import Draft, check_ping, finish_ping
-from pingsdk._delivery._stats import ClientStats, Counters, DeliveryReport
+from pingsdk._delivery._http import Sender
+from pingsdk._delivery._outcome import Outcome, OutcomeKind
+from pingsdk._delivery._report import delivery_report
+from pingsdk._delivery._stats import ClientStats
+from pingsdk._delivery._submit import Submitter
 from pingsdk._exceptions import QueueBusyError, QueueError
-from pingsdk._log import RateLimitedLog, logger
-from pingsdk._model._ping import Ping
-from pingsdk._queue import PingQueue, QueuedPing
-from pingsdk.wire._headers import http_date, telemetry_agent
+from pingsdk._log import logger
+from pingsdk._queue import QueuedPing
 
-if TYPE_CHECKING:
-    from pingsdk._delivery import _h11_transport
-
-__all__ = [
-    "Engine",
-    "Sender",
-    "TokenBucket",
-    "default_transport",
-    "delivery_report",
-    "open_queue",
-    "needs_tls_context",
-    "preload_imports",
-    "tls_context",
-]
+__all__ = ["OTHER_SENDER_POLL", "POLL_INTERVAL", "Engine", "TokenBucket"]
 
 POLL_INTERVAL = 2.0
 """Longest idle sleep: how late pings of other processes and expired leases are noticed."""
@@ -74,105 +49,8 @@ _QUEUE_RETRY = 1.0
 """Pause after the queue file could not be used (locked past its busy timeout, I/O error)."""
 OTHER_SENDER_POLL = 0.05
 """How often flush() looks at the queue when another process does the sending."""
-_USER_AGENT = telemetry_agent()
-"""Sent unless the client's extra headers name another User-Agent (proxies may want one)."""
 _BUSY_RETRY = 0.05
 """Sleep when rows are due but none could be claimed (another sender holds them)."""
-_BUFFER_SLACK = 4096
-"""Room kept for a row's path and headers when judging whether a buffered ping fits the queue:
-a ping that might not fit is stored at once, so ``submit()`` still raises PayloadTooLargeError."""
-_CLOSE_COMMIT_WAIT = 0.1
-"""Least time given to committing the buffer at close: losing pings is worse than a late close."""
-
-
-_LAZY_IMPORTS = (
-    "pingsdk._delivery._h11_transport",  # and h11, urllib.request: only once a client sends
-    "h11",
-    "encodings.idna",
-)
-_HTTPX_TRANSPORT_IMPORTS = ("httpcore", "anyio", "anyio._backends._asyncio", "certifi")
-"""What httpx's own transport imports at its first request: only for a client that uses it
-(a proxy named in the environment); the lean transport needs none of it (about 4 MiB)."""
-
-
-def preload_imports(config: ClientConfig | None = None) -> None:
-    """Import, in the calling thread, what the uploader imports lazily at its first request.
-
-    If the uploader thread did those imports and another thread forked meanwhile, the child
-    would inherit half-initialised modules (seen: ``httpcore`` without ``AsyncConnectionPool``).
-    ``config`` limits them to what that client's transport needs (all of them without it).
-    """
-    names: tuple[str, ...] = _LAZY_IMPORTS
-    if config is None or _uses_httpx_transport(config):
-        names += _HTTPX_TRANSPORT_IMPORTS
-    for name in names:
-        with contextlib.suppress(ImportError):
-            importlib.import_module(name)
-
-
-def _uses_httpx_transport(config: ClientConfig) -> bool:
-    from pingsdk._delivery._h11_transport import environment_proxy
-
-    return config.transport is None and environment_proxy(config.endpoint)
-
-
-def needs_tls_context(config: ClientConfig) -> bool:
-    """Whether the client's own transport will make TLS connections (an ``https://`` endpoint,
-    or httpx's transport for a proxy), so the shared context must exist before it starts."""
-    if config.transport is not None:
-        return False
-    return config.endpoint.startswith("https://") or _uses_httpx_transport(config)
-
-
-_TLS_CONTEXTS: dict[bool | str, ssl.SSLContext] = {}
-
-
-def tls_context(verify: bool | str) -> ssl.SSLContext:
-    """The TLS context for ``verify``, created once per process tree and then shared.
-
-    Creating one takes OpenSSL's locks for tens of milliseconds (loading the CA bundle). Done
-    by the uploader thread, a ``fork()`` from another thread meanwhile left the child with
-    those locks held, and the child's uploader hung in ``SSLContext()`` (seen in 1 of 4 forks
-    right after the first submit). So clients create it in the calling thread before the
-    uploader starts, and a forked child reuses the parent's context.
-    """
-    context = _TLS_CONTEXTS.get(verify)
-    if context is None:
-        # A CA bundle path is loaded here: httpx deprecated ``verify=<str>`` (a warning).
-        context = _TLS_CONTEXTS[verify] = (
-            ssl.create_default_context(cafile=verify)
-            if isinstance(verify, str)
-            else httpx.create_ssl_context(verify=verify)
-        )
-    return context
-
-
-def default_transport(config: ClientConfig) -> httpx.AsyncBaseTransport | None:
-    """The transport the uploader sends with: ``config.transport`` when given, else the lean
-    HTTP/1.1 transport (a third of httpx's CPU per request, so less GIL taken from
-    ``submit()``), else ``None`` (httpx's own) when the environment names a proxy for the
-    endpoint, which only httpx's transport speaks."""
-    if config.transport is not None:
-        return config.transport
-    from pingsdk._delivery._h11_transport import H11Transport, environment_proxy
-
-    if environment_proxy(config.endpoint):
-        return None
-    # Plain http:// never needs the TLS context (loading the CA bundle costs ~1.6 MiB).
-    context = tls_context(config.verify) if needs_tls_context(config) else None
-    return H11Transport(ssl_context=context, max_keepalive=config.max_in_flight)
-
-
-def open_queue(config: ClientConfig) -> PingQueue:
-    """The queue a client with ``config`` uses."""
-    return PingQueue(
-        config.queue_path,
-        max_count=config.max_queue_count,
-        max_bytes=config.max_queue_bytes,
-        # A buffered client's commits are ordinary "process" commits, one per batch.
-        durability="power" if config.durability == "power" else "process",
-        lease_seconds=config.lease_seconds,
-    )
 
 
 class TokenBucket:
@@ -205,116 +83,13 @@ class TokenBucket:
         return max(0.0, (1.0 - self._tokens) / self._rate)
 
 
-class Sender:
-    """One HTTP session to the client's endpoint: POSTs stored rows exactly as stored.
-
-    Only ``Date`` (set at send time) and a default ``User-Agent`` are added to a row's headers;
-    the URL is the client's endpoint plus the row's path. The engine holds one for its lifetime;
-    ``send_now()`` opens its own, so it never waits for a free slot of the uploader's.
-    """
-
-    def __init__(self, config: ClientConfig, *, shared: bool = False) -> None:
-        """``shared``: a ``transport=`` given to the client is also the uploader's, so closing
-        this session must leave it open (a ``send_now()``'s session)."""
-        self._config = config
-        self._shared = shared and config.transport is not None
-        self._http: httpx.AsyncClient | None = None
-        self._direct: _h11_transport.H11Transport | None = None
-        self._origin = ("", "", 0)
-        self._host_header = (b"Host", b"")
-        self._base_target = b""
-        self._extensions = {"timeout": httpx.Timeout(config.timeout).as_dict()}
-
-    async def open(self) -> None:
-        """Set up the transport and the connection pool (call on the loop that sends)."""
-        limits = httpx.Limits(
-            max_connections=self._config.max_in_flight,
-            max_keepalive_connections=self._config.max_in_flight,
-        )
-        # Imported here: h11 and urllib.request load when a client first sends, not on
-        # ``import pingsdk`` (preload_imports() loads them in the caller's thread).
-        from pingsdk._delivery._h11_transport import H11Transport, origin_of
-
-        transport = default_transport(self._config)
-        # The lean transport is called directly: httpx.AsyncClient's send() (auth, redirect
-        # and cookie plumbing) would add about a third to its CPU per request.
-        self._direct = transport if isinstance(transport, H11Transport) else None
-        endpoint = httpx.URL(self._config.endpoint)
-        self._origin = origin_of(endpoint)
-        self._host_header = (b"Host", endpoint.netloc)
-        self._base_target = endpoint.raw_path.rstrip(b"/")
-        http = httpx.AsyncClient(
-            transport=transport,
-            # Only httpx's own transport (a proxy) uses it; the lean one has its context.
-            verify=tls_context(self._config.verify) if transport is None else True,
-            timeout=self._config.timeout,
-            limits=limits,
-            follow_redirects=False,
-        )
-        await http.__aenter__()
-        self._http = http
-
-    async def close(self) -> None:
-        """Close the connections (idempotent)."""
-        http, self._http, self._direct = self._http, None, None
-        if http is not None and not self._shared:
-            await http.aclose()  # closes the transport too
-
-    async def post(self, row: QueuedPing) -> tuple[Outcome, str | None]:
-        """One POST of ``row``: the outcome and, for a refusal or failure, the start of the
-        answer body."""
-        assert self._http is not None
-        headers = dict(row.headers)
-        headers["Date"] = http_date(time.time())
-        if not any(name.lower() == "user-agent" for name in headers):
-            headers["User-Agent"] = _USER_AGENT
-        if self._direct is not None and row.path.isascii():
-            # The lean transport from the row's parts: no httpx.Request (its URL parsing alone
-            # was a fifth of the CPU of a request) and no httpx.Response.
-            raw = [self._host_header]
-            raw += [(name.encode(), value.encode()) for name, value in headers.items()]
-            status, answer_headers, answer = await self._direct.exchange(
-                self._origin,
-                b"POST",
-                self._base_target + row.path.encode(),
-                headers=raw,
-                body=row.body,
-                timeouts=self._extensions["timeout"],
-            )
-            outcome = classify(
-                status,
-                {name.decode("latin-1"): value.decode("latin-1") for name, value in answer_headers},
-                now=time.time(),
-            )
-            if outcome.kind is OutcomeKind.SENT:
-                return outcome, None
-            return outcome, response_detail(answer[:DETAIL_BYTES])
-        # A request built here and passed to send() skips the client's per-request merging of
-        # default headers, cookies and params: ~25% less CPU per ping than client.post().
-        request = httpx.Request(
-            "POST",
-            self._config.endpoint + row.path,
-            content=row.body,
-            headers=headers,
-            extensions=self._extensions,
-        )
-        response = await self._http.send(request, stream=True)
-        try:
-            body = await _read_answer(response)
-        except (httpx.HTTPError, OSError):
-            body = b""  # the status decides; a broken body only costs the detail
-        finally:
-            await response.aclose()
-        outcome = classify(response.status_code, response.headers, now=time.time())
-        detail = None if outcome.kind is OutcomeKind.SENT else response_detail(body)
-        return outcome, detail
-
-
 class Engine:
-    """Queue, counters and the upload loop of one client (in one process).
+    """The upload loop of one client (in one process): claims the due rows of its submitter's
+    queue, sends them and applies their outcomes.
 
-    Thread use: :meth:`accept`, :meth:`wake` and :meth:`stats` may be called from any thread;
-    everything else runs on the loop that runs :meth:`run`.
+    Binds itself as ``submitter``'s wake-up. Thread use: :meth:`wake`, :meth:`stats`,
+    :meth:`pending` and :meth:`other_sender_step` may be called from any thread; everything
+    else runs on the loop that runs :meth:`run` (a :mod:`pingsdk._delivery._runner` hosts it).
 
     Args:
         lock_wait: the longest wait for the queue file's lock in one queue call made on the
@@ -326,15 +101,16 @@ class Engine:
     def __init__(
         self,
         config: ClientConfig,
-        queue: PingQueue,
-        counters: Counters,
+        submitter: Submitter,
         *,
         rng: random.Random | None = None,
         lock_wait: float | None = None,
     ) -> None:
         self._config = config
-        self.queue = queue
-        self.counters = counters
+        self.submitter = submitter
+        self.queue = submitter.queue
+        self.reporter = submitter.reporter
+        self.counters = submitter.reporter.counters
         self._rng = rng or random.Random()
         self._lock_wait = lock_wait
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -364,165 +140,10 @@ class Engine:
         self._sweeping = False
         self._swept: set[str] = set()
         self._bucket = TokenBucket(*config.rate_limit) if config.rate_limit else None
-        self._warn = RateLimitedLog()
         self._sender: Sender | None = None
-        # durability="buffered": prepared rows waiting for the loop to commit them in one
-        # transaction. ``_buffer_lock`` guards the list (taken by submit(), held for an
-        # append); ``_commit_lock`` is held for a whole commit, so stats() never sees a batch
-        # that is in neither the buffer nor the queue.
-        self._buffered = config.durability == "buffered"
-        self._buffer: list[Draft] = []
-        self._buffer_since = 0.0
-        self._buffer_lock = threading.Lock()
-        self._commit_lock = threading.Lock()
         self.running = False
         self.finished = False
-
-    # -- any thread ------------------------------------------------------------------------
-
-    def accept(self, ping: Ping, *, upload_enabled: bool) -> str:
-        """Prepare and store ``ping`` (durable on return, or buffered), count it, wake the loop.
-
-        Raises what ``prepare_ping`` and ``PingQueue.put`` raise; nothing
-        is stored or buffered then.
-        """
-        row = self.take(ping, upload_enabled=upload_enabled)
-        if isinstance(row, str):
-            return row
-        self.store(row)
-        return row.doc_id
-
-    def take(self, ping: Ping, *, upload_enabled: bool) -> QueuedPing | str:
-        """Check and prepare ``ping``: buffered (its doc id is returned) with
-        ``durability="buffered"`` when it surely fits the queue, else the row to :meth:`store`.
-
-        A buffered ping's compression and headers wait for the commit, off the caller's time.
-        """
-        draft = check_ping(ping, self._config, upload_enabled=upload_enabled, defer=self._buffered)
-        if self._buffered and draft.size + _BUFFER_SLACK <= self._config.max_queue_bytes:
-            self._buffer_draft(draft)
-            return draft.doc_id
-        return finish_ping(draft, self._config)
-
-    def _buffer_draft(self, row: Draft) -> None:
-        """Hand ``row`` to the buffer; the loop commits it within ``buffer_delay``.
-
-        Only the first ping of a batch wakes the loop (to time the commit): the others cost an
-        append under an uncontended lock.
-        """
-        with self._buffer_lock:
-            buffer = self._buffer
-            first = not buffer
-            if first:
-                self._buffer_since = time.monotonic()
-            elif len(buffer) >= self._config.max_queue_count:
-                # The queue cannot be written (full disk, locked file) and the buffer would
-                # outgrow what the queue may hold: the oldest go, as they would from the queue.
-                del buffer[0]
-                self._count_evicted(1)
-            buffer.append(row)
-        self.counters.add("submitted")
-        if self._config.log_pings and logger.isEnabledFor(logging.DEBUG):
-            logger.debug(
-                "ping %s %s: %s", row.doc_id, row.path, row.json.decode("utf-8", "replace")
-            )
-        if first:
-            self.wake()
-
-    def commit_buffer(self, *, timeout: float | None = None) -> int:
-        """Store every buffered ping in one transaction; returns how many (any thread).
-
-        Raises:
-            QueueError: the queue could not take them (busy past ``timeout``, full disk...);
-                they stay buffered, in order, for the next try.
-        """
-        # Another thread may be committing (the loop while close() runs): wait for it within
-        # the same bound as for the file's lock.
-        if not self._commit_lock.acquire(timeout=-1 if timeout is None else timeout):
-            raise QueueBusyError(
-                f"the buffered pings are being stored by another thread past {timeout:.3g} s; "
-                "they stay buffered"
-            )
-        try:
-            with self._buffer_lock:
-                drafts = self._buffer
-                if not drafts:
-                    return 0
-                since = self._buffer_since
-                self._buffer = []
-            try:
-                rows = [finish_ping(draft, self._config) for draft in drafts]
-                evicted = self.queue.put_many(rows, timeout=timeout)
-            except BaseException:
-                with self._buffer_lock:
-                    self._buffer[:0] = drafts
-                    self._buffer_since = since
-                raise
-        finally:
-            self._commit_lock.release()
-        if evicted:
-            self._count_evicted(len(evicted))
-        return len(rows)
-
-    def adopt_buffer(self, other: Engine) -> None:
-        """Take over ``other``'s uncommitted pings (an engine replaced in this process)."""
-        with other._buffer_lock:
-            rows, since = other._buffer, other._buffer_since
-            other._buffer = []
-        if rows:
-            with self._buffer_lock:
-                if not self._buffer:
-                    self._buffer_since = since
-                self._buffer[:0] = rows
-            self.wake()
-
-    @property
-    def buffered(self) -> int:
-        """Pings handed to the buffer and not yet committed to the queue."""
-        return len(self._buffer)
-
-    def _buffer_wait(self) -> float:
-        """Seconds until the buffer is due for its commit (``inf`` when it is empty).
-
-        A batch is committed half a ``buffer_delay`` after its first ping: the other half is
-        the margin for a loop that is busy sending, so a ping is on disk within the delay.
-        """
-        if not self._buffer:
-            return math.inf
-        return self._buffer_since + self._config.buffer_delay / 2 - time.monotonic()
-
-    def store(self, row: QueuedPing, *, timeout: float | None = None, leased: bool = False) -> None:
-        """Put a prepared row in the queue, count it and any evictions, wake the loop.
-
-        Args:
-            timeout: the longest wait for the queue file's lock (``QueueBusyError`` after it,
-                with nothing stored); ``None`` for the queue's ``busy_timeout``.
-            leased: store it leased to this client's queue owner (``send_now()``, which sends
-                it at once and then settles it with :meth:`finish_now`).
-        """
-        if leased:
-            evicted = self.queue.put_leased(row, timeout=timeout)
-        else:
-            evicted = self.queue.put(row, timeout=timeout)
-        self.counters.add("submitted")
-        if evicted:
-            self._count_evicted(len(evicted))
-        if self._config.log_pings and logger.isEnabledFor(logging.DEBUG):
-            logger.debug("ping %s %s: %s", row.doc_id, row.path, _payload_text(row))
-        self.wake()
-
-    def _count_evicted(self, count: int) -> None:
-        self.counters.add("evicted", count)
-        # Data loss, so ERROR; rate-limited because an outage evicts on every submit.
-        self._warn.log(
-            logging.ERROR,
-            "evicted",
-            "queue full: evicted %d oldest ping(s) to store new ones (max_queue_count=%d, "
-            "max_queue_bytes=%d)",
-            count,
-            self._config.max_queue_count,
-            self._config.max_queue_bytes,
-        )
+        submitter.bind(self.wake)
 
     def wake(self) -> None:
         """Make the loop look at the queue soon. Cheap when a wake-up is already pending."""
@@ -541,8 +162,7 @@ class Engine:
 
     def stats(self) -> ClientStats:
         """The counters plus the pending count: the queue's and the buffer's."""
-        with self._commit_lock:
-            pending = self.queue.stats().pending + len(self._buffer)
+        pending = self.submitter.pending()
         return self.counters.snapshot(pending=pending, in_flight=len(self._in_flight))
 
     def pending(self, *, timeout: float | None = None) -> int:
@@ -643,11 +263,11 @@ class Engine:
             while True:
                 remaining = deadline - time.monotonic()
                 try:
-                    self.commit_buffer(timeout=self._budget(remaining))
+                    self.submitter.commit_buffer(timeout=self._budget(remaining))
                     held: tuple[bool, bool] | None = self._holds(self._budget(remaining))
                 except QueueError:
                     held = None  # busy right now: not known to be empty
-                if held is not None and not held[0] and not self._buffer:
+                if held is not None and not held[0] and not self.submitter.buffered:
                     return True
                 if self.finished or remaining <= 0:
                     return False
@@ -670,43 +290,32 @@ class Engine:
         """Cancel in-flight sends, delete every queued ping (but deletion requests), then store
         ``keep``."""
         await self._cancel_in_flight(release=True)
-        return self.purge_now(keep)
-
-    def purge_now(self, keep: QueuedPing | None = None) -> int:
-        """Delete every queued ping but those stored to survive a purge (deletion requests),
-        then store ``keep`` (nothing may be in flight)."""
-        with self._commit_lock, self._buffer_lock:
-            unstored = len(self._buffer)
-            self._buffer.clear()
-        purged = self.queue.purge() + unstored
-        if purged:
-            self.counters.drop("upload_disabled", purged)
-            logger.info("upload disabled: deleted %d queued ping(s)", purged)
-        if keep is not None:
-            self.store(keep)
-        return purged
+        return self.submitter.purge(keep)
 
     async def _main(self) -> None:
         while not self._stopping:
             self._wake_event.clear()
             self._wake_pending = False
             try:
-                if self._buffer and self._buffer_wait() <= 0:
-                    self.commit_buffer(timeout=self._lock_wait)
-                delay = min(self._fill(), max(0.0, self._buffer_wait()))
+                submitter = self.submitter
+                if submitter.buffered and submitter.buffer_wait() <= 0:
+                    submitter.commit_buffer(timeout=self._lock_wait)
+                delay = min(self._fill(), max(0.0, submitter.buffer_wait()))
             except QueueBusyError as exc:
                 if self._lock_wait is None:
-                    self._warn.log(logging.ERROR, "queue", "pingsdk queue unavailable: %s", exc)
+                    self.reporter.warn.log(
+                        logging.ERROR, "queue", "pingsdk queue unavailable: %s", exc
+                    )
                 # With a short lock_wait a busy file is expected (another process is writing).
                 delay = _QUEUE_RETRY if self._lock_wait is None else _BUSY_RETRY
             except QueueError as exc:
                 # The queue file is busy, full or being replaced: nothing is lost (rows stay
                 # stored), so wait and try again rather than let the uploader die.
-                self._warn.log(logging.ERROR, "queue", "pingsdk queue unavailable: %s", exc)
+                self.reporter.warn.log(logging.ERROR, "queue", "pingsdk queue unavailable: %s", exc)
                 delay = _QUEUE_RETRY
             except Exception as exc:
                 # A bug must not end delivery for good: log it, pause, go on.
-                self._warn.log(
+                self.reporter.warn.log(
                     logging.ERROR,
                     "engine",
                     "pingsdk uploader error (%s: %s); retrying in %.0f s",
@@ -778,7 +387,7 @@ class Engine:
             reason = self._config.retry.gives_up(row.attempts, row.created_at, now)
             if reason is not None:
                 self.queue.ack(row.doc_id, timeout=self._lock_wait)
-                self._report_drop(row, reason, status=None, attempts=row.attempts, detail=None)
+                self.reporter.dropped(row, reason, status=None, attempts=row.attempts, detail=None)
                 continue
             if self._bucket is not None:
                 self._bucket.take()
@@ -804,20 +413,8 @@ class Engine:
     async def _send(self, row: QueuedPing) -> None:
         attempt = row.attempts + 1
         started = time.monotonic()
-        detail: str | None = None
         assert self._sender is not None
-        try:
-            outcome, detail = await asyncio.wait_for(
-                self._sender.post(row), self._config.request_deadline
-            )
-        except asyncio.CancelledError:
-            raise
-        except asyncio.TimeoutError:
-            # The whole request outlived its deadline (e.g. an answer trickled byte by byte):
-            # give up on it well before its lease could pass to another sender.
-            outcome = Outcome(OutcomeKind.RETRY, None, "timeout", pauses_sending=True)
-        except Exception as exc:
-            outcome = classify_exception(exc)  # logs unexpected exceptions at ERROR
+        outcome, detail = await self._sender.post_within(row, self._config.request_deadline)
         logger.debug(
             "POST %s -> %s %s (attempt %d, %.1f ms)",
             row.path,
@@ -835,7 +432,7 @@ class Engine:
             # row is released and sent again with the same URL and body (the pipeline
             # deduplicates by docId).
             self._unsettled[row.doc_id] = outcome.kind is OutcomeKind.SENT
-            self._warn.log(logging.ERROR, "queue", "pingsdk queue unavailable: %s", exc)
+            self.reporter.warn.log(logging.ERROR, "queue", "pingsdk queue unavailable: %s", exc)
         finally:
             self._wake_event.set()
 
@@ -861,15 +458,12 @@ class Engine:
             self._failures = 0
             self._pause_until = 0.0
             self._window_start = -math.inf
-            self.counters.add("sent")
-            self._callback(
-                self._config.on_sent, delivery_report(row, outcome.status, "ok", attempt)
-            )
+            self.reporter.sent(delivery_report(row, outcome.status, "ok", attempt))
             return
         if outcome.kind is OutcomeKind.DROP:
             self.queue.ack(row.doc_id, timeout=self._lock_wait)
             self._swept.discard(row.doc_id)
-            self._report_drop(
+            self.reporter.dropped(
                 row, outcome.reason, status=outcome.status, attempts=attempt, detail=detail
             )
             return
@@ -899,7 +493,9 @@ class Engine:
         if reason is not None:
             self.queue.ack(row.doc_id, timeout=self._lock_wait)
             self._swept.discard(row.doc_id)
-            self._report_drop(row, reason, status=outcome.status, attempts=attempt, detail=detail)
+            self.reporter.dropped(
+                row, reason, status=outcome.status, attempts=attempt, detail=detail
+            )
             return
         self.queue.defer(
             row.doc_id,
@@ -909,83 +505,7 @@ class Engine:
             last_status=outcome.status,
             timeout=self._lock_wait,
         )
-        self.counters.add("retried")
-        self._warn.log(
-            logging.WARNING,
-            "retry",
-            "upload of ping %s failed (%s), attempt %d; retrying in %.1f s%s",
-            row.doc_id,
-            outcome.reason,
-            attempt,
-            delay,
-            _detail_suffix(detail),
-        )
-
-    def finish_now(
-        self, row: QueuedPing, outcome: Outcome, attempts: int, detail: str | None
-    ) -> DeliveryReport:
-        """Settle the last attempt of a ``send_now()`` of ``row``, which it leases (any thread).
-
-        As :meth:`_apply` does for the uploader's sends, but without touching the uploader's
-        global pause: a sent or refused ping is acked and reported (counters, ``on_sent`` /
-        ``on_dropped``); a failed one is deferred to the policy's next retry time (and a
-        server's hold) for the uploader, or dropped when the policy gives up on it.
-
-        Returns the report; its ``reason`` is ``"ok"``, the drop reason, or ``"queued"`` (the
-        ping stays stored for the uploader). Never raises for the queue: see :meth:`_record_now`.
-        """
-        report = delivery_report(row, outcome.status, outcome.reason, attempts, detail)
-        if outcome.kind is OutcomeKind.SENT:
-            self._record_now("remove", row, lambda: self.queue.ack(row.doc_id))
-            self.counters.add("sent")
-            self._callback(self._config.on_sent, report)
-            return report
-        now = time.time()
-        policy = self._config.retry
-        reason = (
-            outcome.reason
-            if outcome.kind is OutcomeKind.DROP
-            else policy.gives_up(attempts, row.created_at, now)
-        )
-        if reason is not None:
-            self._record_now("remove", row, lambda: self.queue.ack(row.doc_id))
-            self._report_drop(row, reason, status=outcome.status, attempts=attempts, detail=detail)
-            return dataclasses.replace(report, reason=reason)
-        server = policy.server_delay(outcome.retry_after)
-        next_attempt_at = now + policy.delay(attempts, retry_after=outcome.retry_after)
-        self._record_now(
-            "reschedule",
-            row,
-            lambda: self.queue.defer(
-                row.doc_id,
-                next_attempt_at=next_attempt_at,
-                attempts=attempts,
-                hold_until=now + server if server else None,
-                last_status=outcome.status,
-            ),
-        )
-        self.counters.add("retried")
-        self.wake()
-        return dataclasses.replace(report, reason="queued")
-
-    def _record_now(self, what: str, row: QueuedPing, write: Callable[[], object]) -> None:
-        """One queue write settling a ``send_now()`` row. A failure (a busy or full file) is
-        logged, not raised, so the caller still learns what the edge answered: the row stays
-        leased until its lease expires, then the uploader sends it again with the same URL and
-        body (a sent ping's duplicate is deduplicated by its docId; a refused one is refused
-        and dropped again)."""
-        try:
-            write()
-        except QueueError as exc:
-            self._warn.log(
-                logging.WARNING,
-                "queue",
-                "could not %s ping %s in the queue (%s); the uploader handles it when its "
-                "lease expires",
-                what,
-                row.doc_id,
-                exc,
-            )
+        self.reporter.retried(row, outcome.reason, attempt, delay, detail)
 
     def _pause(self, failures: int) -> float:
         """The global pause after the ``failures``-th counted failure of an outage.
@@ -996,43 +516,6 @@ class Engine:
         """
         cap = self._config.retry.cap(failures)
         return self._rng.uniform(cap / 2, cap) if self._config.retry.jitter else cap
-
-    def _report_drop(
-        self,
-        row: QueuedPing,
-        reason: str,
-        *,
-        status: int | None,
-        attempts: int,
-        detail: str | None,
-    ) -> None:
-        self.counters.drop(reason)
-        self._warn.log(
-            logging.WARNING,
-            "drop:" + reason,
-            "dropped ping %s (%s/%s/%d) after %d attempt(s): %s%s",
-            row.doc_id,
-            row.namespace,
-            row.doctype,
-            row.version,
-            attempts,
-            reason,
-            _detail_suffix(detail),
-        )
-        self._callback(
-            self._config.on_dropped, delivery_report(row, status, reason, attempts, detail)
-        )
-
-    @staticmethod
-    def _callback(
-        callback: Callable[[DeliveryReport], None] | None, report: DeliveryReport
-    ) -> None:
-        if callback is None:
-            return
-        try:
-            callback(report)
-        except Exception:
-            logger.exception("a delivery callback raised for ping %s; ignored", report.doc_id)
 
     async def _cancel_in_flight(self, *, release: bool) -> list[str]:
         """Cancel every running send; give their leases back when ``release``."""
@@ -1055,27 +538,6 @@ class Engine:
         return ids
 
 
-_DRAIN_BYTES = 64 * 1024
-"""Read at most this much of an answer: enough to reuse the connection for any sane answer."""
-
-
-async def _read_answer(response: httpx.Response) -> bytes:
-    """The first DETAIL_BYTES of the answer body, reading at most _DRAIN_BYTES of it."""
-    kept = bytearray()
-    seen = 0
-    async for chunk in response.aiter_bytes():
-        if len(kept) < DETAIL_BYTES:
-            kept += chunk[: DETAIL_BYTES - len(kept)]
-        seen += len(chunk)
-        if seen >= _DRAIN_BYTES:
-            break
-    return bytes(kept)
-
-
-def _detail_suffix(detail: str | None) -> str:
-    return "" if detail is None else f"; the edge said: {detail}"
-
-
 async def _wait_event(event: asyncio.Event, timeout: float) -> None:
     """Wait for ``event`` at most ``timeout`` seconds (a timer, not a task per wait)."""
     if event.is_set():
@@ -1088,26 +550,3 @@ async def _wait_event(event: asyncio.Event, timeout: float) -> None:
         await event.wait()
     finally:
         handle.cancel()
-
-
-def delivery_report(
-    row: QueuedPing, status: int | None, reason: str, attempts: int, detail: str | None = None
-) -> DeliveryReport:
-    return DeliveryReport(
-        doc_id=row.doc_id,
-        path=row.path,
-        namespace=row.namespace,
-        doctype=row.doctype,
-        version=row.version,
-        status=status,
-        reason=reason,
-        attempts=attempts,
-        detail=detail,
-    )
-
-
-def _payload_text(row: QueuedPing) -> str:
-    body = row.body
-    if row.headers.get("Content-Encoding") == "gzip":
-        body = gzip.decompress(body)
-    return body.decode("utf-8", "replace")

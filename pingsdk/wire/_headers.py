@@ -273,3 +273,17 @@ def http_date(now: float) -> str:
     'Sun, 06 Nov 1994 08:49:37 GMT'
     """
     return email.utils.formatdate(now, usegmt=True)
+
+
+def send_headers(stored: Mapping[str, str], *, now: float) -> dict[str, str]:
+    """The headers of one POST: a row's ``stored`` headers plus ``Date`` (the send time) and,
+    unless the client's extra headers named one (proxies may want their own), ``User-Agent``.
+
+    >>> sorted(send_headers({"Content-Type": "application/json"}, now=0.0))
+    ['Content-Type', 'Date', 'User-Agent']
+    """
+    headers = dict(stored)
+    headers["Date"] = http_date(now)
+    if not any(name.lower() == "user-agent" for name in headers):
+        headers["User-Agent"] = telemetry_agent()
+    return headers

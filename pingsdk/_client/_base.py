@@ -1,0 +1,100 @@
+"""What both clients share: settings, the submit path, counters, the upload switch, the runner.
+
+A client is its validated settings (:mod:`pingsdk._delivery._config`), a
+:class:`~pingsdk._delivery._submit.Submitter` (the submit path) and a runner that hosts the
+engine (:mod:`pingsdk._delivery._runner`: a thread for ``PingClient``, a task for
+``AsyncPingClient``). The two clients differ only where one blocks and the other awaits.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Generic, TypeVar
+
+from pingsdk._delivery._config import ClientConfig, ClientSettings, build_config
+from pingsdk._delivery._engine import Engine
+from pingsdk._delivery._prepare import prepare_ping
+from pingsdk._delivery._report import Reporter
+from pingsdk._delivery._runner import TaskRunner, ThreadRunner
+from pingsdk._delivery._stats import ClientStats, Counters
+from pingsdk._delivery._submit import Submitter, open_queue
+from pingsdk._model._ping import Ping
+from pingsdk._queue import QueuedPing
+
+__all__ = ["BaseClient"]
+
+RunnerT = TypeVar("RunnerT", ThreadRunner, TaskRunner)
+
+
+class BaseClient(Generic[RunnerT]):
+    """Settings, submit path, counters and the upload switch of a client; ``runner`` hosts its
+    engine. See :class:`PingClient` for the settings.
+
+    Raises:
+        ConfigurationError: a bad setting. QueueError: the queue file cannot be opened.
+    """
+
+    def __init__(self, endpoint: str, runner: type[RunnerT], settings: ClientSettings) -> None:
+        self._config = build_config(endpoint, **settings)
+        self._counters = Counters()
+        self._upload_enabled = self._config.upload_enabled
+        self._closed = False
+        reporter = Reporter(self._config, self._counters)
+        submitter = Submitter(self._config, open_queue(self._config), reporter)
+        self._runner: RunnerT = runner(self._config, submitter)
+        if not self._upload_enabled:
+            # Pings stored while uploading was allowed must not leave after the user opted out;
+            # a deletion request stored by an earlier run survives the purge and is sent.
+            submitter.purge()
+
+    @property
+    def config(self) -> ClientConfig:
+        """The validated, frozen settings."""
+        return self._config
+
+    @property
+    def upload_enabled(self) -> bool:
+        """Whether pings are accepted and sent. Switching it off purges the queue."""
+        return self._upload_enabled
+
+    @property
+    def _engine(self) -> Engine:
+        """The current engine (replaced after a fork, or a new event loop for a task)."""
+        return self._runner.engine
+
+    @property
+    def _submitter(self) -> Submitter:
+        return self._runner.engine.submitter
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError("this pingsdk client is closed; create a new one")
+
+    def _stats(self) -> ClientStats:
+        return self._engine.stats()
+
+    def _switch_off(self, deletion_request: Ping | None) -> QueuedPing | None:
+        """Refuse pings from now on; the prepared deletion request to keep through the purge."""
+        # The deletion request is the one ping sent after the switch goes off; it survives
+        # this purge and any later one (a next run that starts with upload_enabled=False).
+        keep = (
+            None
+            if deletion_request is None
+            else prepare_ping(
+                deletion_request, self._config, upload_enabled=True, survives_purge=True
+            )
+        )
+        self._upload_enabled = False
+        return keep
+
+    def _other_sender_step(self, timeout: float) -> tuple[float, bool | float]:
+        """Start of a ``flush()`` of a store-only client (``uploader=False``): the deadline and
+        the first step of :meth:`Engine.other_sender_step`."""
+        deadline = time.monotonic() + max(0.0, timeout)
+        return deadline, self._engine.other_sender_step(deadline)
+
+    def _close_deadline(self, timeout: float) -> tuple[float, float]:
+        """Mark the client closed; the close's timeout (never negative) and its deadline."""
+        self._closed = True
+        timeout = max(0.0, timeout)
+        return timeout, time.monotonic() + timeout
