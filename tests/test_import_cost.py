@@ -191,8 +191,8 @@ def test_sending_over_http_loads_no_httpx_transport_and_no_ca_bundle() -> None:
         with pingsdk.PingClient(url, queue_path=":memory:") as client:
             client.submit(P(n=1))
             assert client.flush(10)
-        from pingsdk._delivery import _engine as _uploader
-        assert _uploader._TLS_CONTEXTS == {}
+        from pingsdk._delivery import _http
+        assert _http._TLS_CONTEXTS == {}
         server.shutdown()
         """
     )
