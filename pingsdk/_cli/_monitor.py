@@ -18,6 +18,7 @@ from typing import Any
 from pingsdk import ConfigurationError, Ping
 from pingsdk._cli import Commands
 from pingsdk._model._loader import load_pings
+from pingsdk._naming import lookup_name
 from pingsdk.monitoring import DocTypeMonitor, render_monitor_config
 from pingsdk.monitoring._alerts import Submission, parse_window
 from pingsdk.monitoring._board import (
@@ -28,7 +29,6 @@ from pingsdk.monitoring._board import (
 )
 from pingsdk.monitoring._config import monitor_config_name
 from pingsdk.monitoring._thresholds import CHANNELS, normalize_channel
-from pingsdk.schema._validation import lookup_name
 
 __all__ = [
     "Suggestion",

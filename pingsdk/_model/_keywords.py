@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import re
 import typing
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
@@ -12,7 +11,7 @@ from pydantic import BaseModel
 
 from pingsdk._exceptions import ConfigurationError, PingDefinitionError
 from pingsdk._model._review import DataCategory, DataReview
-from pingsdk.wire._urls import LEGACY_NAMESPACE, MAX_VERSION
+from pingsdk._naming import EXAMPLE_NAME_PATTERN, LEGACY_NAMESPACE, MAX_VERSION, validate_name
 
 if TYPE_CHECKING:
     # Imported where used: only pings that declare a monitor need pingsdk.monitoring, so
@@ -29,10 +28,6 @@ __all__ = [
     "validate_name",
 ]
 
-NAME_PATTERN = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")
-"""Namespaces and doctypes of Ping classes (use ``fullmatch``): lowercase kebab-case, no leading or
-trailing '-'."""
-EXAMPLE_NAME_PATTERN = re.compile(r"[A-Za-z0-9_-]+")
 PIPELINE_METADATA_KEYS = frozenset(
     {
         "$comment",
@@ -68,24 +63,6 @@ PING_KEYWORDS = (
     "monitor",
 )
 """The class keywords a :class:`~pingsdk.Ping` subclass accepts."""
-
-
-def validate_name(kind: str, value: object) -> str:
-    """Check a namespace or doctype against the schema repository's naming rule.
-
-    Returns the value; raises :class:`ConfigurationError` naming what to fix.
-
-    >>> validate_name("doctype", "search-counts")
-    'search-counts'
-    """
-    if not isinstance(value, str):
-        raise ConfigurationError(f"{kind} must be a str, got {type(value).__name__}")
-    if not NAME_PATTERN.fullmatch(value):
-        raise ConfigurationError(
-            f"{kind} {value!r} is not lowercase kebab-case: use only a-z, 0-9 and '-', "
-            "not starting or ending with '-'"
-        )
-    return value
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pingsdk._exceptions import PingDefinitionError
+from pingsdk._naming import lookup_name
 
 if TYPE_CHECKING:
     from pingsdk._model._ping import Ping
@@ -46,8 +47,6 @@ class PingRegistry:
 
     def get(self, namespace: str, doctype: str, version: int) -> type[Ping] | None:
         """The class declared for this identity (``-`` and ``_`` compare equal), or ``None``."""
-        from pingsdk.schema._validation import lookup_name
-
         with self._lock:
             for (ns, dt, v), cls in self._classes.items():
                 if (lookup_name(ns), lookup_name(dt), v) == (

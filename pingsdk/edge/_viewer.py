@@ -8,9 +8,9 @@ import html
 import json
 from collections.abc import Sequence
 
+from pingsdk._naming import lookup_name
 from pingsdk.edge._store import ReceivedPing
 from pingsdk.monitoring._alerts import Alert
-from pingsdk.schema._validation import lookup_name
 
 __all__ = ["render_page"]
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from pingsdk._exceptions import ConfigurationError
+from pingsdk._naming import lookup_name
 
 if TYPE_CHECKING:
     # jsonschema (with referencing, attrs and rpds) would be the largest import of `import pingsdk`,
@@ -168,11 +169,6 @@ def validate_payload(
 _SCHEMA_SUFFIX = ".schema.json"
 # The repository's test asserts that no schema lies deeper than schemas/<ns>/<folder>/<file>.
 _MAX_SCHEMA_PARTS = 3
-
-
-def lookup_name(name: str) -> str:
-    """A namespace or doctype as the pipeline compares them: ``-`` and ``_`` are the same."""
-    return name.replace("-", "_")
 
 
 def repository_schemas(schemas_dir: Path) -> dict[tuple[str, str, str], Path]:
