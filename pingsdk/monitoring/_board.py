@@ -15,10 +15,10 @@ import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
+from pingsdk._naming import lookup_name
 from pingsdk.monitoring._alerts import Alert, DocTypeAlerts, Submission
 from pingsdk.monitoring._series import LATENCY_HOURS
 from pingsdk.monitoring._thresholds import DocTypeMonitor, normalize_channel
-from pingsdk.schema._validation import lookup_name
 
 if TYPE_CHECKING:
     from pingsdk._model._ping import Ping
