@@ -59,6 +59,7 @@ from pingsdk._exceptions import (
     QueueFullError,
 )
 from pingsdk._files import create_private_file
+from pingsdk._naming import is_doc_id
 
 __all__ = [
     "DEFAULT_LEASE_SECONDS",
@@ -491,7 +492,6 @@ class _BadRowError(Exception):
     """Internal: a stored row that cannot be sent as it is (reason in ``args[0]``)."""
 
 
-_DOC_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _HEADER_BAD = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -532,7 +532,7 @@ def _decode_row(row: tuple[object, ...]) -> QueuedPing:
     (_, doc_id_b, path_b, headers_b, body, created, attempts, due, ns_b, dt_b, version,
      endpoint_b, checksum, _hold, keep) = row  # fmt: skip
     doc_id = _text(doc_id_b, "doc_id")
-    if not _DOC_ID.fullmatch(doc_id):
+    if not is_doc_id(doc_id):
         raise _BadRowError("doc_id is not a canonical UUID")
     path = _text(path_b, "path")
     if not path.startswith("/submit/") or _HEADER_BAD.search(path) or " " in path:
