@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import importlib
 import logging
 import sys
 from collections.abc import Callable, Sequence
@@ -19,19 +18,6 @@ from pingsdk._version import __version__
 __all__ = ["Commands", "main"]
 
 Handler = Callable[[argparse.Namespace], int]
-
-# Subcommand modules, in the order their commands appear in --help.
-_MODULES = (
-    "_export",
-    "_bigquery",
-    "_schema_tools",
-    "_review",
-    "_validate",
-    "_send",
-    "_serve",
-    "_glean",
-    "_monitor",
-)
 
 
 @dataclasses.dataclass
@@ -59,17 +45,37 @@ def build_parser() -> argparse.ArgumentParser:
     schema_parser = top.add_parser("schema", help="export and inspect schemas")
     schema = schema_parser.add_subparsers(dest="schema_command", metavar="COMMAND")
     schema_parser.set_defaults(func=_usage(schema_parser))
-    commands = Commands(top=top, schema=schema)
-    for name in _MODULES:
-        try:
-            module = importlib.import_module(f"{__name__}.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{__name__}.{name}":
-                raise
-            continue
-        module.register(commands)
+    _register_all(Commands(top=top, schema=schema))
     _verbose_everywhere(parser)
     return parser
+
+
+def _register_all(commands: Commands) -> None:
+    """Every subcommand module adds its commands, in the order they appear in ``--help``."""
+    # Imported here, not at the top: each of them imports Commands from this module. A module
+    # that is missing or broken fails the whole CLI at once, never a command gone quietly.
+    from pingsdk._cli import (
+        _bigquery,
+        _export,
+        _glean,
+        _monitor,
+        _review,
+        _schema_tools,
+        _send,
+        _serve,
+        _validate,
+    )
+
+    # One call each, not a loop over the modules: mypy checks every register() signature.
+    _export.register(commands)
+    _bigquery.register(commands)
+    _schema_tools.register(commands)
+    _review.register(commands)
+    _validate.register(commands)
+    _send.register(commands)
+    _serve.register(commands)
+    _glean.register(commands)
+    _monitor.register(commands)
 
 
 def _verbose_everywhere(parser: argparse.ArgumentParser) -> None:

@@ -7,8 +7,8 @@ import sys
 import warnings
 
 from pingsdk._cli import Commands, _usage
-from pingsdk._exceptions import SchemaWarning
-from pingsdk.glean._tables import PINGSDK_FILES, export_glean_tables, is_pingsdk_file
+from pingsdk.glean import PINGSDK_FILES, export_glean_tables, is_pingsdk_file
+from pingsdk.schema import SchemaWarning
 
 __all__ = ["register"]
 

@@ -60,6 +60,7 @@ from pingsdk.glean._tables import (
     export_glean_tables,
     glean_schemas,
     glean_tables,
+    is_pingsdk_file,
     table_payload,
 )
 from pingsdk.glean._time_metrics import DatetimeMetric, TimespanMetric
@@ -109,6 +110,7 @@ __all__ = [
     "export_glean_tables",
     "glean_schemas",
     "glean_tables",
+    "is_pingsdk_file",
     "table_payload",
 ]
 
