@@ -257,6 +257,8 @@ def test_is_loopback_host(host: str, loopback: bool) -> None:
         ("/submit/a/b/x/" + DOC_ID, r"version element must be a positive integer"),
         ("/submit/a/b/\u0661/" + DOC_ID, r"version element must be a positive integer"),
         ("/submit/a/b/9223372036854775808/" + DOC_ID, r"version must be at most 2\*\*63 - 1"),
+        # Over Python's 4,300-digit int parsing limit: a ConfigurationError, not a ValueError.
+        ("/submit/a/b/" + "9" * 5000 + "/" + DOC_ID, r"version must be at most 2\*\*63 - 1"),
         (f"/submit/telemetry/{DOC_ID}/main/Firefox/1/release/1", r"the query \?v=4"),
         (f"/submit/telemetry/{DOC_ID}/main/Firefox/1/release/1?v=5", r"exactly 6 elements"),
         (f"/submit/telemetry/{DOC_ID}/main/Firefox/1/release?v=4", r"exactly 6 elements"),
