@@ -29,6 +29,7 @@ and never lets it shorten the policy's own wait.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime
 import email.utils
@@ -188,6 +189,7 @@ _STATUSES: tuple[_Row, ...] = (
 _EXCEPTIONS: tuple[tuple[type[BaseException], str, bool], ...] = (
     (httpx.TimeoutException, "timeout", True),
     (TimeoutError, "timeout", True),
+    (asyncio.TimeoutError, "timeout", True),  # not yet TimeoutError itself on Python 3.10
     (httpx.ConnectError, "connect_error", True),
     (httpx.ReadError, "read_error", True),
     (httpx.WriteError, "write_error", True),
