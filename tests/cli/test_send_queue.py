@@ -44,7 +44,8 @@ def schemas(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def edge(schemas: Path) -> Iterator[EdgeServer]:
+def clicks_edge(schemas: Path) -> Iterator[EdgeServer]:
+    """A strict edge that knows the Clicks ping (the root ``edge`` knows other schemas)."""
     with EdgeServer(schemas, strict=True) as server:
         yield server
 
@@ -77,17 +78,16 @@ def _fill(queue: Path, count: int, endpoint: str = "http://127.0.0.1:1") -> list
 
 
 def test_send_delivers_the_file_bytes(
-    edge: EdgeServer, payload: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    clicks_edge: EdgeServer, payload: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     queue = tmp_path / "q.db"
-    argv = ["send", str(payload), *SEND, "--endpoint", edge.url, "--queue", str(queue)]
+    argv = ["send", str(payload), *SEND, "--endpoint", clicks_edge.url, "--queue", str(queue)]
     argv += ["--debug-id", "cli-test", "--source-tags", "automation, cli"]
     assert main(argv) == 0
     out = capsys.readouterr().out
-    [got] = edge.received()
-    assert (
-        out == f"sent {got.doc_id} to {edge.url}/submit/cli-app/clicks/1/{got.doc_id} (HTTP 200)\n"
-    )
+    [got] = clicks_edge.received()
+    url = f"{clicks_edge.url}/submit/cli-app/clicks/1/{got.doc_id}"
+    assert out == f"sent {got.doc_id} to {url} (HTTP 200)\n"
     assert (got.status, got.valid) == (200, True)
     assert got.payload == {"count": 3, "button": "ok"}
     assert got.headers["X-Debug-ID"] == "cli-test"
@@ -96,12 +96,14 @@ def test_send_delivers_the_file_bytes(
 
 
 def test_send_rejected_is_dropped(
-    edge: EdgeServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    clicks_edge: EdgeServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"button": "ok", "count": "many"}))
     queue = tmp_path / "q.db"
-    assert main(["send", str(bad), *SEND, "--endpoint", edge.url, "--queue", str(queue)]) == 1
+    assert (
+        main(["send", str(bad), *SEND, "--endpoint", clicks_edge.url, "--queue", str(queue)]) == 1
+    )
     err = capsys.readouterr().err
     assert "was rejected and dropped (HTTP 400, after 1 attempt(s))" in err
     assert "Traceback" not in err
@@ -109,7 +111,7 @@ def test_send_rejected_is_dropped(
 
 
 def test_send_undelivered_stays_queued_then_status_flush_purge(
-    edge: EdgeServer, payload: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    clicks_edge: EdgeServer, payload: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     queue = tmp_path / "q.db"
     down = f"http://127.0.0.1:{_free_port()}"
@@ -132,38 +134,40 @@ def test_send_undelivered_stays_queued_then_status_flush_purge(
 
 
 def test_flush_leaves_pings_not_due_yet(
-    edge: EdgeServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    clicks_edge: EdgeServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     queue = tmp_path / "q.db"
-    [doc_id] = _fill(queue, 1, edge.url)
+    [doc_id] = _fill(queue, 1, clicks_edge.url)
     with PingQueue(queue) as q:
         q.claim(1)
         q.defer(doc_id, next_attempt_at=time.time() + 600, attempts=1)
     assert main(["queue", "status", "--queue", str(queue)]) == 0
     assert "(in 9m 5" in capsys.readouterr().out
     # Not delivered is not success: exit 1 (it used to be 0), and the output says why.
-    assert main(["queue", "flush", "--queue", str(queue), "--endpoint", edge.url]) == 1
+    assert main(["queue", "flush", "--queue", str(queue), "--endpoint", clicks_edge.url]) == 1
     captured = capsys.readouterr()
     out = captured.out
     assert out.startswith(f"sent 0 ping(s); 1 left in {queue}, next due ") and "(in 9m 5" in out
     assert "--now tries them" in captured.err
-    assert edge.received() == []
+    assert clicks_edge.received() == []
     # --now ignores the client's own backoff.
-    assert main(["queue", "flush", "--queue", str(queue), "--endpoint", edge.url, "--now"]) == 0
+    assert (
+        main(["queue", "flush", "--queue", str(queue), "--endpoint", clicks_edge.url, "--now"]) == 0
+    )
     assert capsys.readouterr().out == f"sent 1 ping(s); 0 left in {queue}\n"
-    assert [p.doc_id for p in edge.received()] == [doc_id]
+    assert [p.doc_id for p in clicks_edge.received()] == [doc_id]
 
 
 def test_flush_never_sends_another_endpoints_pings(
-    edge: EdgeServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    clicks_edge: EdgeServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     queue = tmp_path / "q.db"
     _fill(queue, 2, "https://incoming.example.com")
-    mine = _fill(queue, 1, edge.url)
-    assert main(["queue", "flush", "--queue", str(queue), "--endpoint", edge.url]) == 0
+    mine = _fill(queue, 1, clicks_edge.url)
+    assert main(["queue", "flush", "--queue", str(queue), "--endpoint", clicks_edge.url]) == 0
     out = capsys.readouterr().out
     assert out == f"sent 1 ping(s); 0 left in {queue} (2 for other endpoints, not sent here)\n"
-    assert [p.doc_id for p in edge.received()] == mine
+    assert [p.doc_id for p in clicks_edge.received()] == mine
 
 
 def test_queue_list(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -189,43 +193,43 @@ def test_queue_list(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_flush_sends_due_pings(
-    edge: EdgeServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    clicks_edge: EdgeServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     queue = tmp_path / "q.db"
-    ids = _fill(queue, 3, edge.url)
+    ids = _fill(queue, 3, clicks_edge.url)
     assert main(["queue", "status", "--queue", str(queue)]) == 0
     assert "next due: now" in capsys.readouterr().out
-    assert main(["queue", "flush", "--queue", str(queue), "--endpoint", edge.url]) == 0
+    assert main(["queue", "flush", "--queue", str(queue), "--endpoint", clicks_edge.url]) == 0
     assert capsys.readouterr().out == f"sent 3 ping(s); 0 left in {queue}\n"
-    assert sorted(p.doc_id for p in edge.received()) == sorted(ids)
+    assert sorted(p.doc_id for p in clicks_edge.received()) == sorted(ids)
 
 
 def test_flush_reports_drops_and_retries_within_the_timeout(
-    edge: EdgeServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    clicks_edge: EdgeServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     queue = tmp_path / "q.db"
-    _fill(queue, 2, edge.url)
-    edge.script(["503", "400"])  # 503 carries Retry-After: 1
+    _fill(queue, 2, clicks_edge.url)
+    clicks_edge.script(["503", "400"])  # 503 carries Retry-After: 1
     # A dropped ping is a failure to report: exit 1 (it used to be 0). The 503's retry now
     # waits for the policy's backoff (Retry-After only lengthens it), so it is left too.
-    assert main(["queue", "flush", "--queue", str(queue), "--endpoint", edge.url]) == 1
+    assert main(["queue", "flush", "--queue", str(queue), "--endpoint", clicks_edge.url]) == 1
     captured = capsys.readouterr()
     assert captured.out.startswith(f"sent 0 ping(s), dropped 1 (1 http_400); 1 left in {queue}")
     assert "1 ping(s) were not delivered" in captured.err
     # --now overrides the client's backoff; the server's 1 s hold is still honoured.
-    args = ["queue", "flush", "--queue", str(queue), "--endpoint", edge.url, "--now"]
+    args = ["queue", "flush", "--queue", str(queue), "--endpoint", clicks_edge.url, "--now"]
     assert main(args) == 0
     assert capsys.readouterr().out == f"sent 1 ping(s); 0 left in {queue}\n"
-    assert [r.status for r in edge.received()] == [200]  # injected faults are not stored
+    assert [r.status for r in clicks_edge.received()] == [200]  # injected faults are not stored
 
 
 def test_flush_fails_when_a_retry_is_scheduled_later(
-    edge: EdgeServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    clicks_edge: EdgeServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     queue = tmp_path / "q.db"
-    _fill(queue, 1, edge.url)
-    edge.script([("429", 120)])
-    assert main(["queue", "flush", "--queue", str(queue), "--endpoint", edge.url]) == 1
+    _fill(queue, 1, clicks_edge.url)
+    clicks_edge.script([("429", 120)])
+    assert main(["queue", "flush", "--queue", str(queue), "--endpoint", clicks_edge.url]) == 1
     captured = capsys.readouterr()
     assert captured.out.startswith("sent 0 ping(s); 1 left in") and "next due" in captured.out
     assert "1 ping(s) were not delivered" in captured.err
@@ -312,18 +316,29 @@ def test_queue_without_subcommand_prints_usage(capsys: pytest.CaptureFixture[str
     assert "status" in capsys.readouterr().err
 
 
-def test_send_subprocess_against_real_edge(edge: EdgeServer, payload: Path, tmp_path: Path) -> None:
+def test_send_subprocess_against_real_edge(
+    clicks_edge: EdgeServer, payload: Path, tmp_path: Path
+) -> None:
     exe = Path(sys.executable).with_name("pingsdk")
     queue = tmp_path / "q.db"
     proc = subprocess.run(
-        [str(exe), "send", str(payload), *SEND, "--endpoint", edge.url, "--queue", str(queue)],
+        [
+            str(exe),
+            "send",
+            str(payload),
+            *SEND,
+            "--endpoint",
+            clicks_edge.url,
+            "--queue",
+            str(queue),
+        ],
         capture_output=True,
         text=True,
         timeout=60,
         cwd=ROOT,
     )
     assert proc.returncode == 0, proc.stderr
-    [got] = edge.received()
+    [got] = clicks_edge.received()
     assert proc.stdout.startswith(f"sent {got.doc_id} to ")
     raw = gzip.compress(payload.read_bytes(), mtime=0)
     assert got.wire_size == len(raw)
