@@ -367,7 +367,7 @@ def test_counts_stay_exact_through_any_mix_of_operations(tmp_path: Path, ping: F
     ],
 )
 def test_error_codes_without_sqlite_errorcode(message: str, code: int | None) -> None:
-    from pingsdk._queue import _error_code
+    from pingsdk._queue._sql import error_code as _error_code
 
     # Python 3.10 has no sqlite_errorcode attribute: SQLite's messages decide.
     assert _error_code(sqlite3.OperationalError(message)) == code

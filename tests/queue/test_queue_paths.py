@@ -101,11 +101,11 @@ def test_empty_path_is_a_configuration_error() -> None:
 def test_schema_1_file_migrates_and_keeps_its_pings(tmp_path: Path, ping: Factory) -> None:
     """A queue written by pingsdk 0.1 is upgraded in place; its rows go to any endpoint."""
     path = tmp_path / "old.db"
-    from pingsdk import _queue
+    from pingsdk._queue import _sql
 
     conn = sqlite3.connect(path)
     conn.execute("PRAGMA journal_mode=WAL")
-    v1 = [s for s in _queue._SCHEMA if s not in _queue._V2_MIGRATION]
+    v1 = [s for s in _sql.SCHEMA if s not in _sql.V2_MIGRATION]
     for statement in v1:
         conn.execute(statement)
     conn.execute("PRAGMA user_version = 1")
