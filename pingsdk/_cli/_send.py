@@ -30,7 +30,7 @@ from pingsdk._exceptions import (
     SubmitError,
 )
 from pingsdk._model._keywords import validate_name
-from pingsdk._queue import PingQueue, QueueGroup, default_queue_path
+from pingsdk._queue import PingQueue, QueueGroup, QueueSnapshot, default_queue_path
 
 __all__ = ["register"]
 
@@ -65,7 +65,13 @@ def _check_names(namespace: str, doctype: str, version: int) -> None:
 
 
 def register(commands: Commands) -> None:
-    """Add ``send`` and ``queue`` to the top-level commands."""
+    """Add ``send``, ``queue`` and ``relay`` to the top-level commands."""
+    _register_send(commands)
+    _register_queue(commands)
+    _register_relay(commands)
+
+
+def _register_send(commands: Commands) -> None:
     send = commands.top.add_parser(
         "send",
         help="send a JSON payload file to an edge (queued, retried)",
@@ -92,6 +98,8 @@ def register(commands: Commands) -> None:
     )
     send.set_defaults(func=_send)
 
+
+def _register_queue(commands: Commands) -> None:
     queue_parser = commands.top.add_parser(
         "queue",
         help="inspect, flush or purge a queue file",
@@ -143,6 +151,8 @@ def register(commands: Commands) -> None:
     _queue_arg(purge)
     purge.set_defaults(func=_purge)
 
+
+def _register_relay(commands: Commands) -> None:
     relay = commands.top.add_parser(
         "relay",
         help="send the pings other processes store in a queue file, until stopped",
@@ -306,16 +316,19 @@ def _existing_queue(path: str) -> Path:
     return queue
 
 
+def _snapshot(path: str) -> tuple[Path, QueueSnapshot]:
+    """A queue file that must exist, read in one transaction (nothing created or moved)."""
+    queue = Path(path)
+    with PingQueue(queue, create=False) as opened:
+        return queue, opened.inspect()
+
+
 def _status(args: argparse.Namespace) -> int:
-    path = _existing_queue(args.queue)
-    with PingQueue(path, create=False) as queue:
-        stats = queue.stats()
-        next_due = queue.next_due()
-        groups = queue.groups()
+    path, snapshot = _snapshot(args.queue)
+    stats, next_due, oldest = snapshot.stats, snapshot.next_due, snapshot.oldest
     now = time.time()
     print(f"queue:    {path}")
     print(f"pending:  {stats.pending} ping(s), {_size(stats.bytes)} ({stats.leased} in flight)")
-    oldest = min((g.oldest for g in groups), default=None)
     print(f"oldest:   {_when(oldest, now) if oldest is not None else '-'}")
     if next_due is None:
         print("next due: -")
@@ -329,10 +342,8 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    path = _existing_queue(args.queue)
-    with PingQueue(path, create=False) as queue:
-        groups = queue.groups()
-        quarantined = queue.stats().quarantined
+    path, snapshot = _snapshot(args.queue)
+    groups, quarantined = snapshot.groups, snapshot.stats.quarantined
     if args.json:
         rows = [dataclasses.asdict(g) for g in groups]
         print(json.dumps({"queue": str(path), "groups": rows, "quarantined": quarantined}))
@@ -399,16 +410,11 @@ def _flush(args: argparse.Namespace) -> int:
         client.close(timeout=_CLOSE_TIMEOUT if args.now else 0.0)
     endpoint = client.config.endpoint
     with PingQueue(path, create=False) as queue:
-        left = queue.stats(endpoint=endpoint).pending
+        left, others = _left(queue, endpoint)
         next_due = queue.next_due(endpoint=endpoint)
-        others = queue.stats().pending - left
-    reasons: dict[str, int] = {}
-    for report in outcomes.dropped:
-        reasons[report.reason] = reasons.get(report.reason, 0) + 1
-    dropped = ", ".join(f"{n} {reason}" for reason, n in sorted(reasons.items()))
     line = f"sent {len(outcomes.sent)} ping(s)"
     if outcomes.dropped:
-        line += f", dropped {len(outcomes.dropped)} ({dropped})"
+        line += f", dropped {len(outcomes.dropped)} ({_reasons(outcomes.dropped)})"
     line += f"; {left} left in {path}"
     if left and next_due is not None and next_due > time.time():
         line += f", next due {_when(next_due, time.time())}"
@@ -452,19 +458,29 @@ def _relay(args: argparse.Namespace) -> int:
         client.close(timeout=_CLOSE_TIMEOUT)
     endpoint = client.config.endpoint
     with PingQueue(path, create=False) as queue:
-        left = queue.stats(endpoint=endpoint).pending
-        others = queue.stats().pending - left
+        left, others = _left(queue, endpoint)
     line = f"pingsdk relay: sent {len(outcomes.sent)}, dropped {len(outcomes.dropped)}"
     if outcomes.dropped:
-        reasons: dict[str, int] = {}
-        for report in outcomes.dropped:
-            reasons[report.reason] = reasons.get(report.reason, 0) + 1
-        line += " (" + ", ".join(f"{n} {r}" for r, n in sorted(reasons.items())) + ")"
+        line += f" ({_reasons(outcomes.dropped)})"
     line += f", {left} left queued for {endpoint}"
     if others:
         line += f", {others} for other endpoints (never sent by this relay)"
     print(line)
     return 0  # stopped on request; the summary says what is left
+
+
+def _left(queue: PingQueue, endpoint: str) -> tuple[int, int]:
+    """Pings still queued for ``endpoint`` (pingsdk 0.1's included), and for other endpoints."""
+    left = queue.stats(endpoint=endpoint).pending
+    return left, queue.stats().pending - left
+
+
+def _reasons(dropped: list[DeliveryReport]) -> str:
+    """``"1 http_400, 2 http_404"``: how many were dropped for each reason."""
+    counts: dict[str, int] = {}
+    for report in dropped:
+        counts[report.reason] = counts.get(report.reason, 0) + 1
+    return ", ".join(f"{n} {reason}" for reason, n in sorted(counts.items()))
 
 
 def _purge(args: argparse.Namespace) -> int:
