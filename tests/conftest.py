@@ -49,6 +49,17 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
+@pytest.fixture(scope="session")
+def examples_schema_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The schema repository of examples/pings.py's SearchCounts and SessionSummary."""
+    # Imported when asked for: examples.pings declares pings in the default registry.
+    from examples import pings
+
+    out = tmp_path_factory.mktemp("examples-repo")
+    pingsdk.schema.export_repository([pings.SearchCounts, pings.SessionSummary], out)
+    return out
+
+
 # The edge tests (tests/edge): a small hand-written schema tree and servers on it.
 
 

@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from pydantic import Field
 
 import pingsdk
@@ -100,20 +99,13 @@ def test_golden_texts_through_the_edges_records() -> None:
     assert texts == expected
 
 
-@pytest.fixture(scope="module")
-def schema_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("repo")
-    pingsdk.schema.export_repository([pings.SearchCounts, pings.SessionSummary], out)
-    return out
-
-
 def _post(http: httpx.Client, payload: bytes) -> int:
     path = pingsdk.wire.submit_path("pingsdk-demo", "session-summary", 1, str(uuid.uuid4()))
     return http.post(path, content=payload).status_code
 
 
 def test_serve_prints_the_inactivity_alert_and_reports_it(
-    schema_repo: Path, tmp_path: Path
+    examples_schema_repo: Path, tmp_path: Path
 ) -> None:
     db = tmp_path / "edge.db"
     server = subprocess.Popen(
@@ -123,7 +115,7 @@ def test_serve_prints_the_inactivity_alert_and_reports_it(
             "pingsdk",
             "serve",
             "--schemas",
-            str(schema_repo),
+            str(examples_schema_repo),
             "--db",
             str(db),
             "--monitor",
@@ -214,12 +206,12 @@ def test_serve_prints_the_inactivity_alert_and_reports_it(
     assert [a["summary"] for a in doc["alerts"]["release"]] == ["inactivitiy timeout"]
 
 
-def test_ingestion_errors_over_http(schema_repo: Path) -> None:
+def test_ingestion_errors_over_http(examples_schema_repo: Path) -> None:
     """1,000 invalid nightly pings in the (scaled) hour: the monitor's ingestion error text."""
     printed: list[str] = []
     with (
         EdgeServer(
-            schemas=schema_repo,
+            schemas=examples_schema_repo,
             monitor=[pings.SessionSummary],
             monitor_window=600,  # a monitor hour lasts 25 s, a minute 0.42 s
             on_alert=printed.append,

@@ -51,16 +51,9 @@ def test_examples_give_the_average_size_the_example_declares() -> None:
     )
 
 
-@pytest.fixture(scope="module")
-def schema_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("repo")
-    pingsdk.schema.export_repository([pings.SearchCounts, pings.SessionSummary], out)
-    return out
-
-
-def test_edge_records_give_rates_and_latency(schema_repo: Path) -> None:
+def test_edge_records_give_rates_and_latency(examples_schema_repo: Path) -> None:
     now = datetime.datetime.now(datetime.timezone.utc)
-    with EdgeServer(schemas=schema_repo) as edge, httpx.Client(base_url=edge.url) as http:
+    with EdgeServer(schemas=examples_schema_repo) as edge, httpx.Client(base_url=edge.url) as http:
         ids = []
         for hours_ago in (0, 0, 0, 1, 30):
             session = pings.realistic_session(
