@@ -349,3 +349,33 @@ def test_send_subprocess_against_real_edge(
         timeout=60,
     )
     assert proc.returncode == 0 and "pending:  0 ping(s)" in proc.stdout
+
+
+def test_the_cli_uses_only_the_queues_public_api() -> None:
+    """send, queue and relay read a queue through its exported names and public methods (#9)."""
+    import ast
+
+    import pingsdk._queue
+    from pingsdk._cli import _send
+
+    tree = ast.parse(Path(_send.__file__).read_text(encoding="utf-8"))
+    imported = [
+        (node.module, alias.name)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("pingsdk._queue")
+        for alias in node.names
+    ]
+    assert imported and all(
+        module == "pingsdk._queue" and name in pingsdk._queue.__all__ for module, name in imported
+    ), imported
+    private = [
+        node.attr
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and node.attr.startswith("_")
+        and not node.attr.startswith("__")
+        and not (isinstance(node.value, ast.Name) and node.value.id == "self")  # its own state
+    ]
+    assert private == []
+    modules = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    assert "sqlite3" not in modules
