@@ -5,7 +5,8 @@ processes (gunicorn workers) may use the same file: a sender *claims* due rows, 
 its owner id for ``lease_seconds``; it then *acks* (sent or dropped), *defers* (retry later) or
 *releases* them. A lease held by a process that died simply expires.
 
-The package, one concern per module (each imports only those above it):
+The package, one concern per module (each imports only modules listed above it; ``_fork``
+names ``QueueStore`` in type hints only):
 
 - ``_sql``: the schema, the migration from version 1, every SQL statement, SQLite's result codes
   and the connection settings (WAL, ``synchronous``). Text and one-step helpers; no policy.
