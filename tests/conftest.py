@@ -90,6 +90,13 @@ def client() -> Iterator[httpx.Client]:
         yield c
 
 
+@pytest.fixture(scope="module")
+def http() -> Iterator[httpx.Client]:
+    """An HTTP client with a patient timeout, for edges that validate against all of mps-sample."""
+    with httpx.Client(timeout=30) as client:
+        yield client
+
+
 # The delivery tests (tests/delivery): the exported tree of the delivery pings, fast retries.
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -18,12 +17,6 @@ GOOD = {"name": "start", "count": 1}
 
 def url(edge: EdgeServer) -> str:
     return f"{edge.url}/submit/my-app/app-event/1/{doc_id()}"
-
-
-@pytest.fixture(scope="module")
-def client() -> Iterator[httpx.Client]:
-    with httpx.Client() as c:
-        yield c
 
 
 def outcome(client: httpx.Client, edge: EdgeServer, timeout: float = 2.0) -> str:

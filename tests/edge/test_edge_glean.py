@@ -76,12 +76,6 @@ def strict() -> Iterator[EdgeServer]:
         yield edge
 
 
-@pytest.fixture(scope="module")
-def http() -> Iterator[httpx.Client]:
-    with httpx.Client(timeout=30) as client:
-        yield client
-
-
 def post(
     http: httpx.Client,
     edge: EdgeServer,

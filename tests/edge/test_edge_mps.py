@@ -50,12 +50,6 @@ def mps_edge() -> Iterator[EdgeServer]:
         yield edge
 
 
-@pytest.fixture(scope="module")
-def http() -> Iterator[httpx.Client]:
-    with httpx.Client(timeout=30) as client:
-        yield client
-
-
 def _url(edge: EdgeServer, namespace: str, doctype: str, version: str) -> str:
     if namespace == "telemetry":
         return (
