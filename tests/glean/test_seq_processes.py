@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.glean.support import METRICS_YAML, PINGS_YAML, AppFactory, stored_pings
+from tests.support import child_env
 
 # Records and submits in a loop, printing each stored ping's doc id; stops after LIMIT (0 = never).
 CHILD = r"""
@@ -39,7 +40,7 @@ def _child(queue: Path, limit: int) -> subprocess.Popen[str]:
         [sys.executable, "-c", CHILD, str(queue), str(METRICS_YAML), str(PINGS_YAML), str(limit)],
         stdout=subprocess.PIPE,
         text=True,
-        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+        env=child_env(),
     )
 
 

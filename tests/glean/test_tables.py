@@ -39,11 +39,12 @@ from pingsdk.glean._tables import (
 )
 from pingsdk.schema import SchemaWarning, bigquery_schema
 from pingsdk.schema._export import render_schema
+from tests.support import SAMPLE
 
 DATA = Path(__file__).resolve().parent / "data"
 METRICS = DATA / "metrics.yaml"
 PINGS = DATA / "pings.yaml"
-MPS = Path(__file__).resolve().parents[2] / ".." / "shared" / "mps-sample"
+MPS = SAMPLE
 GLEAN_DIR = MPS / "schemas" / "glean" / "glean"
 APP_ID = "org.example.ReportService"
 NAMESPACE = "org-example-reportservice"

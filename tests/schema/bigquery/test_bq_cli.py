@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from pingsdk._cli import main
+from tests.support import SAMPLE
 
 SCHEMA = {
     "$schema": "http://json-schema.org/draft-04/schema#",
@@ -85,10 +86,9 @@ def test_user_errors_exit_2_without_traceback(
 
 
 def test_real_process_matches_a_repository_file(tmp_path: Path) -> None:
-    sample = Path(__file__).resolve().parents[3] / ".." / "shared" / "mps-sample"
-    schema = sample / "schemas" / "eng-workflow" / "build" / "build.1.schema.json"
+    schema = SAMPLE / "schemas" / "eng-workflow" / "build" / "build.1.schema.json"
     if not schema.is_file():
-        pytest.skip(f"mps-sample not found at {sample}")
+        pytest.skip(f"mps-sample not found at {SAMPLE}")
     exe = Path(sys.executable).with_name("pingsdk")
     proc = subprocess.run(
         [str(exe), "schema", "bigquery", str(schema)],
