@@ -138,11 +138,9 @@ def answer(request: Request, schemas: SchemaStore | None, *, strict: bool) -> An
     if request.client_gone:
         return Answer("gone", None, "client closed the connection", stored=False)
     if fault is not None:
-        headers = (("Retry-After", str(fault.retry_after)),) if fault.kind in ("429", "503") else ()
-        status = int(fault.kind)
-        return Answer(
-            "fault", status, f"injected fault {fault.kind}", headers, {}, False, fault.kind
-        )
+        wait = (("Retry-After", str(fault.retry_after)),) if fault.kind in ("429", "503") else ()
+        reason = f"injected fault {fault.kind}"
+        return Answer("fault", int(fault.kind), reason, wait, stored=False, fault=fault.kind)
     body = request.body
     fields: dict[str, Any] = {"wire_size": len(body)} if body is not None else {}
     too_long = oversized_field(request.path, request.query, dict(request.headers))

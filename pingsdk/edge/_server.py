@@ -272,19 +272,20 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         latency = 0.0
         if self.command in ("POST", "PUT"):
             fault, latency = edge.faults.next()
-        body: bytes | None = None
-        gone = False
+        verdict = answer(self._facts(path, query, fault), edge.schemas, strict=edge.strict)
+        if verdict.rule != "gone":
+            edge._pause(latency)
+        self._act(verdict, self._record(path, query, received_at))
+
+    def _facts(self, path: str, query: str, fault: Fault | None) -> Request:
+        """The request as the decision sees it, once its body is read (or found missing)."""
+        headers = {name: self.headers[name] for name in KEPT_HEADERS if name in self.headers}
         try:
             body, refused, why = self._body()
         except _ClientGoneError:
             self.close_connection = True
-            refused, why, gone = None, "", True
-        headers = {name: self.headers[name] for name in KEPT_HEADERS if name in self.headers}
-        request = Request(self.command, path, query, headers, body, refused, why, gone, fault)
-        verdict = answer(request, edge.schemas, strict=edge.strict)
-        if verdict.rule != "gone":
-            edge._pause(latency)
-        self._act(verdict, self._record(path, query, received_at))
+            return Request(self.command, path, query, headers, client_gone=True, fault=fault)
+        return Request(self.command, path, query, headers, body, refused, why, fault=fault)
 
     def _act(self, verdict: Answer, record: dict[str, Any]) -> None:
         """Carry out ``verdict``: count a fault, answer (or not), store the request."""
