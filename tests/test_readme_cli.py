@@ -13,7 +13,6 @@ this suite.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shlex
 import signal
@@ -26,7 +25,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.support import ROOT, child_env
+
 VENV = Path(sys.prefix)
 CONSOLE = re.compile(r"^```console\n(.*?)^```", re.MULTILINE | re.DOTALL)
 # Subcommands that run until SIGINT; everything else must finish with status 0.
@@ -71,7 +71,7 @@ def _queue_one_ping(workdir: Path, url: str) -> None:
         f"with pingsdk.PingClient({url!r}, queue_path='pings.db', uploader=False) as client:\n"
         "    client.submit(SearchCounts(engine='ddg', count=3))\n"
     )
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = child_env()
     proc = subprocess.run(
         [sys.executable, "-c", script], cwd=workdir, env=env, capture_output=True, text=True
     )
