@@ -71,13 +71,13 @@ class ThreadRunner:
         """Whether the uploader thread was started (and not abandoned by a fork)."""
         return self._thread is not None
 
-    def start(self) -> None:
-        """Start the uploader thread unless it runs or the runner was closed."""
+    def start(self) -> Engine:
+        """The engine, its thread started unless it runs or the runner was closed."""
         if self._thread is not None:
-            return
+            return self.engine
         with self._lock:
             if self._thread is not None or self._closed:
-                return
+                return self.engine
             prepare_to_send(self._config)  # here, not in the uploader thread: see there
             loop = asyncio.new_event_loop()
             thread = threading.Thread(
@@ -86,6 +86,7 @@ class ThreadRunner:
             self._loop = loop
             thread.start()
             self._thread = thread
+            return self.engine
 
     def call(self, coro: Coroutine[Any, Any, T], timeout: float) -> T | bool:
         """Run ``coro`` on the uploader loop; ``False`` if it misses ``timeout`` (+ a margin)."""
