@@ -58,11 +58,26 @@ def _check_version(value: object) -> int:
     if value < 1:
         raise ConfigurationError(f"version must be a positive int, got {value}")
     if value > MAX_VERSION:
-        raise ConfigurationError(
-            "version must be at most 2**63 - 1, the largest the pipeline stores; got an int "
-            f"of {value.bit_length()} bits"
-        )
+        raise _version_error(value)
     return value
+
+
+def _too_large(digits: str) -> ConfigurationError:
+    """The error for a version written with more digits than :data:`MAX_VERSION` allows."""
+    try:
+        return _version_error(int(digits))
+    except ValueError:  # over Python's int parsing limit (4,300 digits by default)
+        size = f"{len(digits)} digits"
+    return ConfigurationError(
+        f"version must be at most 2**63 - 1, the largest the pipeline stores; got {size}"
+    )
+
+
+def _version_error(value: int) -> ConfigurationError:
+    return ConfigurationError(
+        "version must be at most 2**63 - 1, the largest the pipeline stores; got an int "
+        f"of {value.bit_length()} bits"
+    )
 
 
 def _check_segment(kind: str, value: object) -> str:
@@ -461,10 +476,10 @@ def _parse_generic(path: str, parts: list[str], has_query: bool, *, strict: bool
     version = parse_version(version_text)
     if version is None:
         if strict and version_text.isascii() and version_text.isdigit() and version_text[0] != "0":
-            raise ConfigurationError(
-                f"path {path[:100]!r}: version must be at most 2**63 - 1, the largest the "
-                "pipeline stores"
-            )
+            # Too large: refused where submit_path() refuses it, after the names.
+            check_url_name("namespace", namespace)
+            check_url_name("doctype", doctype)
+            raise _too_large(version_text)
         raise _refused(
             strict,
             f"path {path[:100]!r}: the version element must be a positive integer",
