@@ -20,7 +20,7 @@ from pingsdk._delivery._config import ClientSettings
 from pingsdk._delivery._engine import Engine
 from pingsdk._delivery._prepare import prepare_ping
 from pingsdk._delivery._runner import LOOP_LOCK_WAIT, TaskRunner, settle_at_close
-from pingsdk._delivery._stats import ClientStats, DeliveryReport
+from pingsdk._delivery._stats import DeliveryReport
 from pingsdk._exceptions import EdgeUnavailableError, QueueBusyError, QueueError
 from pingsdk._log import logger
 from pingsdk._model._ping import Ping
@@ -126,11 +126,6 @@ class AsyncPingClient(BaseClient[TaskRunner]):
             if exc.queued and self._config.uploader and not self._closed:
                 self._runner.start()  # the ping left queued goes out without a submit
             raise
-
-    def stats(self) -> ClientStats:
-        """Delivery counters since this client was created, and the pending count (stored
-        pings, and buffered ones with ``durability="buffered"``)."""
-        return self._stats()
 
     async def flush(self, timeout: float = 5.0, *, now: bool = True) -> bool:
         """Send every queued ping of this endpoint, waiting at most ``timeout`` seconds;

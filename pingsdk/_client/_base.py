@@ -70,7 +70,9 @@ class BaseClient(Generic[RunnerT]):
         if self._closed:
             raise RuntimeError("this pingsdk client is closed; create a new one")
 
-    def _stats(self) -> ClientStats:
+    def stats(self) -> ClientStats:
+        """Delivery counters since this client was created, and the pending count (stored
+        pings, and buffered ones with ``durability="buffered"``)."""
         return self._engine.stats()
 
     def _switch_off(self, deletion_request: Ping | None) -> QueuedPing | None:
