@@ -29,7 +29,7 @@ from pingsdk._exceptions import (
     EdgeUnavailableError,
     SubmitError,
 )
-from pingsdk._model._keywords import validate_name
+from pingsdk._naming import validate_name
 from pingsdk._queue import PingQueue, QueueGroup, QueueSnapshot, default_queue_path
 
 __all__ = ["register"]

@@ -25,7 +25,6 @@ __all__ = [
     "PingInfo",
     "check_examples",
     "resolve_info",
-    "validate_name",
 ]
 
 PIPELINE_METADATA_KEYS = frozenset(

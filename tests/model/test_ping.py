@@ -81,7 +81,7 @@ def test_names_with_newlines_refused(registry: pingsdk.PingRegistry, kind: str, 
     with pytest.raises(pingsdk.PingDefinitionError, match="is not lowercase kebab-case"):
         declare(registry, "Nl", **{kind: value})
     with pytest.raises(pingsdk.ConfigurationError):
-        pingsdk._model._keywords.validate_name(kind, value)
+        pingsdk._naming.validate_name(kind, value)
     assert len(registry) == 0
 
 
