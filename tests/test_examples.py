@@ -62,7 +62,8 @@ def test_demo_runs_and_reports_every_ping() -> None:
 
 
 def test_example_pings_export_cleanly() -> None:
-    from examples import pings  # the repository root is on sys.path under pytest
+    # tests/ is a package, so pytest puts the repository root, which holds examples/, on sys.path.
+    from examples import pings
 
     for cls in (pings.SearchCounts, pings.SessionSummary):
         schema = pingsdk.schema.export_schema(cls)
