@@ -1,4 +1,6 @@
 """The public clients: :class:`~pingsdk.PingClient` (threads) and :class:`~pingsdk.AsyncPingClient`.
 
-Thin shells over :mod:`pingsdk._delivery`, which holds every decision they share.
+``_base`` holds everything they share, ``_sync`` and ``_async`` only what blocks or awaits,
+``_send_now`` the synchronous ``send_now()`` path; every decision lives in
+:mod:`pingsdk._delivery`.
 """
