@@ -36,12 +36,12 @@ from pingsdk._exceptions import (
     SubmitError,
     UploadDisabledError,
 )
+from pingsdk._files import default_queue_path
 from pingsdk._lazy import attach, say_module
 from pingsdk._model._keywords import PingInfo
 from pingsdk._model._ping import Ping
 from pingsdk._model._registry import PingRegistry, default_registry
 from pingsdk._model._review import DataCategory, DataReview
-from pingsdk._queue import default_queue_path
 from pingsdk._version import __version__
 from pingsdk.wire._urls import AppInfo
 

@@ -1,11 +1,14 @@
-"""Owner-only files for user data, shared by the queue and the local edge."""
+"""Owner-only files for user data, shared by the queue and the local edge, and where the queue
+file lives by default (here, not in :mod:`pingsdk._queue`, so that ``import pingsdk`` can name
+it without loading sqlite3)."""
 
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
-__all__ = ["create_private_file"]
+__all__ = ["create_private_file", "default_queue_path"]
 
 
 def create_private_file(path: Path) -> None:
@@ -23,3 +26,25 @@ def create_private_file(path: Path) -> None:
     except FileExistsError:
         return
     os.close(fd)
+
+
+def default_queue_path() -> Path:
+    """The per-user queue file used when ``queue_path`` is omitted.
+
+    - Linux and other POSIX: ``$XDG_STATE_HOME/pingsdk/pings.db``, or
+      ``~/.local/state/pingsdk/pings.db`` when ``XDG_STATE_HOME`` is unset or not absolute
+      (the XDG Base Directory rules).
+    - macOS: ``~/Library/Application Support/pingsdk/pings.db``.
+    - Windows: ``%LOCALAPPDATA%\\pingsdk\\pings.db``.
+
+    Nothing is created here; :class:`PingQueue` creates the directory (0700) and file (0600).
+    """
+    if sys.platform == "win32":
+        local = os.environ.get("LOCALAPPDATA")
+        base = Path(local) if local else Path.home() / "AppData" / "Local"
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Application Support"
+    else:
+        state = os.environ.get("XDG_STATE_HOME", "")
+        base = Path(state) if os.path.isabs(state) else Path.home() / ".local" / "state"
+    return base / "pingsdk" / "pings.db"

@@ -59,6 +59,46 @@ def test_import_loads_no_tooling() -> None:
     assert heavy(modules) == []
 
 
+# What the sending side loads: a client's constructor imports it (on the calling thread, for fork
+# safety), a docId or a retry delay imports its own part; `import pingsdk` loads none of it.
+SENDING_STACK = ("asyncio", "sqlite3", "tenacity", "uuid6", "h11", "gzip")
+
+
+def test_import_loads_no_sending_stack() -> None:
+    modules = loaded_after("import pingsdk")
+    assert {"pingsdk._client._sync", "pingsdk._delivery._retry"} <= modules  # the probe sees them
+    assert sorted(set(SENDING_STACK) & modules) == []
+    assert "pingsdk._queue" not in modules
+
+
+def test_constructing_a_client_loads_what_sending_needs() -> None:
+    modules = loaded_after(
+        """
+        import pingsdk
+
+        client = pingsdk.PingClient("http://127.0.0.1:9", queue_path=":memory:")
+        client.close(0)
+        """
+    )
+    assert set(SENDING_STACK) <= modules
+    assert {"pingsdk._delivery._runner", "pingsdk._delivery._h11_transport"} <= modules
+
+
+def test_a_doc_id_and_a_retry_delay_import_their_parts() -> None:
+    modules = loaded_after(
+        """
+        import pingsdk
+        from pingsdk.wire._docid import new_doc_id
+
+        assert len(new_doc_id()) == 36
+        assert pingsdk.RetryPolicy(jitter=False).delay(2) == 120.0
+        assert pingsdk.default_queue_path().name == "pings.db"
+        """
+    )
+    assert {"uuid6", "tenacity"} <= modules
+    assert "sqlite3" not in modules
+
+
 def test_defining_and_encoding_a_ping_loads_no_tooling() -> None:
     # A class is checked for exportability when it is defined, and to_json_bytes() proves the
     # payload with pydantic alone for plain fields: neither needs jsonschema.

@@ -7,29 +7,32 @@ hosts the engine, and the calls that block in ``PingClient`` are awaited here.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import time
-from types import TracebackType
+from typing import TYPE_CHECKING
 
 from typing_extensions import Unpack
 
-from pingsdk._client._base import BaseClient
-from pingsdk._client._send_now import DEFAULT_SEND_NOW_TIMEOUT, document_row, send_row_async
-from pingsdk._delivery._config import ClientSettings
-from pingsdk._delivery._engine import Engine
-from pingsdk._delivery._prepare import prepare_ping
-from pingsdk._delivery._runner import LOOP_LOCK_WAIT, TaskRunner, settle_at_close
-from pingsdk._delivery._stats import DeliveryReport
+from pingsdk._client._base import DEFAULT_SEND_NOW_TIMEOUT, BaseClient
+from pingsdk._delivery._config import ClientSettings  # get_type_hints() resolves __init__
 from pingsdk._exceptions import EdgeUnavailableError, QueueBusyError, QueueError
 from pingsdk._log import logger
-from pingsdk._model._ping import Ping
-from pingsdk._queue import QueuedPing
+
+if TYPE_CHECKING:
+    # The sending stack is imported by the constructor (BaseClient), not by `import pingsdk`;
+    # the methods below import from modules it has loaded (a sys.modules lookup).
+    from types import TracebackType
+
+    from pingsdk._delivery._engine import Engine
+    from pingsdk._delivery._runner import TaskRunner  # noqa: F401 -- the base's type argument
+    from pingsdk._delivery._stats import DeliveryReport
+    from pingsdk._model._ping import Ping
+    from pingsdk._queue import QueuedPing
 
 __all__ = ["AsyncPingClient"]
 
 
-class AsyncPingClient(BaseClient[TaskRunner]):
+class AsyncPingClient(BaseClient["TaskRunner"]):
     """Send pings from asyncio code; same keywords and guarantees as :class:`PingClient`.
 
     The uploader is a task on the running loop, started by the first ``submit()`` or
@@ -49,7 +52,11 @@ class AsyncPingClient(BaseClient[TaskRunner]):
     """
 
     def __init__(self, endpoint: str, **settings: Unpack[ClientSettings]) -> None:
+        from pingsdk._delivery._runner import LOOP_LOCK_WAIT, TaskRunner
+
         super().__init__(endpoint, TaskRunner, settings)
+        # How long submit() and close() wait for the queue file's lock on the loop's thread.
+        self._lock_wait = LOOP_LOCK_WAIT
 
     async def submit(self, ping: Ping) -> str:
         """Store ``ping`` for sending and return its document id (durable on return, or
@@ -69,8 +76,10 @@ class AsyncPingClient(BaseClient[TaskRunner]):
         if isinstance(row, str):
             return row  # buffered (durability="buffered")
         try:
-            submitter.store(row, timeout=LOOP_LOCK_WAIT)
+            submitter.store(row, timeout=self._lock_wait)
         except QueueBusyError:
+            import asyncio  # loaded: this coroutine runs on an asyncio loop
+
             await asyncio.to_thread(submitter.store, row)
         return row.doc_id
 
@@ -90,6 +99,8 @@ class AsyncPingClient(BaseClient[TaskRunner]):
 
         Added in the release after 0.1.0.
         """
+        from pingsdk._delivery._prepare import prepare_ping
+
         self._check_open()
         row = prepare_ping(ping, self._config, upload_enabled=self._upload_enabled)
         return await self._send_row_now(row, timeout)
@@ -108,6 +119,8 @@ class AsyncPingClient(BaseClient[TaskRunner]):
 
         Added in the release after 0.1.0.
         """
+        from pingsdk._client._send_now import document_row
+
         self._check_open()
         row = document_row(
             document,
@@ -120,6 +133,8 @@ class AsyncPingClient(BaseClient[TaskRunner]):
         return await self._send_row_now(row, timeout)
 
     async def _send_row_now(self, row: QueuedPing, timeout: float) -> DeliveryReport:
+        from pingsdk._client._send_now import send_row_async
+
         try:
             return await send_row_async(self._submitter, self._config, row, timeout)
         except EdgeUnavailableError as exc:
@@ -133,6 +148,8 @@ class AsyncPingClient(BaseClient[TaskRunner]):
         if self._closed:
             return False
         if not self._config.uploader:
+            import asyncio
+
             deadline, step = self._other_sender_step(timeout)
             while not isinstance(step, bool):
                 await asyncio.sleep(step)
@@ -157,6 +174,8 @@ class AsyncPingClient(BaseClient[TaskRunner]):
             return False
 
     async def _close(self, timeout: float) -> bool:
+        from pingsdk._delivery._runner import settle_at_close
+
         if self._closed:
             return False
         timeout, deadline = self._close_deadline(timeout)
@@ -164,10 +183,10 @@ class AsyncPingClient(BaseClient[TaskRunner]):
             # Pings left by an earlier run (a deletion request, say) go out on close even if
             # this client never submitted or flushed.
             with contextlib.suppress(QueueError):
-                if self._engine.pending(timeout=LOOP_LOCK_WAIT):
+                if self._engine.pending(timeout=self._lock_wait):
                     self._runner.start()
         await self._runner.stop(timeout, deadline)
-        return settle_at_close(self._engine, min(deadline, time.monotonic() + LOOP_LOCK_WAIT))
+        return settle_at_close(self._engine, min(deadline, time.monotonic() + self._lock_wait))
 
     async def set_upload_enabled(
         self, enabled: bool, *, deletion_request: Ping | None = None

@@ -8,22 +8,55 @@ engine (:mod:`pingsdk._delivery._runner`: a thread for ``PingClient``, a task fo
 
 from __future__ import annotations
 
+import importlib
 import time
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
-from pingsdk._delivery._config import ClientConfig, ClientSettings, build_config
-from pingsdk._delivery._engine import Engine
-from pingsdk._delivery._prepare import prepare_ping
-from pingsdk._delivery._report import Reporter
-from pingsdk._delivery._runner import TaskRunner, ThreadRunner
-from pingsdk._delivery._stats import ClientStats, Counters
-from pingsdk._delivery._submit import Submitter, open_queue
-from pingsdk._model._ping import Ping
-from pingsdk._queue import QueuedPing
+from pingsdk._delivery._stats import Counters
 
-__all__ = ["BaseClient"]
+if TYPE_CHECKING:
+    # The sending stack (asyncio, sqlite3, tenacity, h11, gzip...) is imported by the client's
+    # constructor (import_sending_stack), not by `import pingsdk`.
+    from pingsdk._delivery._config import ClientConfig, ClientSettings
+    from pingsdk._delivery._engine import Engine
+    from pingsdk._delivery._runner import TaskRunner, ThreadRunner
+    from pingsdk._delivery._stats import ClientStats
+    from pingsdk._delivery._submit import Submitter
+    from pingsdk._model._ping import Ping
+    from pingsdk._queue import QueuedPing
 
-RunnerT = TypeVar("RunnerT", ThreadRunner, TaskRunner)
+__all__ = ["DEFAULT_SEND_NOW_TIMEOUT", "BaseClient", "import_sending_stack"]
+
+RunnerT = TypeVar("RunnerT", "ThreadRunner", "TaskRunner")
+
+DEFAULT_SEND_NOW_TIMEOUT = 10.0
+"""How long ``send_now()`` tries by default (seconds), retries included (defined here, not in
+``_send_now``, so that the clients' signatures import nothing of the send path)."""
+
+_SENDING_MODULES = (
+    "pingsdk._delivery._runner",  # the engine, the queue, the Sender: asyncio, sqlite3, gzip
+    "pingsdk._delivery._tenacity",  # the retry schedule's tenacity
+    "pingsdk._client._send_now",
+)
+
+
+def import_sending_stack(config: ClientConfig) -> None:
+    """Import everything ``config``'s client sends with, on the calling thread, when the client
+    is made (``import pingsdk`` loads none of it).
+
+    The uploader's thread must never be the first to import a module: a fork taken while it
+    holds an import lock would leave the child half-initialised modules. The runner, engine,
+    queue and send-now modules (and through them asyncio, sqlite3, gzip, tenacity), the docId's
+    uuid6 and the transport's h11 (:func:`~pingsdk._delivery._http.preload_imports`) are loaded
+    here; once loaded, each import is a lookup in ``sys.modules``.
+    """
+    for name in _SENDING_MODULES:
+        importlib.import_module(name)
+    from pingsdk._delivery._http import preload_imports
+    from pingsdk.wire._docid import load_uuid7
+
+    load_uuid7()
+    preload_imports(config)
 
 
 class BaseClient(Generic[RunnerT]):
@@ -35,7 +68,13 @@ class BaseClient(Generic[RunnerT]):
     """
 
     def __init__(self, endpoint: str, runner: type[RunnerT], settings: ClientSettings) -> None:
+        from pingsdk._delivery._config import build_config
+
         self._config = build_config(endpoint, **settings)
+        import_sending_stack(self._config)
+        from pingsdk._delivery._report import Reporter
+        from pingsdk._delivery._submit import Submitter, open_queue
+
         self._counters = Counters()
         self._upload_enabled = self._config.upload_enabled
         self._closed = False
@@ -79,6 +118,8 @@ class BaseClient(Generic[RunnerT]):
         """Refuse pings from now on; the prepared deletion request to keep through the purge."""
         # The deletion request is the one ping sent after the switch goes off; it survives
         # this purge and any later one (a next run that starts with upload_enabled=False).
+        from pingsdk._delivery._prepare import prepare_ping
+
         keep = (
             None
             if deletion_request is None

@@ -23,6 +23,7 @@ from collections.abc import Callable
 import tenacity
 from tenacity.stop import stop_base
 
+from pingsdk._client._base import DEFAULT_SEND_NOW_TIMEOUT
 from pingsdk._delivery._config import ClientConfig
 from pingsdk._delivery._http import Sender
 from pingsdk._delivery._outcome import (
@@ -46,9 +47,6 @@ from pingsdk._log import logger
 from pingsdk._queue import QueuedPing
 
 __all__ = ["DEFAULT_SEND_NOW_TIMEOUT", "SendNow", "document_row", "send_row", "send_row_async"]
-
-DEFAULT_SEND_NOW_TIMEOUT = 10.0
-"""How long ``send_now()`` tries by default (seconds), retries included."""
 
 
 class _LeaseLostError(Exception):

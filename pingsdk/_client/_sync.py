@@ -9,24 +9,27 @@ the exit hook.
 
 from __future__ import annotations
 
-import asyncio
 import time
 import weakref
-from types import TracebackType
+from typing import TYPE_CHECKING
 
 from typing_extensions import Unpack
 
 from pingsdk import _lifecycle as lifecycle
-from pingsdk._client._base import BaseClient
-from pingsdk._client._send_now import DEFAULT_SEND_NOW_TIMEOUT, document_row, send_row
-from pingsdk._delivery._config import ClientSettings
-from pingsdk._delivery._prepare import prepare_ping
-from pingsdk._delivery._runner import ThreadRunner, settle_at_close
-from pingsdk._delivery._stats import ClientStats, DeliveryReport
+from pingsdk._client._base import DEFAULT_SEND_NOW_TIMEOUT, BaseClient
+from pingsdk._delivery._config import ClientSettings  # get_type_hints() resolves __init__
 from pingsdk._exceptions import EdgeUnavailableError
 from pingsdk._log import logger
-from pingsdk._model._ping import Ping
-from pingsdk._queue import QueuedPing
+
+if TYPE_CHECKING:
+    # The sending stack is imported by the constructor (BaseClient), not by `import pingsdk`;
+    # the methods below import from modules it has loaded (a sys.modules lookup).
+    from types import TracebackType
+
+    from pingsdk._delivery._runner import ThreadRunner  # noqa: F401 -- the base's type argument
+    from pingsdk._delivery._stats import ClientStats, DeliveryReport
+    from pingsdk._model._ping import Ping
+    from pingsdk._queue import QueuedPing
 
 __all__ = ["PingClient"]
 
@@ -51,7 +54,7 @@ lifecycle.on_fork(after_in_child=_after_fork_in_child)
 lifecycle.on_exit(_close_all_at_exit)
 
 
-class PingClient(BaseClient[ThreadRunner]):
+class PingClient(BaseClient["ThreadRunner"]):
     """Send pings to an edge server, reliably, from any thread.
 
     ``submit()`` stores the ping in a durable on-disk queue and returns its document id; a
@@ -128,6 +131,8 @@ class PingClient(BaseClient[ThreadRunner]):
     """
 
     def __init__(self, endpoint: str, **settings: Unpack[ClientSettings]) -> None:
+        from pingsdk._delivery._runner import ThreadRunner
+
         super().__init__(endpoint, ThreadRunner, settings)
         _live.add(self)
         if self._config.uploader and self._engine.pending():
@@ -188,6 +193,8 @@ class PingClient(BaseClient[ThreadRunner]):
 
         Added in the release after 0.1.0.
         """
+        from pingsdk._delivery._prepare import prepare_ping
+
         self._ready_to_send_now()
         row = prepare_ping(ping, self._config, upload_enabled=self._upload_enabled)
         return self._send_row_now(row, timeout)
@@ -212,6 +219,8 @@ class PingClient(BaseClient[ThreadRunner]):
 
         Added in the release after 0.1.0.
         """
+        from pingsdk._client._send_now import document_row
+
         self._ready_to_send_now()
         row = document_row(
             document,
@@ -224,6 +233,8 @@ class PingClient(BaseClient[ThreadRunner]):
         return self._send_row_now(row, timeout)
 
     def _ready_to_send_now(self) -> None:
+        import asyncio
+
         self._here()
         self._check_open()
         try:
@@ -236,6 +247,8 @@ class PingClient(BaseClient[ThreadRunner]):
         )
 
     def _send_row_now(self, row: QueuedPing, timeout: float) -> DeliveryReport:
+        from pingsdk._client._send_now import send_row
+
         try:
             return send_row(self._submitter, self._config, row, timeout)
         except EdgeUnavailableError as exc:
@@ -298,6 +311,8 @@ class PingClient(BaseClient[ThreadRunner]):
             return False
 
     def _close(self, timeout: float) -> bool:
+        from pingsdk._delivery._runner import settle_at_close
+
         self._here()
         if not self._runner.close():
             return False

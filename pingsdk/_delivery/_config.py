@@ -9,7 +9,6 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
-import httpx
 from typing_extensions import Unpack
 
 from pingsdk._delivery._retry import RetryPolicy
@@ -19,6 +18,10 @@ from pingsdk.wire._headers import build_headers
 from pingsdk.wire._urls import AppInfo, check_endpoint
 
 if TYPE_CHECKING:
+    # httpx only types the transport here; the clients' signatures name ClientSettings, so this
+    # module must not load it on `import pingsdk`.
+    import httpx
+
     from pingsdk._delivery._stats import DeliveryReport
 
 __all__ = ["ClientConfig", "ClientSettings", "Durability", "build_config"]
@@ -253,7 +256,11 @@ def _check_types(s: ClientSettings) -> None:
         if callback is not None and not callable(callback):
             raise ConfigurationError(f"{name} must be a callable taking a DeliveryReport")
     transport = s["transport"]
-    if transport is not None and not isinstance(transport, httpx.AsyncBaseTransport):
+    if transport is None:
+        return
+    import httpx
+
+    if not isinstance(transport, httpx.AsyncBaseTransport):
         raise ConfigurationError("transport must be an httpx.AsyncBaseTransport")
 
 

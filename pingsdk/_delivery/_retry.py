@@ -9,38 +9,26 @@ numbers.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import math
 import random
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import tenacity
-from tenacity.retry import retry_base
-from tenacity.stop import stop_base
-from tenacity.wait import wait_base
-
-from pingsdk._delivery._outcome import RETRYABLE_EXCEPTIONS, OutcomeKind
 from pingsdk._exceptions import ConfigurationError
 
+if TYPE_CHECKING:
+    # tenacity (and asyncio) are imported when a delay is first computed (pingsdk._delivery.
+    # _tenacity), so that `import pingsdk`, which names RetryPolicy, loads neither.
+    import tenacity
+    from tenacity.retry import retry_base
+    from tenacity.stop import stop_base
+    from tenacity.wait import wait_base
+
+    RetryAfterOf = Callable[[tenacity.RetryCallState], "float | None"]
+
 __all__ = ["RetryPolicy"]
-
-RetryAfterOf = Callable[[tenacity.RetryCallState], "float | None"]
-
-
-# The manager a standalone call state belongs to: tenacity's waits read only the state's
-# attempt number, never the manager, so one default Retrying serves every computation.
-_MANAGER = tenacity.Retrying()
-
-
-def _call_state(attempt: int) -> tenacity.RetryCallState:
-    """A real tenacity call state after ``attempt`` failed attempts (public constructor; the
-    documented ``attempt_number`` attribute set as tenacity's own loop would have it)."""
-    state = tenacity.RetryCallState(_MANAGER, None, (), {})
-    state.attempt_number = attempt
-    return state
 
 
 def _retry_after_of(state: tenacity.RetryCallState) -> float | None:
@@ -51,33 +39,6 @@ def _retry_after_of(state: tenacity.RetryCallState) -> float | None:
     source = outcome.exception() if outcome.failed else outcome.result()
     value = getattr(source, "retry_after", None)
     return float(value) if isinstance(value, (int, float)) else None
-
-
-def _is_retry_result(result: object) -> bool:
-    return getattr(result, "kind", None) is OutcomeKind.RETRY
-
-
-def _last_result(state: tenacity.RetryCallState) -> Any:
-    # Called when the attempts are used up: re-raise the last exception or return the last
-    # result (e.g. a RETRY Outcome), instead of tenacity's RetryError wrapping it.
-    assert state.outcome is not None
-    return state.outcome.result()
-
-
-class _PolicyWait(wait_base):
-    """A tenacity wait that asks the policy (so Retry-After and the cap apply in-process too)."""
-
-    def __init__(self, policy: RetryPolicy, retry_after_of: RetryAfterOf) -> None:
-        self.policy = policy
-        self.retry_after_of = retry_after_of
-
-    def __call__(self, retry_state: tenacity.RetryCallState) -> float:
-        return self.policy.delay(
-            retry_state.attempt_number, retry_after=self.retry_after_of(retry_state)
-        )
-
-    def __repr__(self) -> str:
-        return f"<wait {self.policy!r}>"
 
 
 def _number(name: str, value: object, *, minimum: float = 0.0, strict: bool = False) -> float:
@@ -179,6 +140,8 @@ class RetryPolicy:
         return cls(initial_delay=0.0, max_delay=0.0, max_retry_after=0.0, max_attempts=max_attempts)
 
     def _exponential(self) -> tenacity.wait_exponential:
+        import tenacity
+
         return tenacity.wait_exponential(
             multiplier=self.initial_delay, max=self.max_delay, exp_base=self.exp_base
         )
@@ -186,8 +149,10 @@ class RetryPolicy:
     def cap(self, attempt: int) -> float:
         """The window after failed attempt ``attempt``:
         ``min(max_delay, initial_delay * exp_base ** (attempt - 1))``."""
+        from pingsdk._delivery._tenacity import call_state
+
         _check_attempt(attempt)
-        return float(self._exponential()(_call_state(attempt)))
+        return float(self._exponential()(call_state(attempt)))
 
     def delay(
         self,
@@ -232,7 +197,11 @@ class RetryPolicy:
         return min(max(0.0, float(retry_after)), self.max_retry_after)
 
     def _backoff(self, attempt: int, rng: random.Random | None) -> float:
-        state = _call_state(attempt)
+        import tenacity
+
+        from pingsdk._delivery._tenacity import call_state
+
+        state = call_state(attempt)
         if not self.jitter:
             return float(self._exponential()(state))
         if rng is None:
@@ -276,10 +245,14 @@ class RetryPolicy:
                 the default takes a ``retry_after`` attribute from the last exception or the last
                 returned value (an :class:`~pingsdk._delivery._outcome.Outcome` has one).
         """
-        return _PolicyWait(self, retry_after_of)
+        from pingsdk._delivery._tenacity import PolicyWait
+
+        return PolicyWait(self, retry_after_of)
 
     def tenacity_stop(self) -> stop_base:
         """``max_age`` (as elapsed time) and ``max_attempts`` as a tenacity stop strategy."""
+        import tenacity
+
         stop: stop_base = tenacity.stop_after_delay(self.max_age)
         if self.max_attempts is not None:
             stop = stop | tenacity.stop_after_attempt(self.max_attempts)
@@ -291,17 +264,22 @@ class RetryPolicy:
         stop: stop_base | None,
         before_sleep: Callable[[tenacity.RetryCallState], Any] | None,
     ) -> dict[str, Any]:
+        import tenacity
+
+        from pingsdk._delivery._outcome import RETRYABLE_EXCEPTIONS
+        from pingsdk._delivery._tenacity import is_retry_result, last_result
+
         return {
             "wait": self.tenacity_wait(),
             "stop": self.tenacity_stop() if stop is None else stop,
             "retry": (
                 tenacity.retry_if_exception_type(RETRYABLE_EXCEPTIONS)
-                | tenacity.retry_if_result(_is_retry_result)
+                | tenacity.retry_if_result(is_retry_result)
             )
             if retry is None
             else retry,
             "before_sleep": before_sleep,
-            "retry_error_callback": _last_result,
+            "retry_error_callback": last_result,
         }
 
     def retrying(
@@ -333,6 +311,8 @@ class RetryPolicy:
             outcome = policy.retrying(stop=tenacity.stop_after_delay(30))(send_once)
             # send_once() returns an Outcome or raises httpx errors; outcome is the last one.
         """
+        import tenacity
+
         return tenacity.Retrying(sleep=sleep, **self._retrying_kwargs(retry, stop, before_sleep))
 
     def async_retrying(
@@ -340,10 +320,17 @@ class RetryPolicy:
         *,
         retry: retry_base | None = None,
         stop: stop_base | None = None,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
         before_sleep: Callable[[tenacity.RetryCallState], Any] | None = None,
     ) -> tenacity.AsyncRetrying:
-        """The asyncio twin of :meth:`retrying` (``sleep`` defaults to ``asyncio.sleep``)."""
+        """The asyncio twin of :meth:`retrying` (``sleep``: ``None``, the default, is
+        ``asyncio.sleep``)."""
+        import asyncio
+
+        import tenacity
+
+        if sleep is None:
+            sleep = asyncio.sleep
         return tenacity.AsyncRetrying(
             sleep=sleep, **self._retrying_kwargs(retry, stop, before_sleep)
         )

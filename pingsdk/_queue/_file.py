@@ -1,10 +1,11 @@
 """File care: where the queue file lives, who may read it, and what happens when it is damaged.
 
-The path (:func:`default_queue_path`), owner-only creation (directories 0700, file 0600), the
-``<name>.lock`` that serialises opening between processes, the checks that leave a foreign path
-untouched (a directory, a FIFO, another program's SQLite file), and the move-aside of a damaged
-pingsdk file (with its ``-wal`` and ``-shm``) together with the salvage of the rows that can still
-be read. SQL text comes from :mod:`pingsdk._queue._sql`; nothing here holds a connection open.
+The path (:func:`default_queue_path`, defined in :mod:`pingsdk._files`), owner-only creation
+(directories 0700, file 0600), the ``<name>.lock`` that serialises opening between processes,
+the checks that leave a foreign path untouched (a directory, a FIFO, another program's SQLite
+file), and the move-aside of a damaged pingsdk file (with its ``-wal`` and ``-shm``) together
+with the salvage of the rows that can still be read. SQL text comes from
+:mod:`pingsdk._queue._sql`; nothing here holds a connection open.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import os
 import shutil
 import sqlite3
 import stat
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Literal
 
 from pingsdk._exceptions import QueueBusyError, QueueCorruptError, QueueError
-from pingsdk._files import create_private_file
+from pingsdk._files import create_private_file, default_queue_path
 from pingsdk._queue._sql import APPLICATION_ID, SALVAGE_PAGE
 
 __all__ = ["default_queue_path"]
@@ -37,28 +37,6 @@ _APPLICATION_ID_OFFSET = 68  # where SQLite keeps PRAGMA application_id in the f
 
 class UnusableError(Exception):
     """The file is not a usable queue (a damaged pingsdk file: the caller moves it aside)."""
-
-
-def default_queue_path() -> Path:
-    """The per-user queue file used when ``queue_path`` is omitted.
-
-    - Linux and other POSIX: ``$XDG_STATE_HOME/pingsdk/pings.db``, or
-      ``~/.local/state/pingsdk/pings.db`` when ``XDG_STATE_HOME`` is unset or not absolute
-      (the XDG Base Directory rules).
-    - macOS: ``~/Library/Application Support/pingsdk/pings.db``.
-    - Windows: ``%LOCALAPPDATA%\\pingsdk\\pings.db``.
-
-    Nothing is created here; :class:`PingQueue` creates the directory (0700) and file (0600).
-    """
-    if sys.platform == "win32":
-        local = os.environ.get("LOCALAPPDATA")
-        base = Path(local) if local else Path.home() / "AppData" / "Local"
-    elif sys.platform == "darwin":
-        base = Path.home() / "Library" / "Application Support"
-    else:
-        state = os.environ.get("XDG_STATE_HOME", "")
-        base = Path(state) if os.path.isabs(state) else Path.home() / ".local" / "state"
-    return base / "pingsdk" / "pings.db"
 
 
 def path_kind(path: Path) -> Literal["missing", "file", "other"]:

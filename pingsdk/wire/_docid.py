@@ -16,14 +16,17 @@ held it cannot deadlock the child.
 from __future__ import annotations
 
 import threading
-
-import uuid6
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from pingsdk import _lifecycle as lifecycle
 from pingsdk._exceptions import ConfigurationError
 from pingsdk._naming import is_doc_id
 
-__all__ = ["check_doc_id", "new_doc_id"]
+if TYPE_CHECKING:
+    import uuid
+
+__all__ = ["check_doc_id", "load_uuid7", "new_doc_id"]
 
 _TS_SHIFT = 80
 _TS_MASK = (1 << 48) - 1
@@ -31,6 +34,17 @@ _LOW_MASK = (1 << _TS_SHIFT) - 1
 
 _lock = threading.Lock()
 _last_ts = -1  # the 48-bit timestamp of the last id this process issued
+# uuid6.uuid7, imported by the first new_doc_id() so that `import pingsdk` does not load it.
+_uuid7: Callable[[], uuid.UUID] | None = None
+
+
+def load_uuid7() -> Callable[[], uuid.UUID]:
+    """Import ``uuid6.uuid7`` (once; a client's constructor calls this on its own thread)."""
+    global _uuid7  # noqa: PLW0603 -- set once, then read without importing
+    import uuid6
+
+    _uuid7 = uuid6.uuid7
+    return _uuid7
 
 
 def new_doc_id() -> str:
@@ -47,8 +61,9 @@ def new_doc_id() -> str:
     True
     """
     global _last_ts  # noqa: PLW0603 -- per-process state, guarded by _lock
+    uuid7 = _uuid7 or load_uuid7()
     with _lock:
-        value = uuid6.uuid7().int
+        value = uuid7().int
         ts = value >> _TS_SHIFT
         if ts <= _last_ts:
             # Another uuid6 caller (outside this lock) moved uuid6's global backwards, or the clock
