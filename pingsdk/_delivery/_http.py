@@ -239,14 +239,13 @@ class Sender:
     async def post_within(self, row: QueuedPing, deadline: float) -> tuple[Outcome, str | None]:
         """:meth:`post` bounded by ``deadline`` seconds for the whole request; never raises
         but for a cancel: a failure is its :class:`Outcome` (the uploader's sends)."""
+        # A request that outlives ``deadline`` (e.g. an answer trickled byte by byte) is given up
+        # well before its lease could pass to another sender; its TimeoutError is classified by
+        # the outcome table like every other failure.
         try:
             return await asyncio.wait_for(self.post(row), deadline)
         except asyncio.CancelledError:
             raise
-        except asyncio.TimeoutError:
-            # The whole request outlived its deadline (e.g. an answer trickled byte by byte):
-            # given up well before its lease could pass to another sender.
-            return Outcome(OutcomeKind.RETRY, None, "timeout", pauses_sending=True), None
         except Exception as exc:
             return classify_exception(exc), None  # logs unexpected exceptions at ERROR
 
