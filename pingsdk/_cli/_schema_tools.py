@@ -11,6 +11,7 @@ from typing import Any
 from pingsdk import ConfigurationError
 from pingsdk._cli import Commands
 from pingsdk._model._loader import load_pings
+from pingsdk._naming import parse_version
 from pingsdk.schema import SchemaChange, compare_schemas, parquet_schema, parquet_schema_notes
 from pingsdk.schema._parquet import parquet_file_name
 from pingsdk.schema._validation import load_schema
@@ -78,10 +79,11 @@ def register(commands: Commands) -> None:
 def _schema_file_identity(path: Path) -> tuple[str, int]:
     """``(doctype, version)`` from ``<doctype>.<version>.schema.json``."""
     stem = path.name[: -len(_SCHEMA_SUFFIX)]
-    doctype, _, version = stem.rpartition(".")
-    if not doctype or not version.isdigit():
+    doctype, _, version_text = stem.rpartition(".")
+    version = parse_version(version_text)
+    if not doctype or version is None:
         raise ConfigurationError(f"{path}: expected a file named <doctype>.<version>.schema.json")
-    return doctype, int(version)
+    return doctype, version
 
 
 def _ping_schemas(target: str) -> Iterator[tuple[str, int, Path, dict[str, Any]]]:

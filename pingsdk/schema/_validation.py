@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from pingsdk._exceptions import ConfigurationError
-from pingsdk._naming import lookup_name
+from pingsdk._naming import lookup_name, parse_version
 
 if TYPE_CHECKING:
     # jsonschema (with referencing, attrs and rpds) would be the largest import of `import pingsdk`,
@@ -208,16 +208,18 @@ def schema_index(schemas_dir: Path) -> dict[tuple[str, str, int], Path]:
     as the pipeline looks documents up (``-`` and ``_`` alike, integer version).
 
     The same files as :func:`repository_schemas` (schemas in a folder not named after their
-    doctype included), less those whose version is not a number. When two files normalize to
+    doctype included), less those whose version is not written as the pipeline writes one
+    (:data:`pingsdk._naming.VERSION_PATTERN`). When two files normalize to
     the same key, the one whose names match exactly in the standard layout wins.
     """
     index: dict[tuple[str, str, int], Path] = {}
     exact = repository_schemas(schemas_dir)
     # Standard-layout files first, so they win a collision.
     ordered = sorted(exact.items(), key=lambda item: item[1].parent.name != item[0][1])
-    for (namespace, doctype, version), path in ordered:
-        if version.isdigit():
-            index.setdefault((lookup_name(namespace), lookup_name(doctype), int(version)), path)
+    for (namespace, doctype, version_text), path in ordered:
+        version = parse_version(version_text)
+        if version is not None:
+            index.setdefault((lookup_name(namespace), lookup_name(doctype), version), path)
     return index
 
 

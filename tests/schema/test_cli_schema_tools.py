@@ -63,6 +63,16 @@ def test_parquet_rejects_a_badly_named_schema_file(
     assert "<doctype>.<version>.schema.json" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("version", ["\u00b2", "01", "0", "99999999999999999999"])
+def test_parquet_rejects_a_version_the_pipeline_would_not_write(
+    version: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The one version rule of pingsdk._naming, not str.isdigit(): "²" crashed int() before.
+    bad = _write(tmp_path / f"core.{version}.schema.json", {"type": "object"})
+    assert main(["schema", "parquet", str(bad)]) == 2
+    assert "<doctype>.<version>.schema.json" in capsys.readouterr().err
+
+
 def test_diff(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     old = _write(tmp_path / "old.json", {"properties": {"a": {"type": "string"}}})
     wider = _write(

@@ -156,6 +156,21 @@ def test_pipeline_index_prefers_the_standard_layout(tmp_path: Path) -> None:
     }
 
 
+def test_pipeline_index_takes_versions_by_the_one_version_rule(tmp_path: Path) -> None:
+    # "²" is a digit to str.isdigit() but not to int(); "01" is not how a version is written.
+    # Neither may stop the index (the edge's schema store, validate_payload's lookups).
+    write(tmp_path, "schemas/app/my-ping/my-ping.1.schema.json", SCHEMA)
+    write(tmp_path, "schemas/app/my-ping/my-ping.\u00b2.schema.json", SCHEMA)
+    write(tmp_path, "schemas/app/my-ping/my-ping.01.schema.json", SCHEMA)
+    write(tmp_path, "schemas/app/my-ping/my-ping.99999999999999999999.schema.json", SCHEMA)
+    assert schema_index(tmp_path / "schemas") == {
+        ("app", "my_ping", 1): tmp_path / "schemas/app/my-ping/my-ping.1.schema.json"
+    }
+    assert find_schema(tmp_path, "app", "my-ping", 1) == (
+        tmp_path / "schemas/app/my-ping/my-ping.1.schema.json"
+    )
+
+
 def test_find_schema(tmp_path: Path) -> None:
     write(tmp_path, "schemas/my-app/my-ping/my-ping.1.schema.json", SCHEMA)
     expected = tmp_path / "schemas/my-app/my-ping/my-ping.1.schema.json"
