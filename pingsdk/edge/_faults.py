@@ -25,7 +25,7 @@ def parse_kind(kind: str) -> str:
         ConfigurationError: anything else.
     """
     text = str(kind).strip().lower()
-    if text in _NAMED or (text.isdigit() and 400 <= int(text) <= 599):
+    if text in _NAMED or (text.isascii() and text.isdigit() and 400 <= int(text) <= 599):
         return text
     raise ConfigurationError(
         f"unknown fault kind {kind!r}: use reset, timeout or a 4xx/5xx status such as 503 or 429"

@@ -108,3 +108,10 @@ def test_bad_plans_are_refused() -> None:
         FaultPlan(latency=-1)
     with EdgeServer() as edge, pytest.raises(ConfigurationError):
         edge.script(["teapot"])
+
+
+@pytest.mark.parametrize("kind", ["\u00b2", "5\u00b23", "\u0665\u0660\u0663"])
+def test_a_status_of_non_ascii_digits_is_refused_with_the_plans_error(kind: str) -> None:
+    # str.isdigit() accepts "²" and Arabic-Indic digits, int() fails on some of them.
+    with pytest.raises(ConfigurationError, match="unknown fault kind"):
+        FaultPlan(rate=0.5, kinds=(kind,))
