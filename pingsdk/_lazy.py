@@ -16,8 +16,16 @@ __all__ = ["attach", "say_module"]
 
 
 def say_module(obj: object, module_name: str) -> None:
-    """Make a public class report its public home (``pingsdk.schema.X``) in reprs and docs."""
-    if isinstance(obj, type):
+    """Make a public class report its public home (``pingsdk.schema.X``) in reprs and docs.
+
+    Only classes defined in pingsdk's private modules (a ``_``-prefixed part, such as
+    ``pingsdk._exceptions``) are renamed: a class from another library keeps saying where it
+    lives, and so does one a public module already names.
+    """
+    if not isinstance(obj, type):
+        return
+    parts = obj.__module__.split(".")
+    if parts[0] == "pingsdk" and any(part.startswith("_") for part in parts[1:]):
         obj.__module__ = module_name
 
 

@@ -36,3 +36,20 @@ def test_py_typed_shipped() -> None:
     from pathlib import Path
 
     assert (Path(pingsdk.__file__).parent / "py.typed").is_file()
+
+
+def test_only_a_packages_own_classes_are_renamed() -> None:
+    # say_module (used by pingsdk, pingsdk.schema, pingsdk.monitoring, pingsdk.glean) renames
+    # the classes of the package's private modules, never a class defined somewhere else.
+    from pingsdk._lazy import say_module
+
+    class Elsewhere:
+        """Defined in this test module."""
+
+    say_module(Elsewhere, "pingsdk")
+    assert Elsewhere.__module__ == __name__
+    for package in (pingsdk.schema, pingsdk.monitoring, pingsdk.glean):
+        for name in package.__all__:
+            obj = getattr(package, name)
+            if inspect.isclass(obj) and obj.__module__.startswith("pingsdk"):
+                assert obj.__module__ in ("pingsdk", package.__name__), name

@@ -17,6 +17,7 @@ Example::
 
 from __future__ import annotations
 
+from pingsdk._lazy import say_module
 from pingsdk.glean._app import DEFAULT_ENDPOINT, GleanApp
 from pingsdk.glean._common import CommonMetricData, ErrorType, Lifetime, MemoryUnit, TimeUnit
 from pingsdk.glean._definitions import Namespace
@@ -116,7 +117,5 @@ __all__ = [
 
 # Public objects say "pingsdk.glean.X" in reprs and docs, not the private module they live in.
 for _name in __all__:
-    _obj = globals()[_name]
-    if isinstance(_obj, type) and _obj.__module__.startswith(__name__ + "."):
-        _obj.__module__ = __name__
-del _name, _obj
+    say_module(globals()[_name], __name__)
+del _name

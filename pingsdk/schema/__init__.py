@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from pingsdk._exceptions import SchemaExportError, SchemaWarning
-from pingsdk._lazy import attach
+from pingsdk._lazy import attach, say_module
 
 if TYPE_CHECKING:
     from pingsdk.schema._bigquery import (
@@ -89,6 +89,9 @@ __all__ = [
     "validate_payload",
     "validate_repository",
 ]
+
+say_module(SchemaExportError, __name__)
+say_module(SchemaWarning, __name__)
 
 if not TYPE_CHECKING:
     # Hidden from type checkers, which would otherwise accept any attribute (typos included).
