@@ -15,7 +15,7 @@ from typing_extensions import Unpack
 
 from pingsdk._client._base import DEFAULT_SEND_NOW_TIMEOUT, BaseClient
 from pingsdk._delivery._config import ClientSettings  # get_type_hints() resolves __init__
-from pingsdk._exceptions import EdgeUnavailableError, QueueBusyError, QueueError
+from pingsdk._exceptions import ConfigurationError, EdgeUnavailableError, QueueBusyError, QueueError
 from pingsdk._log import logger
 
 if TYPE_CHECKING:
@@ -54,6 +54,11 @@ class AsyncPingClient(BaseClient["TaskRunner"]):
     def __init__(self, endpoint: str, **settings: Unpack[ClientSettings]) -> None:
         from pingsdk._delivery._runner import LOOP_LOCK_WAIT, TaskRunner
 
+        if settings.get("uploader") == "process":
+            raise ConfigurationError(
+                "uploader='process' is a PingClient setting: AsyncPingClient sends from a task "
+                "on your event loop (use PingClient(..., uploader='process') from threads)"
+            )
         super().__init__(endpoint, TaskRunner, settings)
         # How long submit() and close() wait for the queue file's lock on the loop's thread.
         self._lock_wait = LOOP_LOCK_WAIT

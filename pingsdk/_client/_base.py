@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import importlib
 import time
-from typing import TYPE_CHECKING, Generic, TypeVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
 from pingsdk._delivery._stats import Counters
 
@@ -19,15 +20,22 @@ if TYPE_CHECKING:
     # constructor (import_sending_stack), not by `import pingsdk`.
     from pingsdk._delivery._config import ClientConfig, ClientSettings
     from pingsdk._delivery._engine import Engine
-    from pingsdk._delivery._runner import TaskRunner, ThreadRunner
     from pingsdk._delivery._stats import ClientStats
     from pingsdk._delivery._submit import Submitter
     from pingsdk._model._ping import Ping
     from pingsdk._queue import QueuedPing
 
-__all__ = ["DEFAULT_SEND_NOW_TIMEOUT", "BaseClient", "import_sending_stack"]
+__all__ = ["DEFAULT_SEND_NOW_TIMEOUT", "BaseClient", "Runner", "import_sending_stack"]
 
-RunnerT = TypeVar("RunnerT", "ThreadRunner", "TaskRunner")
+
+class Runner(Protocol):
+    """What hosts a client's engine: a thread, a task or a sender process
+    (:mod:`pingsdk._delivery._runner`, :mod:`pingsdk._delivery._process_runner`)."""
+
+    engine: Engine
+
+
+RunnerT = TypeVar("RunnerT", bound=Runner)
 
 DEFAULT_SEND_NOW_TIMEOUT = 10.0
 """How long ``send_now()`` tries by default (seconds), retries included (defined here, not in
@@ -67,7 +75,12 @@ class BaseClient(Generic[RunnerT]):
         ConfigurationError: a bad setting. QueueError: the queue file cannot be opened.
     """
 
-    def __init__(self, endpoint: str, runner: type[RunnerT], settings: ClientSettings) -> None:
+    def __init__(
+        self,
+        endpoint: str,
+        runner: Callable[[ClientConfig, Submitter], RunnerT],
+        settings: ClientSettings,
+    ) -> None:
         from pingsdk._delivery._config import build_config
 
         self._config = build_config(endpoint, **settings)

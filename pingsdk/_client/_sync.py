@@ -26,8 +26,11 @@ if TYPE_CHECKING:
     # the methods below import from modules it has loaded (a sys.modules lookup).
     from types import TracebackType
 
-    from pingsdk._delivery._runner import ThreadRunner  # noqa: F401 -- the base's type argument
+    from pingsdk._delivery._config import ClientConfig
+    from pingsdk._delivery._process_runner import ProcessRunner
+    from pingsdk._delivery._runner import ThreadRunner
     from pingsdk._delivery._stats import ClientStats, DeliveryReport
+    from pingsdk._delivery._submit import Submitter
     from pingsdk._model._ping import Ping
     from pingsdk._queue import QueuedPing
 
@@ -54,7 +57,18 @@ lifecycle.on_fork(after_in_child=_after_fork_in_child)
 lifecycle.on_exit(_close_all_at_exit)
 
 
-class PingClient(BaseClient["ThreadRunner"]):
+def _make_runner(config: ClientConfig, submitter: Submitter) -> ThreadRunner | ProcessRunner:
+    """The uploader thread, or with ``uploader="process"`` the sender process."""
+    if config.sender_process:
+        from pingsdk._delivery._process_runner import ProcessRunner
+
+        return ProcessRunner(config, submitter)
+    from pingsdk._delivery._runner import ThreadRunner
+
+    return ThreadRunner(config, submitter)
+
+
+class PingClient(BaseClient["ThreadRunner | ProcessRunner"]):
     """Send pings to an edge server, reliably, from any thread.
 
     ``submit()`` stores the ping in a durable on-disk queue and returns its document id; a
@@ -104,16 +118,19 @@ class PingClient(BaseClient["ThreadRunner"]):
             ``PINGSDK_LOG_PINGS=1`` (or ``0``) wins over it. The client logs once at INFO
             which settings the environment overrode.
         on_sent, on_dropped: callables receiving a :class:`DeliveryReport`; run on the uploader
-            thread (for :meth:`send_now`: in the calling thread), so keep them quick. Default
-            ``None``.
+            thread (with ``uploader="process"``: on the thread reading the sender's reports;
+            for :meth:`send_now`: in the calling thread), so keep them quick. Default ``None``.
         atexit_timeout: seconds the exit hook spends flushing (default 2).
         transport: an ``httpx.AsyncBaseTransport`` (tests: ``httpx.MockTransport``); default
             ``None``: pingsdk's own HTTP/1.1 transport (httpx's for a proxy in the environment).
         verify: TLS verification: ``True`` (default), or a CA bundle path.
-        uploader: ``True`` (default) sends from this client; ``False`` makes this client store
-            pings only; another process sending from the same queue file (``pingsdk relay``)
-            delivers them. ``submit()`` then costs one local write and never competes with an
-            uploader thread for the GIL (see docs/sending.md, "Sending from another process").
+        uploader: ``True`` or ``"thread"`` (default) sends from a thread of this process;
+            ``"process"`` sends from a sender process the client starts, restarts and stops
+            itself, so ``submit()`` never waits for an uploader thread's GIL (stats, callbacks
+            and logs come back to this process; not with ``transport``, ``":memory:"`` or
+            ``durability="buffered"``); ``False`` makes this client store pings only, for
+            another process sending from the same queue file (``pingsdk relay``). See
+            docs/sending.md, "A sender process of the client's own".
 
     Raises:
         ConfigurationError: a bad setting, or a bad ``PINGSDK_*`` environment variable (the
@@ -131,9 +148,7 @@ class PingClient(BaseClient["ThreadRunner"]):
     """
 
     def __init__(self, endpoint: str, **settings: Unpack[ClientSettings]) -> None:
-        from pingsdk._delivery._runner import ThreadRunner
-
-        super().__init__(endpoint, ThreadRunner, settings)
+        super().__init__(endpoint, _make_runner, settings)
         _live.add(self)
         if self._config.uploader and self._engine.pending():
             # Pings left by an earlier run go out without waiting for a submit (with upload
@@ -260,7 +275,7 @@ class PingClient(BaseClient["ThreadRunner"]):
         """Delivery counters since this client was created, and the pending count (stored
         pings, and buffered ones with ``durability="buffered"``)."""
         self._here()  # the parent's buffer is not this process's to count
-        return super().stats()
+        return self._runner.stats()
 
     def flush(self, timeout: float = 5.0, *, now: bool = True) -> bool:
         """Send every queued ping of this endpoint, waiting at most ``timeout`` seconds.
@@ -288,8 +303,7 @@ class PingClient(BaseClient["ThreadRunner"]):
                 time.sleep(step)
                 step = self._engine.other_sender_step(deadline)
             return step
-        self._runner.start()
-        return bool(self._runner.call(self._engine.flush(timeout, now=now), timeout))
+        return self._runner.flush(timeout, now=now)
 
     def close(self, timeout: float = 2.0) -> bool:
         """Flush (overriding the backoff) for most of ``timeout`` seconds, then stop the
@@ -337,10 +351,7 @@ class PingClient(BaseClient["ThreadRunner"]):
             self._upload_enabled = True
             return
         keep = self._switch_off(deletion_request)
-        if self._runner.started:
-            self._runner.call(self._engine.purge(keep), 5.0)
-        else:
-            self._submitter.purge(keep)
+        self._runner.purge(keep)
         if keep is not None and self._config.uploader:
             self._runner.start()
 

@@ -73,7 +73,7 @@ class ClientSettings(TypedDict, total=False):
     atexit_timeout: float
     transport: httpx.AsyncBaseTransport | None
     verify: bool | str
-    uploader: bool
+    uploader: bool | Literal["thread", "process"]
 
 
 DEFAULTS: ClientSettings = {
@@ -141,6 +141,7 @@ class ClientConfig:
     transport: httpx.AsyncBaseTransport | None
     verify: bool | str
     uploader: bool
+    sender_process: bool
     lease_seconds: float
     request_deadline: float
     env_overrides: tuple[str, ...] = ()
@@ -277,10 +278,38 @@ def _check_modes(s: ClientSettings) -> None:
             "durability='buffered' needs the client's own uploader: use durability='process' "
             "with uploader=False"
         )
+    _check_uploader(s)
     if s["verify"] is False and not s["allow_insecure"]:
         raise ConfigurationError(
             "verify=False turns off TLS certificate checks; pass allow_insecure=True as well "
             "if you really mean it"
+        )
+
+
+def _check_uploader(s: ClientSettings) -> None:
+    """``uploader``: a bool, ``"thread"`` or ``"process"``; a sender process needs a queue
+    file it can open and settings it can be given."""
+    uploader = s["uploader"]
+    if not isinstance(uploader, (bool, str)) or uploader not in (True, False, "thread", "process"):
+        raise ConfigurationError(
+            f"uploader must be True, False, 'thread' or 'process', got {uploader!r}"
+        )
+    if uploader != "process":
+        return
+    if s["queue_path"] is not None and os.fspath(s["queue_path"]) == ":memory:":
+        raise ConfigurationError(
+            "uploader='process' sends from another process, which cannot see a ':memory:' "
+            "queue: give a queue file (or None for the per-user default)"
+        )
+    if s["transport"] is not None:
+        raise ConfigurationError(
+            "uploader='process' cannot use transport= (an object of this process); use "
+            "uploader='thread' with a custom transport"
+        )
+    if s["durability"] == "buffered":
+        raise ConfigurationError(
+            "durability='buffered' keeps pings in this process's memory, which a sender "
+            "process cannot commit: use uploader='thread' with it, or durability='process'"
         )
 
 
@@ -341,7 +370,8 @@ def build_config(endpoint: str, **settings: Unpack[ClientSettings]) -> ClientCon
         atexit_timeout=_positive("atexit_timeout", s["atexit_timeout"], allow_zero=True),
         transport=s["transport"],
         verify=s["verify"],
-        uploader=bool(s["uploader"]),
+        uploader=s["uploader"] is not False,
+        sender_process=s["uploader"] == "process",
         lease_seconds=lease_seconds,
         # ``timeout`` bounds each network step, not the request: a response trickled byte by
         # byte never trips it. This bound does, well before the lease ends.

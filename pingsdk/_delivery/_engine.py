@@ -126,6 +126,11 @@ class Engine:
         # to us. A sent ping's ack is tried again (resending it would duplicate it); the others
         # are given back as soon as the queue takes writes again, or on close.
         self._unsettled: dict[str, bool] = {}
+        # Sent pings not yet deleted from the queue: acked together, in one transaction, when
+        # the loop next looks at the queue (one write per round rather than one per ping, so
+        # a sender process rarely holds the file's write lock when submit() wants it). A crash
+        # before that ack sends them again, with the same docId.
+        self._acks: list[str] = []
         # The global pause (monotonic times). ``_pause_until`` is this client's own backoff
         # after an outage, which a flush overrides; ``_hold_until`` is what the server asked
         # for (429/503 with Retry-After), which nothing overrides.
@@ -159,6 +164,11 @@ class Engine:
         # A closed loop means the client is shutting down: the ping stays queued.
         with contextlib.suppress(RuntimeError):
             loop.call_soon_threadsafe(self._wake_event.set)
+
+    @property
+    def in_flight(self) -> int:
+        """Requests on the wire now."""
+        return len(self._in_flight)
 
     def stats(self) -> ClientStats:
         """The counters plus the pending count: the queue's and the buffer's."""
@@ -339,16 +349,30 @@ class Engine:
                 self.queue.release([doc_id], timeout=self._lock_wait)
             del self._unsettled[doc_id]
 
+    def _ack_sent(self) -> None:
+        """Delete the sent pings of this round from the queue, in one transaction."""
+        acks, self._acks = self._acks, []
+        try:
+            self.queue.ack_many(acks, timeout=self._lock_wait)
+        except QueueError:
+            for doc_id in acks:
+                self._unsettled[doc_id] = True  # acked one by one when the queue takes writes
+            raise
+
     def _fill(self) -> float:
         """Start sends for due rows; return how long to sleep before looking again."""
-        if self._unsettled:
-            self._settle()
         slots = self._config.max_in_flight
         if self._failures:
             slots = 1  # after an outage one probe request goes first, not one per ping
         free = slots - len(self._in_flight)
-        if free <= 0:
-            return POLL_INTERVAL  # a finished request wakes us
+        if free <= 0 or (self._in_flight and free < slots // 4):
+            # A finished request wakes us. Refilling (and acking) a quarter of the slots at a
+            # time makes one claim and one ack per few requests rather than per request.
+            return POLL_INTERVAL
+        if self._acks:
+            self._ack_sent()
+        if self._unsettled:
+            self._settle()
         mono = time.monotonic()
         blocked = max(self._pause_until, self._hold_until)
         if mono < blocked:
@@ -451,7 +475,7 @@ class Engine:
         started before the current pause began is part of the outage already counted.
         """
         if outcome.kind is OutcomeKind.SENT:
-            self.queue.ack(row.doc_id, timeout=self._lock_wait)
+            self._acks.append(row.doc_id)
             self._swept.discard(row.doc_id)
             if self._failures:
                 logger.info("the edge accepts pings again; resuming full-speed sending")
@@ -519,6 +543,9 @@ class Engine:
 
     async def _cancel_in_flight(self, *, release: bool) -> list[str]:
         """Cancel every running send; give their leases back when ``release``."""
+        if self._acks:
+            with contextlib.suppress(QueueError):  # then kept in _unsettled
+                self._ack_sent()
         if release and self._unsettled:
             with contextlib.suppress(QueueError):  # then their leases simply expire
                 self._settle()

@@ -73,7 +73,7 @@ class Reporter:
     def sent(self, report: DeliveryReport) -> None:
         """The edge accepted a ping."""
         self.counters.add("sent")
-        self._callback(self._config.on_sent, report)
+        self.call_back(self._config.on_sent, report)
 
     def retried(
         self, row: QueuedPing, reason: str, attempt: int, delay: float, detail: str | None
@@ -114,14 +114,15 @@ class Reporter:
             reason,
             detail_suffix(detail),
         )
-        self._callback(
+        self.call_back(
             self._config.on_dropped, delivery_report(row, status, reason, attempts, detail)
         )
 
     @staticmethod
-    def _callback(
+    def call_back(
         callback: Callable[[DeliveryReport], None] | None, report: DeliveryReport
     ) -> None:
+        """Run ``callback(report)``; an exception it raises is logged and ignored."""
         if callback is None:
             return
         try:

@@ -20,11 +20,13 @@ from typing import Any, TypeVar
 from pingsdk._delivery._config import ClientConfig
 from pingsdk._delivery._engine import Engine
 from pingsdk._delivery._http import prepare_to_send
+from pingsdk._delivery._stats import ClientStats
 from pingsdk._delivery._submit import Submitter
 from pingsdk._exceptions import QueueError
 from pingsdk._log import logger
+from pingsdk._queue import QueuedPing
 
-__all__ = ["LOOP_LOCK_WAIT", "TaskRunner", "ThreadRunner", "settle_at_close"]
+__all__ = ["LOOP_LOCK_WAIT", "Closable", "TaskRunner", "ThreadRunner", "settle_at_close"]
 
 T = TypeVar("T")
 
@@ -50,7 +52,22 @@ def _flush_time(timeout: float) -> float:
     return timeout - min(_STOP_RESERVE, timeout / 4)
 
 
-class ThreadRunner:
+class Closable:
+    """A runner that is closed once (by the client's close) and never starts again."""
+
+    _lock: threading.Lock
+    _closed: bool
+
+    def close(self) -> bool:
+        """Mark the runner closed (it never starts again); ``False`` if it already was."""
+        with self._lock:
+            if self._closed:
+                return False
+            self._closed = True
+            return True
+
+
+class ThreadRunner(Closable):
     """The engine on one private daemon thread running its own asyncio loop.
 
     Any thread may call it. In a fork child, :meth:`after_fork` (called by the client before
@@ -105,13 +122,22 @@ class ThreadRunner:
             future.cancel()
             return False
 
-    def close(self) -> bool:
-        """Mark the runner closed (it never starts again); ``False`` if it already was."""
-        with self._lock:
-            if self._closed:
-                return False
-            self._closed = True
-            return True
+    def flush(self, timeout: float, *, now: bool = True) -> bool:
+        """Run the engine's flush on its thread (started first); see ``Engine.flush``."""
+        self.start()
+        return bool(self.call(self.engine.flush(timeout, now=now), timeout))
+
+    def purge(self, keep: QueuedPing | None) -> int:
+        """Cancel running requests, delete every queued ping (but deletion requests), store
+        ``keep``; returns how many were deleted."""
+        if self._thread is None:
+            return self.engine.submitter.purge(keep)
+        purged = self.call(self.engine.purge(keep), 5.0)
+        return purged if not isinstance(purged, bool) else -1
+
+    def stats(self) -> ClientStats:
+        """The engine's counters, pending count and requests in flight."""
+        return self.engine.stats()
 
     def stop(self, timeout: float, deadline: float) -> bool:
         """Flush for most of ``timeout``, then stop the thread by ``deadline`` (monotonic).

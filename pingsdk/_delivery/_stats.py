@@ -94,6 +94,11 @@ class Counters:
         with self._lock:
             self.dropped[reason] = self.dropped.get(reason, 0) + n
 
+    def totals(self) -> tuple[int, int, dict[str, int]]:
+        """``sent``, ``retried`` and a copy of ``dropped``, read together."""
+        with self._lock:
+            return self.sent, self.retried, dict(self.dropped)
+
     def after_fork(self) -> None:
         """In a fork child: a fresh lock (another parent thread may have held the old one)."""
         self._lock = threading.Lock()

@@ -322,7 +322,10 @@ class QueueStore:
         # SQLite's own busy handler is off (timeout=0 at connect): this loop is the only wait.
         wait = self.busy_timeout if timeout is None else max(0.0, min(timeout, self.busy_timeout))
         deadline = time.monotonic() + wait
-        delay = 0.001
+        # Another process's write transaction (a sender's claim or ack) lasts well under a
+        # millisecond: the first waits are short, so a submit() that meets one is not held up
+        # for a whole millisecond; they double up to 50 ms for a long holder.
+        delay = 0.00005
         if not self._lock.acquire(timeout=wait):
             raise self._busy(wait, "another thread of this process is using it")
         try:

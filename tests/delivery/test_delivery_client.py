@@ -254,3 +254,26 @@ def test_pending_pings_from_earlier_run_start_uploader_without_submit(
         assert {p.doc_id for p in delivery_edge.accepted()} == ids
     finally:
         client.close()
+
+
+def test_sent_pings_are_acked_a_batch_per_transaction(
+    delivery_edge: EdgeServer, queue_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One write per round of requests, not one per ping: a sender in another process then
+    rarely holds the file's write lock when submit() wants it."""
+    batches: list[int] = []
+    ack_many = PingQueue.ack_many
+
+    def counting(self: PingQueue, doc_ids: object, *, timeout: float | None = None) -> int:
+        ids = list(doc_ids)  # type: ignore[call-overload]
+        batches.append(len(ids))
+        return ack_many(self, ids, timeout=timeout)
+
+    monkeypatch.setattr(PingQueue, "ack_many", counting)
+    with pingsdk.PingClient(delivery_edge.url, queue_path=queue_path, max_in_flight=16) as client:
+        ids = [client.submit(SearchCounts(engine="batch", count=i)) for i in range(200)]
+        assert client.flush(timeout=30.0)
+        assert client.stats().pending == 0
+    assert sum(batches) == 200
+    assert len(batches) <= 200 // 3, batches  # one ack per ping before
+    assert {p.doc_id for p in delivery_edge.accepted()} == set(ids)

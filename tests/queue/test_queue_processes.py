@@ -264,3 +264,35 @@ def test_fork_memory_queue_child_gets_a_copy(ping: Factory) -> None:
     assert os.waitstatus_to_exitcode(status) == 0
     assert [x.doc_id for x in q.claim(5)] == [p.doc_id]  # the parent's queue is unchanged
     q.close()
+
+
+def test_a_write_lock_held_briefly_elsewhere_costs_a_put_well_under_a_millisecond_of_sleep(
+    tmp_path: Path, ping: Callable[..., QueuedPing], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process's claim or ack holds the write lock for a fraction of a millisecond:
+    the first waits of a put() that meets it are that short too (they were 1 ms, then 2...)."""
+    path = tmp_path / "q.db"
+    queue = PingQueue(path)
+    queue.put(ping())
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    release = threading.Timer(0.003, lambda: other.execute("COMMIT"))
+    waits: list[float] = []
+    real_sleep = time.sleep
+
+    def sleep(seconds: float) -> None:
+        if threading.current_thread() is threading.main_thread():
+            waits.append(seconds)
+        real_sleep(seconds)
+
+    monkeypatch.setattr(time, "sleep", sleep)
+    release.start()
+    try:
+        queue.put(ping())
+    finally:
+        release.join()
+        other.close()
+    assert waits, "the put never met the lock"
+    assert waits[0] <= 0.0001, waits
+    assert queue.stats().pending == 2
+    queue.close()

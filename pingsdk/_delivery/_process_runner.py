@@ -1,0 +1,372 @@
+"""``uploader="process"``: the engine in a sender process the client starts and stops.
+
+The application's process keeps only the submit path (prepare, one committed insert, a wake-up
+byte at most every 2 ms): no uploader thread competes with it for the GIL. The sender
+(:mod:`._sender_process`) runs the same engine on the same queue file; the client reads its
+counters, reports and log lines on one reader thread, which wakes about 50 times a second while
+pings flow.
+
+What the thread uploader guarantees holds here too:
+
+- nothing is lost: a ping is durable before the sender hears of it; a sender that dies (killed,
+  crashed) is restarted on the next ``submit()``/``flush()`` (with a back-off when it keeps
+  dying), and what it held is released when its leases expire;
+- ``close()`` is bounded: the sender gets the deadline, and is killed if it is still there at it;
+- no orphan: the sender exits when its stdin ends, which happens however the client's process
+  ends, and checks its parent every second (a fork child may still hold the pipe);
+- fork: a fork child drops its copy of the pipes at once and starts its own sender when it first
+  needs one; the parent's sender is never told anything by the child.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import select
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import IO, Any
+
+import pingsdk
+from pingsdk._delivery._config import ClientConfig
+from pingsdk._delivery._engine import Engine
+from pingsdk._delivery._runner import Closable
+from pingsdk._delivery._sender_messages import BOOT, decode_report, dump_config
+from pingsdk._delivery._stats import ClientStats
+from pingsdk._delivery._submit import Submitter
+from pingsdk._log import logger
+from pingsdk._queue import QueuedPing
+
+__all__ = ["ProcessRunner"]
+
+_WAKE_EVERY = 0.002
+"""Least time between two wake-up bytes (the sender looks again 10 ms after each)."""
+_ANSWER_MARGIN = 0.25
+"""How much later than its deadline an answer of the sender is still waited for."""
+_FIRST_RESTART_DELAY = 0.5
+_MAX_RESTART_DELAY = 60.0
+_STABLE = 30.0
+"""A sender that lived this long resets the restart back-off."""
+
+_abandoned: list[object] = []
+"""A fork child's copies of the parent's sender handle: never used, never finalized."""
+
+
+class _Answer:
+    __slots__ = ("event", "value")
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.value: Any = None
+
+
+class _Sender:
+    """One running sender process, its pipes and its reader thread."""
+
+    def __init__(self, runner: ProcessRunner, config: ClientConfig) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", BOOT, str(Path(pingsdk.__file__).resolve().parent.parent)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            # Not in the application's process group: a Ctrl-C in a terminal must not kill
+            # the sender before the application's exit hook has flushed through it.
+            start_new_session=True,
+        )
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.started = time.monotonic()
+        self.stdin_fd = self.proc.stdin.fileno()
+        self.stdout: IO[bytes] = self.proc.stdout
+        self.alive = True
+        self.closing = False
+        setup = dump_config(
+            config,
+            log_level=logger.getEffectiveLevel(),
+            reports=config.on_sent is not None or config.on_dropped is not None,
+            parent=os.getpid(),
+        )
+        self.proc.stdin.write(setup)
+        self.proc.stdin.flush()
+        os.set_blocking(self.stdin_fd, False)
+        self.reader = threading.Thread(
+            target=runner._read, args=(self,), name="pingsdk-sender-reader", daemon=True
+        )
+        self.reader.start()
+
+    def say(self, line: str, deadline: float) -> bool:
+        """Write one command line by ``deadline``; ``False`` if the sender is gone or stuck."""
+        data = line.encode("ascii") + b"\n"
+        while self.alive:
+            try:
+                os.write(self.stdin_fd, data)
+                return True
+            except BlockingIOError:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                select.select([], [self.stdin_fd], [], min(left, 0.05))
+            except OSError:
+                return False
+        return False
+
+    def drop_in_fork_child(self) -> None:
+        """Close this process's copies of the pipes (a fork child's), telling the sender
+        nothing: it belongs to the parent."""
+        self.alive = False
+        for stream in (self.proc.stdin, self.proc.stdout):
+            with contextlib.suppress(OSError):
+                if stream is not None:
+                    os.close(stream.fileno())
+
+
+class ProcessRunner(Closable):
+    """Hosts the engine in a sender process (see the module's docstring); any thread.
+
+    ``engine`` is never run here: it gives the submit path's queue, the pending count and the
+    flush of a sender that cannot start.
+    """
+
+    def __init__(self, config: ClientConfig, submitter: Submitter) -> None:
+        self._config = config
+        self._lock = threading.Lock()
+        self._pid = os.getpid()
+        self._sender: _Sender | None = None
+        self._closed = False
+        self._last_wake = 0.0
+        self._in_flight = 0
+        self._answers: dict[int, _Answer] = {}
+        self._next_id = 0
+        self._closed_answer = _Answer()
+        self._restart_at = 0.0
+        self._restart_delay = _FIRST_RESTART_DELAY
+        self.engine = Engine(config, submitter)
+        submitter.bind(self._wake)
+
+    # -- the runner's interface (as ThreadRunner) ----------------------------------------
+
+    @property
+    def started(self) -> bool:
+        """Whether a sender process was started (and not abandoned by a fork)."""
+        return self._sender is not None
+
+    def start(self) -> Engine:
+        """The engine; its sender process started (or restarted) unless the runner is closed."""
+        sender = self._sender
+        if sender is not None and sender.alive:
+            return self.engine
+        with self._lock:
+            sender = self._sender
+            if (sender is not None and sender.alive) or self._closed:
+                return self.engine
+            now = time.monotonic()
+            if now < self._restart_at:
+                return self.engine
+            if sender is not None:
+                lived = now - sender.started
+                self._restart_delay = (
+                    _FIRST_RESTART_DELAY
+                    if lived > _STABLE
+                    else min(self._restart_delay * 2, _MAX_RESTART_DELAY)
+                )
+            try:
+                self._sender = _Sender(self, self._config)
+            except OSError as exc:
+                self._restart_at = now + self._restart_delay
+                logger.error(
+                    "could not start the pingsdk sender process (%s); pings stay queued, "
+                    "trying again in %.1f s",
+                    exc,
+                    self._restart_delay,
+                )
+                return self.engine
+            self._restart_at = now + self._restart_delay
+            self._wake(force=True)
+            return self.engine
+
+    def flush(self, timeout: float, *, now: bool = True) -> bool:
+        """Have the sender send this endpoint's pings (see ``Engine.flush``) by ``timeout``."""
+        deadline = time.monotonic() + max(0.0, timeout)
+        self.start()
+        answer = self._ask(f"f {{id}} {deadline!r} {int(now)}", deadline)
+        return answer is True
+
+    def purge(self, keep: QueuedPing | None) -> int:
+        """Cancel the sender's requests and delete every queued ping (but deletion requests),
+        then store ``keep``."""
+        purged: Any = None
+        if self._sender is not None and self._sender.alive:
+            purged = self._ask("p {id}", time.monotonic() + 5.0)
+        submitter = self.engine.submitter
+        if not isinstance(purged, int) or purged < 0:
+            return submitter.purge(keep)  # no sender to ask: purge from here
+        if keep is not None:
+            submitter.store(keep)
+        return purged
+
+    def stats(self) -> ClientStats:
+        """The counters (the sender's forwarded), the queue's pending count, and the sender's
+        requests in flight."""
+        pending = self.engine.submitter.pending()
+        return self.engine.counters.snapshot(pending=pending, in_flight=self._in_flight)
+
+    def stop(self, timeout: float, deadline: float) -> bool:
+        """Have the sender flush, stop and exit by ``deadline``; kill it if it is still there.
+
+        Returns ``False`` when it did not confirm that it stopped in time.
+        """
+        sender = self._sender
+        if sender is None:
+            return True
+        sender.closing = True
+        ok = False
+        if (
+            sender.alive
+            and sender.say(f"c {deadline!r}", deadline)
+            and self._closed_answer.event.wait(max(0.0, deadline - time.monotonic()))
+        ):
+            ok = self._closed_answer.value is True
+        try:
+            sender.proc.wait(max(0.0, deadline - time.monotonic()) + 0.05)
+        except subprocess.TimeoutExpired:
+            sender.proc.kill()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                sender.proc.wait(1.0)
+            logger.warning(
+                "the pingsdk sender process did not stop within %.1f s and was killed; pings "
+                "it held are released when their lease expires",
+                timeout,
+            )
+            return False
+        finally:
+            self._close_pipes(sender)
+        return ok
+
+    def forked(self) -> bool:
+        """Whether this process is a fork child the runner has not caught up with yet."""
+        return self._pid != os.getpid()
+
+    def after_fork(self) -> None:
+        """In a fork child: a new engine on the same queue; a sender of its own on first use."""
+        with self._lock:
+            if self._pid == os.getpid():
+                return
+            self.after_fork_in_child()
+            self.engine = Engine(self._config, self.engine.submitter.forget_buffer())
+            self.engine.submitter.bind(self._wake)
+            self._in_flight = 0
+            self._restart_at = 0.0  # the parent's back-off is not this process's
+            self._restart_delay = _FIRST_RESTART_DELAY
+            self._pid = os.getpid()
+
+    def after_fork_in_child(self) -> None:
+        """Right after ``fork()``: fresh locks, and the parent's sender let go of at once (so
+        that it sees its stdin end when the parent's process ends)."""
+        self._lock = threading.Lock()
+        sender, self._sender = self._sender, None
+        if sender is not None:
+            _abandoned.append(sender)
+            sender.drop_in_fork_child()
+        self._answers = {}
+        self._closed_answer = _Answer()
+
+    # -- the conversation -------------------------------------------------------------------
+
+    def _wake(self, *, force: bool = False) -> None:
+        """Tell the sender pings were stored: one byte, at most every 2 ms; never blocks."""
+        now = time.monotonic()
+        if not force and now - self._last_wake < _WAKE_EVERY:
+            return
+        self._last_wake = now
+        sender = self._sender
+        if sender is None or not sender.alive:
+            if sender is not None and not self._closed and os.getpid() == self._pid:
+                self.start()  # died since: start another (after its back-off)
+            return
+        with contextlib.suppress(OSError):  # full (it is busy: it will look) or gone
+            os.write(sender.stdin_fd, b"w\n")
+
+    def _ask(self, command: str, deadline: float) -> Any:
+        """Send ``command`` (``{id}`` filled in) and wait for its answer until ``deadline`` (a
+        margin more); ``None`` when none came."""
+        sender = self._sender
+        if sender is None or not sender.alive:
+            return None
+        answer = _Answer()
+        with self._lock:
+            self._next_id += 1
+            key = self._next_id
+            self._answers[key] = answer
+        try:
+            if not sender.say(command.format(id=key), deadline):
+                return None
+            answer.event.wait(max(0.0, deadline - time.monotonic()) + _ANSWER_MARGIN)
+            return answer.value
+        finally:
+            with self._lock:
+                self._answers.pop(key, None)
+
+    def _read(self, sender: _Sender) -> None:
+        """The reader thread: apply what the sender says until its stdout ends."""
+        try:
+            for line in sender.stdout:
+                try:
+                    self._apply(json.loads(line))
+                except Exception:
+                    logger.exception("pingsdk: could not read a line of the sender process")
+        except (OSError, ValueError):
+            pass  # closed under us (fork child, close)
+        finally:
+            sender.alive = False
+            for answer in list(self._answers.values()):
+                answer.event.set()
+            self._closed_answer.event.set()
+            code = sender.proc.poll()
+            if code is None:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    code = sender.proc.wait(1.0)
+            self._in_flight = 0
+            if not sender.closing and os.getpid() == self._pid:
+                logger.warning(
+                    "the pingsdk sender process (pid %d) ended unexpectedly (exit code %s); "
+                    "queued pings are safe and a new sender starts with the next ping",
+                    sender.proc.pid,
+                    code,
+                )
+
+    def _apply(self, message: dict[str, Any]) -> None:
+        kind = message["k"]
+        reporter = self.engine.submitter.reporter
+        if kind == "c":
+            counters = reporter.counters
+            if message["sent"]:
+                counters.add("sent", message["sent"])
+            if message["retried"]:
+                counters.add("retried", message["retried"])
+            for reason, n in message["dropped"].items():
+                counters.drop(reason, n)
+            self._in_flight = message["in_flight"]
+        elif kind == "r":
+            report = decode_report(message["report"])
+            callback = self._config.on_sent if message["on"] == "sent" else self._config.on_dropped
+            reporter.call_back(callback, report)
+        elif kind == "l":
+            extra = {key: message[key] for key in ("event", "doc_id") if message.get(key)}
+            logger.log(message["level"], "%s", message["msg"], extra=extra)
+        elif kind in ("f", "p"):
+            answer = self._answers.get(message["id"])
+            if answer is not None:
+                answer.value = message["ok"] if kind == "f" else message["n"]
+                answer.event.set()
+        elif kind == "x":
+            self._closed_answer.value = message["ok"]
+            self._closed_answer.event.set()
+
+    @staticmethod
+    def _close_pipes(sender: _Sender) -> None:
+        for stream in (sender.proc.stdin, sender.proc.stdout):
+            with contextlib.suppress(OSError):
+                if stream is not None:
+                    stream.close()

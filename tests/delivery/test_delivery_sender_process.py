@@ -1,0 +1,272 @@
+"""``uploader="process"``: the engine in a sender process the client starts and stops.
+
+Real parts only: the edge on 127.0.0.1, the queue file, the sender process, and processes
+SIGKILLed where the tests claim crash safety (the client's and the sender's).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+import pingsdk
+from pingsdk._queue import PingQueue
+from pingsdk.edge import EdgeServer, FaultPlan
+from tests.delivery.pings import SearchCounts
+from tests.support import child_env
+
+
+def _sender_pid(client: pingsdk.PingClient) -> int:
+    sender = client._runner._sender  # type: ignore[union-attr]
+    assert sender is not None
+    return int(sender.proc.pid)
+
+
+def _gone(pid: int, within: float) -> bool:
+    """Whether process ``pid`` ended (exited, or a zombie) within ``within`` seconds."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0]
+        except (FileNotFoundError, ProcessLookupError):
+            return True
+        if state in "ZX":
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _paths(edge: EdgeServer) -> list[str]:
+    return [ping.path for ping in edge.accepted()]
+
+
+@pytest.mark.timeout(60)
+def test_pings_go_out_from_another_process_with_stats_and_callbacks(
+    delivery_edge: EdgeServer, queue_path: Path
+) -> None:
+    sent: list[pingsdk.DeliveryReport] = []
+    with pingsdk.PingClient(
+        delivery_edge.url, queue_path=queue_path, uploader="process", on_sent=sent.append
+    ) as client:
+        ids = [client.submit(SearchCounts(engine="proc", count=i)) for i in range(300)]
+        assert client.flush(timeout=30.0)
+        stats = client.stats()
+        pid = _sender_pid(client)
+        # Nothing of the engine runs in this process: no uploader thread, no loop.
+        names = {thread.name for thread in threading.enumerate()}
+        assert "pingsdk-uploader" not in names
+        assert pid != os.getpid()
+    assert (stats.submitted, stats.sent, stats.pending) == (300, 300, 0)
+    assert sorted(report.doc_id for report in sent) == sorted(ids)
+    assert sorted(_paths(delivery_edge)) == sorted(
+        f"/submit/delivery-test/search-counts/1/{doc_id}" for doc_id in ids
+    )
+    assert _gone(pid, within=5.0), "close() left the sender process running"
+
+
+@pytest.mark.timeout(60)
+def test_drops_reach_on_dropped_and_the_applications_log(
+    delivery_edge: EdgeServer, queue_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    delivery_edge.set_faults(FaultPlan(rate=1.0, kinds=("400",), seed=1))
+    dropped: list[pingsdk.DeliveryReport] = []
+    caplog.set_level(logging.WARNING, logger="pingsdk")
+    with pingsdk.PingClient(
+        delivery_edge.url, queue_path=queue_path, uploader="process", on_dropped=dropped.append
+    ) as client:
+        doc_id = client.submit(SearchCounts(engine="bad", count=1))
+        assert client.flush(timeout=20.0)  # nothing left: it was dropped
+        assert client.stats().dropped == {"http_400": 1}
+    assert [(r.doc_id, r.reason, r.status) for r in dropped] == [(doc_id, "http_400", 400)]
+    lines = [r.getMessage() for r in caplog.records if r.name == "pingsdk"]
+    assert any(f"dropped ping {doc_id}" in line for line in lines), lines
+
+
+@pytest.mark.timeout(60)
+def test_a_killed_sender_is_replaced_and_nothing_is_lost(
+    delivery_edge: EdgeServer, queue_path: Path, fast_retry: pingsdk.RetryPolicy
+) -> None:
+    with pingsdk.PingClient(
+        delivery_edge.url, queue_path=queue_path, uploader="process", retry=fast_retry, timeout=1.0
+    ) as client:
+        first = [client.submit(SearchCounts(engine="a", count=i)) for i in range(50)]
+        assert client.flush(timeout=20.0)
+        old = _sender_pid(client)
+        delivery_edge.set_faults(FaultPlan(rate=1.0, kinds=("timeout",), hold=5.0))
+        held = [client.submit(SearchCounts(engine="b", count=i)) for i in range(20)]
+        time.sleep(0.3)  # its requests are on the wire, unanswered
+        os.kill(old, signal.SIGKILL)
+        assert _gone(old, within=5.0)
+        delivery_edge.set_faults(None)
+        time.sleep(0.1)
+        later = [client.submit(SearchCounts(engine="c", count=i)) for i in range(20)]
+        # The killed sender's leases expire (lease_seconds = max(5, 3 * timeout)); a flush
+        # then sends everything, from a new sender.
+        assert client.flush(timeout=30.0), client.stats()
+        assert _sender_pid(client) != old
+    arrived = {ping.doc_id for ping in delivery_edge.accepted()}
+    assert set(first + held + later) <= arrived
+
+
+CLIENT = """
+import sys, time
+import pingsdk
+from tests.delivery.pings import SearchCounts
+client = pingsdk.PingClient({endpoint!r}, queue_path={queue!r}, uploader="process")
+ids = [client.submit(SearchCounts(engine="orphan", count=i)) for i in range(20)]
+assert client.flush(timeout=20.0)
+print(client._runner._sender.proc.pid, flush=True)
+{after}
+"""
+
+
+def _client_process(endpoint: str, queue: Path, after: str) -> tuple[subprocess.Popen[str], int]:
+    script = textwrap.dedent(CLIENT).format(endpoint=endpoint, queue=str(queue), after=after)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, env=child_env()
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    assert line.strip().isdigit(), f"the client process did not start: {line!r}"
+    return proc, int(line)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(60)
+def test_the_sender_does_not_outlive_a_sigkilled_client(
+    delivery_edge: EdgeServer, queue_path: Path
+) -> None:
+    proc, sender = _client_process(
+        delivery_edge.url,
+        queue_path,
+        "for i in range(10**6):\n"
+        "    client.submit(SearchCounts(engine='x', count=i))\n"
+        "    time.sleep(0.001)",
+    )
+    time.sleep(0.3)
+    proc.kill()
+    proc.wait(10)
+    assert proc.stdout is not None
+    proc.stdout.close()
+    assert _gone(sender, within=10.0), "the sender process outlived its client"
+    # What the killed client stored is still there, and a new client sends it.
+    with pingsdk.PingClient(delivery_edge.url, queue_path=queue_path) as client:
+        assert client.flush(timeout=30.0)
+    assert len(delivery_edge.accepted()) >= 20
+
+
+@pytest.mark.timeout(60)
+def test_the_exit_hook_flushes_through_the_sender(
+    delivery_edge: EdgeServer, queue_path: Path
+) -> None:
+    delivery_edge.set_faults(FaultPlan(rate=0.0))
+    proc, sender = _client_process(
+        delivery_edge.url,
+        queue_path,
+        "late = [client.submit(SearchCounts(engine='late', count=i)) for i in range(30)]\n"
+        "print(' '.join(late), flush=True)",
+    )
+    assert proc.stdout is not None
+    late = proc.stdout.readline().split()
+    assert proc.wait(20) == 0
+    proc.stdout.close()
+    assert len(late) == 30
+    assert set(late) <= {ping.doc_id for ping in delivery_edge.accepted()}
+    assert _gone(sender, within=5.0)
+
+
+@pytest.mark.timeout(30)
+def test_close_is_bounded_when_the_edge_never_answers(black_hole: str, queue_path: Path) -> None:
+    client = pingsdk.PingClient(black_hole, queue_path=queue_path, uploader="process", timeout=5.0)
+    client.submit(SearchCounts(engine="stuck", count=1))
+    assert not client.flush(timeout=0.5)  # started; its request hangs
+    pid = _sender_pid(client)
+    started = time.monotonic()
+    assert client.close(timeout=1.0) is False
+    took = time.monotonic() - started
+    assert took < 2.0, took
+    assert _gone(pid, within=2.0)
+    with PingQueue(queue_path) as queue:
+        assert queue.stats().pending == 1  # not lost: released (or its lease expires)
+
+
+@pytest.mark.timeout(60)
+def test_a_fork_child_starts_its_own_sender(delivery_edge: EdgeServer, queue_path: Path) -> None:
+    with pingsdk.PingClient(delivery_edge.url, queue_path=queue_path, uploader="process") as client:
+        client.submit(SearchCounts(engine="parent", count=0))
+        assert client.flush(timeout=20.0)
+        parent_sender = _sender_pid(client)
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child reports through the pipe
+            code = 1
+            try:
+                doc_id = client.submit(SearchCounts(engine="child", count=1))
+                ok = client.flush(timeout=20.0)
+                own = _sender_pid(client)
+                os.write(write, f"{doc_id} {ok} {own}\n".encode())
+                client.close(timeout=5.0)
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(write)
+        with os.fdopen(read) as pipe:
+            doc_id, ok, child_sender = pipe.read().split()
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        assert ok == "True"
+        assert int(child_sender) != parent_sender
+        # The parent's sender still serves the parent.
+        after = client.submit(SearchCounts(engine="parent", count=2))
+        assert client.flush(timeout=20.0)
+        assert _sender_pid(client) == parent_sender
+    arrived = {ping.doc_id for ping in delivery_edge.accepted()}
+    assert {doc_id, after} <= arrived
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"queue_path": ":memory:"}, "':memory:'"),
+        ({"durability": "buffered"}, "durability='buffered'"),
+        ({"uploader": "processes"}, "uploader must be"),
+        ({"uploader": 1}, "uploader must be"),
+    ],
+)
+def test_settings_that_cannot_work_with_a_sender_process(
+    settings: dict[str, object], message: str, tmp_path: Path
+) -> None:
+    options: dict[str, object] = {"queue_path": tmp_path / "q.db", "uploader": "process"}
+    options.update(settings)
+    with pytest.raises(pingsdk.ConfigurationError, match=message):
+        pingsdk.PingClient("http://127.0.0.1:1", **options)  # type: ignore[arg-type]
+
+
+def test_a_transport_cannot_go_to_a_sender_process(tmp_path: Path) -> None:
+    import httpx
+
+    transport = httpx.MockTransport(lambda request: httpx.Response(200))
+    with pytest.raises(pingsdk.ConfigurationError, match="transport="):
+        pingsdk.PingClient(
+            "http://127.0.0.1:1",
+            queue_path=tmp_path / "q.db",
+            uploader="process",
+            transport=transport,
+        )
+
+
+@pytest.mark.anyio
+async def test_the_async_client_refuses_a_sender_process(tmp_path: Path) -> None:
+    with pytest.raises(pingsdk.ConfigurationError, match="PingClient setting"):
+        pingsdk.AsyncPingClient(
+            "http://127.0.0.1:1", queue_path=tmp_path / "q.db", uploader="process"
+        )
