@@ -40,7 +40,7 @@ __all__ = [
 ]
 
 BOOT = (
-    "import sys; sys.path.insert(0, sys.argv[1]); "
+    "import sys; sys.argv[1] in sys.path or sys.path.insert(0, sys.argv[1]); "
     "from pingsdk._delivery._sender_process import main; main()"
 )
 """The sender's ``python -c`` program: the client's own pingsdk (its directory is argv[1]),

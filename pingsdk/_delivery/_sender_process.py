@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import os
 import select
 import threading
@@ -41,21 +42,39 @@ _PARENT_CHECK = 1.0
 """How often the sender checks that the process that started it still lives."""
 
 
+class _SignallingCounters(Counters):
+    """Counters that tell the outbox when they change (it sleeps until then)."""
+
+    def __init__(self, changed: threading.Event) -> None:
+        super().__init__()
+        self._changed = changed
+
+    def add(self, name: str, n: int = 1) -> None:
+        super().add(name, n)
+        self._changed.set()
+
+    def drop(self, reason: str, n: int = 1) -> None:
+        super().drop(reason, n)
+        self._changed.set()
+
+
 class _Outbox:
     """What goes to the client: counter deltas, reports and log records, written in batches by
     one thread (:meth:`run`) and at once before each answer (:meth:`send`)."""
 
-    def __init__(self, counters: Counters) -> None:
-        self._counters = counters
+    def __init__(self) -> None:
+        self.changed = threading.Event()
+        self.counters = _SignallingCounters(self.changed)
         self.runner: ThreadRunner | None = None
         self._lock = threading.Lock()
         self._items: list[dict[str, Any]] = []
         self._seen: tuple[int, int, dict[str, int], int] = (0, 0, {}, 0)
-        self._stop = threading.Event()
+        self._stopping = False
 
     def report(self, on: str, report: DeliveryReport) -> None:
         with self._lock:
             self._items.append({"k": "r", "on": on, "report": encode_report(report)})
+        self.changed.set()
 
     def log(self, record: logging.LogRecord) -> None:
         text = record.getMessage()
@@ -70,9 +89,10 @@ class _Outbox:
         }
         with self._lock:
             self._items.append(item)
+        self.changed.set()
 
     def _counts(self) -> dict[str, Any] | None:
-        sent, retried, dropped = self._counters.totals()
+        sent, retried, dropped = self.counters.totals()
         in_flight = 0 if self.runner is None else self.runner.engine.in_flight
         old_sent, old_retried, old_dropped, _ = self._seen
         if (sent, retried, dropped, in_flight) == self._seen:
@@ -100,11 +120,19 @@ class _Outbox:
                 _write(b"".join(encode(m) for m in messages))
 
     def run(self) -> None:
-        while not self._stop.wait(_FORWARD_EVERY):
+        """Forward what changed, a batch at most every ``_FORWARD_EVERY``; asleep when idle
+        (no timer: an idle sender does not wake up 50 times a second)."""
+        while True:
+            self.changed.wait()
+            if self._stopping:
+                return
+            time.sleep(_FORWARD_EVERY)  # gather the batch
+            self.changed.clear()
             self.send()
 
     def stop(self) -> None:
-        self._stop.set()
+        self._stopping = True
+        self.changed.set()
 
 
 class _Forward(logging.Handler):
@@ -126,22 +154,24 @@ def _write(data: bytes) -> None:
         view = view[written:]
 
 
-def _read_setup() -> dict[str, Any]:
-    line = b""
-    while not line.endswith(b"\n"):
-        chunk = os.read(0, 1)
+def _read_setup() -> tuple[dict[str, Any], bytes]:
+    """The settings line, and what the client wrote after it (commands already sent)."""
+    data = b""
+    while b"\n" not in data:
+        chunk = os.read(0, 65536)
         if not chunk:
             raise SystemExit(0)  # the client went away before saying anything
-        line += chunk
-    return load_config(line)
+        data += chunk
+    line, rest = data.split(b"\n", 1)
+    return load_config(line), rest
 
 
 def main() -> None:
     """Run the sender until the client closes it or goes away."""
-    setup = _read_setup()
+    setup, commands = _read_setup()
     config: ClientConfig = setup["config"]
-    counters = Counters()
-    outbox = _Outbox(counters)
+    outbox = _Outbox()
+    counters = outbox.counters
     if setup["reports"]:
         # The callbacks live in the client: the reports go there (counted there by "c").
         config = dataclasses.replace(
@@ -160,60 +190,65 @@ def main() -> None:
     forwarder.start()
     runner.start()
     outbox.send({"k": "ready", "pid": os.getpid()})
-    ok = _serve(runner, outbox, setup["parent"], config.atexit_timeout)
+    ok = _serve(runner, outbox, setup["parent"], config.atexit_timeout, commands)
     outbox.stop()
     outbox.send({"k": "x", "ok": ok})
     forwarder.join(1.0)
     os._exit(0)  # nothing else to run: no atexit hooks of a half-copied application
 
 
-def _serve(runner: ThreadRunner, outbox: _Outbox, parent: int, exit_timeout: float) -> bool:
-    """Answer commands until told to close or orphaned; returns whether nothing is left."""
-    pending = b""
-    rewake_at = float("inf")
+def _serve(
+    runner: ThreadRunner, outbox: _Outbox, parent: int, exit_timeout: float, pending: bytes
+) -> bool:
+    """Answer commands (``pending``: those read with the settings) until told to close or
+    orphaned; returns whether nothing is left."""
+    rewake_at = math.inf
     next_check = time.monotonic() + _PARENT_CHECK
     while True:
+        *lines, pending = pending.split(b"\n")
+        woken = False
+        for line in lines:
+            words = line.decode("ascii", "replace").split()
+            if words and words[0] == "c":
+                return _close(runner, float(words[1]))
+            woken = _answer(runner, outbox, words) or woken
+        if woken:
+            runner.engine.wake()
+            rewake_at = time.monotonic() + _REWAKE
         now = time.monotonic()
-        wait = max(0.0, min(rewake_at, next_check) - now)
-        readable, _, _ = select.select([0], [], [], wait)
+        readable, _, _ = select.select([0], [], [], max(0.0, min(rewake_at, next_check) - now))
         now = time.monotonic()
         if now >= rewake_at:
-            rewake_at = float("inf")
+            rewake_at = math.inf
             runner.engine.wake()
         if now >= next_check:
             next_check = now + _PARENT_CHECK
             if os.getppid() != parent:
                 return _close(runner, now + exit_timeout)
-        if not readable:
-            continue
-        chunk = os.read(0, 65536)
-        if not chunk:
-            return _close(runner, time.monotonic() + exit_timeout)
-        pending += chunk
-        *lines, pending = pending.split(b"\n")
-        woken = False
-        for line in lines:
-            words = line.decode("ascii", "replace").split()
-            if not words:
-                continue
-            if words[0] == "w":
-                woken = True
-            elif words[0] == "f":
-                deadline, now_flag = float(words[2]), words[3] == "1"
-                ok = runner.call(
-                    runner.engine.flush(deadline - time.monotonic(), now=now_flag),
-                    deadline - time.monotonic(),
-                )
-                outbox.send({"k": "f", "id": int(words[1]), "ok": bool(ok)})
-            elif words[0] == "p":
-                purged = runner.call(runner.engine.purge(None), 5.0)
-                n = purged if isinstance(purged, int) and not isinstance(purged, bool) else -1
-                outbox.send({"k": "p", "id": int(words[1]), "n": n})
-            elif words[0] == "c":
-                return _close(runner, float(words[1]))
-        if woken:
-            runner.engine.wake()
-            rewake_at = time.monotonic() + _REWAKE
+        if readable:
+            chunk = os.read(0, 65536)
+            if not chunk:  # the client's process is gone, however it ended
+                return _close(runner, time.monotonic() + exit_timeout)
+            pending += chunk
+
+
+def _answer(runner: ThreadRunner, outbox: _Outbox, words: list[str]) -> bool:
+    """Carry out one command but ``c``; returns whether it was a wake-up."""
+    if not words:
+        return False
+    if words[0] == "w":
+        return True
+    if words[0] == "f":
+        deadline, now = float(words[2]), words[3] == "1"
+        ok = runner.call(
+            runner.engine.flush(deadline - time.monotonic(), now=now), deadline - time.monotonic()
+        )
+        outbox.send({"k": "f", "id": int(words[1]), "ok": bool(ok)})
+    elif words[0] == "p":
+        purged = runner.call(runner.engine.purge(None), 5.0)
+        n = purged if isinstance(purged, int) and not isinstance(purged, bool) else -1
+        outbox.send({"k": "p", "id": int(words[1]), "n": n})
+    return False
 
 
 def _close(runner: ThreadRunner, deadline: float) -> bool:

@@ -50,6 +50,7 @@ APP = textwrap.dedent(
         retry=pingsdk.RetryPolicy(initial_delay=0.2, max_delay=1.0, max_retry_after=1.0),
         timeout=1.0,
         atexit_timeout=0.0,
+        uploader=os.environ["CHAOS_UPLOADER"],
     )
     rng = random.Random(os.getpid())
     with open(log, "a") as out:
@@ -108,9 +109,12 @@ class Edge:
 class App:
     """An application process: submits CHAOS_PINGS pings, logging each accepted docId."""
 
-    def __init__(self, name: str, endpoint: str, queue: Path, log: Path, total: int) -> None:
+    def __init__(
+        self, name: str, endpoint: str, queue: Path, log: Path, total: int, uploader: str
+    ) -> None:
         self.name, self.endpoint, self.queue, self.log = name, endpoint, queue, log
         self.total = total
+        self.uploader = uploader
         self.proc: subprocess.Popen[str] | None = None
         self.kills = 0
 
@@ -126,7 +130,7 @@ class App:
     def start(self) -> None:
         logged = self.logged()
         start = logged[-1][0] + 1 if logged else 0
-        env = dict(os.environ, CHAOS_PINGS=str(self.total))
+        env = dict(os.environ, CHAOS_PINGS=str(self.total), CHAOS_UPLOADER=self.uploader)
         argv = [self.name, self.endpoint, str(self.queue), str(self.log), str(start)]
         self.proc = subprocess.Popen(
             [sys.executable, "-c", APP, *argv], stdout=subprocess.PIPE, text=True, env=env
@@ -163,6 +167,16 @@ def chaos_dir(tmp_path: Path) -> Iterator[Path]:
 
 
 def test_chaos_every_accepted_ping_is_delivered_or_accounted_for(chaos_dir: Path) -> None:
+    _chaos(chaos_dir, "thread")
+
+
+def test_chaos_with_sender_processes(chaos_dir: Path) -> None:
+    """The same, each application sending through a sender process of its own
+    (``uploader="process"``): SIGKILLing an application leaves its sender to exit by itself."""
+    _chaos(chaos_dir, "process")
+
+
+def _chaos(chaos_dir: Path, uploader: str) -> None:
     rng = random.Random(8)
     queue = chaos_dir / "pings.db"
     edge_a = Edge(chaos_dir / "a.db")
@@ -179,8 +193,8 @@ def test_chaos_every_accepted_ping_is_delivered_or_accounted_for(chaos_dir: Path
     )
     total = 400
     apps = [
-        App("a", edge_a.url, queue, chaos_dir / "a.log", total),
-        App("b", edge_b.url, queue, chaos_dir / "b.log", total),
+        App("a", edge_a.url, queue, chaos_dir / "a.log", total, uploader),
+        App("b", edge_b.url, queue, chaos_dir / "b.log", total, uploader),
     ]
     edges = [edge_a, edge_b]
     for edge in edges:
@@ -223,6 +237,12 @@ def test_chaos_every_accepted_ping_is_delivered_or_accounted_for(chaos_dir: Path
             app.kill()
         for edge in edges:
             edge.stop()
+    if uploader == "process":
+        # Every application was SIGKILLed, some of them many times: no sender may be left.
+        gone_by = time.monotonic() + 10
+        while _senders() and time.monotonic() < gone_by:
+            time.sleep(0.1)
+        assert not _senders(), "sender processes outlived their SIGKILLed applications"
 
     quarantined = _quarantined(queue)
     for app, edge, other in ((apps[0], edge_a, edge_b), (apps[1], edge_b, edge_a)):
@@ -255,6 +275,22 @@ def test_chaos_every_accepted_ping_is_delivered_or_accounted_for(chaos_dir: Path
         "quarantined": len(quarantined),
     }
     print(json.dumps(summary))
+
+
+def _senders() -> list[int]:
+    """Live sender processes (``uploader="process"``) of this machine, zombies excluded."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+            state = (entry / "stat").read_text().split(") ", 1)[1][0]
+        except OSError:
+            continue
+        if b"pingsdk._delivery._sender_process" in cmdline and state not in "ZX":
+            found.append(int(entry.name))
+    return found
 
 
 def _pending(queue: Path) -> int:

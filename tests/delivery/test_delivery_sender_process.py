@@ -270,3 +270,45 @@ async def test_the_async_client_refuses_a_sender_process(tmp_path: Path) -> None
         pingsdk.AsyncPingClient(
             "http://127.0.0.1:1", queue_path=tmp_path / "q.db", uploader="process"
         )
+
+
+def _wakeups(pid: int) -> int:
+    """Voluntary context switches of every thread of process ``pid`` so far."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for line in (task / "status").read_text().splitlines():
+            if line.startswith("voluntary_ctxt_switches:"):
+                total += int(line.split()[1])
+    return total
+
+
+@pytest.mark.timeout(30)
+def test_an_idle_sender_sleeps(delivery_edge: EdgeServer, queue_path: Path) -> None:
+    """A desktop application's sender must not wake up dozens of times a second for nothing
+    (its outbox waited on a 20 ms timer)."""
+    with pingsdk.PingClient(delivery_edge.url, queue_path=queue_path, uploader="process") as client:
+        client.submit(SearchCounts(engine="idle", count=1))
+        assert client.flush(timeout=10.0)
+        pid = _sender_pid(client)
+        time.sleep(0.5)
+        before = _wakeups(pid)
+        time.sleep(2.0)
+        woke = _wakeups(pid) - before
+    # Its idle poll (every 2 s) and parent check (every 1 s): a handful.
+    assert woke < 20, woke
+
+
+@pytest.mark.timeout(30)
+def test_a_flush_right_after_the_start_is_answered(
+    delivery_edge: EdgeServer, queue_path: Path
+) -> None:
+    """Pings left by an earlier run start the sender in the constructor; a flush at once is
+    written to the sender's pipe together with its settings, and must not wait for more."""
+    with pingsdk.PingClient(delivery_edge.url, queue_path=queue_path, uploader=False) as store:
+        ids = [store.submit(SearchCounts(engine="left", count=i)) for i in range(5)]
+        store.close(timeout=0.0)
+    with pingsdk.PingClient(delivery_edge.url, queue_path=queue_path, uploader="process") as client:
+        started = time.monotonic()
+        assert client.flush(timeout=10.0)
+        assert time.monotonic() - started < 5.0
+    assert {p.doc_id for p in delivery_edge.accepted()} == set(ids)
