@@ -109,7 +109,7 @@ class PingClient(BaseClient["ThreadRunner | ProcessRunner"]):
             submit) or ``"buffered"``: ``submit()`` hands the ping to an in-memory buffer that
             the uploader commits to the queue within ``buffer_delay``; a crash (SIGKILL, power
             loss) loses at most the pings of that last window. ``flush()``, ``close()`` and the
-            exit hook commit the buffer first. Needs ``uploader=True``.
+            exit hook commit the buffer first. Needs an uploader (a thread or ``"process"``).
         buffer_delay: the longest a buffered ping waits for its commit, in seconds (default
             0.05; only used with ``durability="buffered"``).
         allow_insecure: allow ``http://`` to non-loopback hosts (and ``verify=False``);
@@ -127,8 +127,8 @@ class PingClient(BaseClient["ThreadRunner | ProcessRunner"]):
         uploader: ``True`` or ``"thread"`` (default) sends from a thread of this process;
             ``"process"`` sends from a sender process the client starts, restarts and stops
             itself, so ``submit()`` never waits for an uploader thread's GIL (stats, callbacks
-            and logs come back to this process; not with ``transport``, ``":memory:"`` or
-            ``durability="buffered"``); ``False`` makes this client store pings only, for
+            and logs come back to this process; not with ``transport`` or ``":memory:"``);
+            ``False`` makes this client store pings only, for
             another process sending from the same queue file (``pingsdk relay``). See
             docs/sending.md, "A sender process of the client's own".
 

@@ -306,11 +306,6 @@ def _check_uploader(s: ClientSettings) -> None:
             "uploader='process' cannot use transport= (an object of this process); use "
             "uploader='thread' with a custom transport"
         )
-    if s["durability"] == "buffered":
-        raise ConfigurationError(
-            "durability='buffered' keeps pings in this process's memory, which a sender "
-            "process cannot commit: use uploader='thread' with it, or durability='process'"
-        )
 
 
 def build_config(endpoint: str, **settings: Unpack[ClientSettings]) -> ClientConfig:

@@ -38,6 +38,7 @@ from pingsdk._delivery._runner import Closable
 from pingsdk._delivery._sender_messages import BOOT, decode_report, dump_config
 from pingsdk._delivery._stats import ClientStats
 from pingsdk._delivery._submit import Submitter
+from pingsdk._exceptions import QueueError
 from pingsdk._log import logger
 from pingsdk._queue import QueuedPing
 
@@ -142,6 +143,9 @@ class ProcessRunner(Closable):
         self._closed_answer = _Answer()
         self._restart_at = 0.0
         self._restart_delay = _FIRST_RESTART_DELAY
+        self._buffered = config.durability == "buffered"
+        self._commit_due = threading.Event()
+        self._committer: threading.Thread | None = None
         self.engine = Engine(config, submitter)
         submitter.bind(self._wake)
 
@@ -189,6 +193,8 @@ class ProcessRunner(Closable):
     def flush(self, timeout: float, *, now: bool = True) -> bool:
         """Have the sender send this endpoint's pings (see ``Engine.flush``) by ``timeout``."""
         deadline = time.monotonic() + max(0.0, timeout)
+        if not self._commit(deadline):
+            return False
         self.start()
         answer = self._ask(f"f {{id}} {deadline!r} {int(now)}", deadline)
         return answer is True
@@ -202,9 +208,9 @@ class ProcessRunner(Closable):
         submitter = self.engine.submitter
         if not isinstance(purged, int) or purged < 0:
             return submitter.purge(keep)  # no sender to ask: purge from here
-        if keep is not None:
-            submitter.store(keep)
-        return purged
+        # The buffer (durability="buffered") is this process's: dropped here, with what was
+        # stored since the sender's purge.
+        return purged + submitter.purge(keep)
 
     def stats(self) -> ClientStats:
         """The counters (the sender's forwarded), the queue's pending count, and the sender's
@@ -217,6 +223,8 @@ class ProcessRunner(Closable):
 
         Returns ``False`` when it did not confirm that it stopped in time.
         """
+        self._commit(deadline)  # the sender's final flush sends what was buffered
+        self._commit_due.set()  # the committer sees the runner closed and ends
         sender = self._sender
         if sender is None:
             return True
@@ -257,6 +265,8 @@ class ProcessRunner(Closable):
             self.engine = Engine(self._config, self.engine.submitter.forget_buffer())
             self.engine.submitter.bind(self._wake)
             self._in_flight = 0
+            self._committer = None  # the parent's thread; this process starts its own
+            self._commit_due = threading.Event()
             self._restart_at = 0.0  # the parent's back-off is not this process's
             self._restart_delay = _FIRST_RESTART_DELAY
             self._pid = os.getpid()
@@ -274,8 +284,52 @@ class ProcessRunner(Closable):
 
     # -- the conversation -------------------------------------------------------------------
 
+    def _commit(self, deadline: float) -> bool:
+        """Store the buffered pings now (``durability="buffered"``); ``False`` if they could
+        not be stored by ``deadline`` (they stay buffered, logged)."""
+        if not self.engine.submitter.buffered:
+            return True
+        try:
+            self.engine.submitter.commit_buffer(timeout=max(0.0, deadline - time.monotonic()))
+        except QueueError as exc:
+            logger.warning("could not store the buffered pings yet (%s); they stay buffered", exc)
+            return False
+        return True
+
+    def _commit_later(self) -> None:
+        """The committer thread: stores each buffered batch half a ``buffer_delay`` after its
+        first ping (as the uploader thread does), then wakes the sender."""
+        submitter = self.engine.submitter
+        while True:
+            self._commit_due.wait()
+            self._commit_due.clear()
+            if self._closed or os.getpid() != self._pid:
+                return
+            while submitter.buffered:
+                wait = submitter.buffer_wait()
+                if wait > 0 and self._commit_due.wait(wait) and self._closed:
+                    return
+                try:
+                    stored = submitter.commit_buffer()
+                except QueueError as exc:
+                    logger.warning("could not store buffered pings (%s); retrying in 1 s", exc)
+                    time.sleep(1.0)
+                    continue
+                if stored:
+                    self._wake(force=True)
+
     def _wake(self, *, force: bool = False) -> None:
-        """Tell the sender pings were stored: one byte, at most every 2 ms; never blocks."""
+        """Tell the sender pings were stored: one byte, at most every 2 ms; never blocks.
+        With ``durability="buffered"``, a new batch starts the committer's timer instead."""
+        if self._buffered and self.engine.submitter.buffered and not force:
+            self._commit_due.set()
+            if self._committer is None:
+                with self._lock:
+                    if self._committer is None and not self._closed:
+                        self._committer = threading.Thread(
+                            target=self._commit_later, name="pingsdk-committer", daemon=True
+                        )
+                        self._committer.start()
         now = time.monotonic()
         if not force and now - self._last_wake < _WAKE_EVERY:
             return

@@ -38,6 +38,8 @@ _FORWARD_EVERY = 0.02
 _REWAKE = 0.01
 """A second look at the queue this long after a wake-up: the client wakes at most every 2 ms,
 so pings stored just after a wake-up are claimed without waiting for the idle poll."""
+_EXIT_RESERVE = 0.35
+"""Seconds of a close's deadline the sender keeps for stopping and exiting."""
 _PARENT_CHECK = 1.0
 """How often the sender checks that the process that started it still lives."""
 
@@ -122,7 +124,7 @@ class _Outbox:
     def run(self) -> None:
         """Forward what changed, a batch at most every ``_FORWARD_EVERY``; asleep when idle
         (no timer: an idle sender does not wake up 50 times a second)."""
-        while True:
+        while not self._stopping:  # checked after each send: a stop may come during one
             self.changed.wait()
             if self._stopping:
                 return
@@ -254,7 +256,9 @@ def _answer(runner: ThreadRunner, outbox: _Outbox, words: list[str]) -> bool:
 def _close(runner: ThreadRunner, deadline: float) -> bool:
     """Flush, stop the engine and close the queue by ``deadline`` (a little is kept for the
     answer and the exit)."""
-    deadline -= 0.05
+    # Kept for what follows the engine's stop (the answer, the exit), and for the engine's
+    # own overrun (a flush call may end a quarter second after its timeout).
+    deadline -= min(_EXIT_RESERVE, max(0.0, deadline - time.monotonic()) / 3)
     runner.close()
     timeout = max(0.0, deadline - time.monotonic())
     if not runner.stop(timeout, deadline):

@@ -41,6 +41,14 @@ def stored_ids(path: Path) -> list[str]:
         queue.close()
 
 
+def stored_within(path: Path, seconds: float) -> list[str]:
+    """The doc ids stored in ``path`` as soon as there are any, or after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while not (ids := stored_ids(path)) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return ids
+
+
 def refused_url() -> str:
     """An endpoint where nothing listens: pings stay in the queue."""
     import socket
@@ -77,10 +85,7 @@ def test_buffer_is_committed_within_the_delay(queue_path: Path) -> None:
         refused_url(), queue_path=queue_path, durability="buffered", buffer_delay=0.05
     ) as client:
         doc_id = client.submit(SearchCounts(engine="b", count=1))
-        deadline = time.monotonic() + 0.05 + MARGIN
-        while doc_id not in stored_ids(queue_path) and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert stored_ids(queue_path) == [doc_id]
+        assert stored_within(queue_path, 0.05 + MARGIN) == [doc_id]
         assert client.stats().pending == 1  # in the queue now, not counted twice
         client.close(timeout=0.2)
 
@@ -207,7 +212,7 @@ import sys, time
 import pingsdk
 from tests.delivery.pings import SearchCounts
 client = pingsdk.PingClient({endpoint!r}, queue_path={queue!r}, durability="buffered",
-                            buffer_delay={delay!r})
+                            buffer_delay={delay!r}, uploader={uploader!r})
 print("ready", flush=True)
 i = 0
 while True:
@@ -226,12 +231,17 @@ def test_sigkill_loses_at_most_the_buffer_window(
 ) -> None:
     """Every ping submitted more than ``buffer_delay`` (+ scheduling margin) before a SIGKILL
     is on disk or delivered; what is lost lies in that last window only."""
+    sigkill_rounds(delivery_edge, tmp_path, delay, "thread")
+
+
+def sigkill_rounds(delivery_edge: EdgeServer, tmp_path: Path, delay: float, uploader: str) -> None:
+    """SIGKILL a buffered client four times; check that only the last window is lost."""
     env = child_env()
     lost_total = 0
     for rnd in range(4):
         queue = tmp_path / f"kill-{rnd}.db"
         script = textwrap.dedent(KILL_CHILD).format(
-            endpoint=delivery_edge.url, queue=str(queue), delay=delay
+            endpoint=delivery_edge.url, queue=str(queue), delay=delay, uploader=uploader
         )
         proc = subprocess.Popen(
             [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, env=env

@@ -22,6 +22,14 @@ import pingsdk
 from pingsdk._queue import PingQueue
 from pingsdk.edge import EdgeServer, FaultPlan
 from tests.delivery.pings import SearchCounts
+from tests.delivery.test_delivery_buffered import (
+    LONG,
+    MARGIN,
+    refused_url,
+    sigkill_rounds,
+    stored_ids,
+    stored_within,
+)
 from tests.support import child_env
 
 
@@ -237,7 +245,6 @@ def test_a_fork_child_starts_its_own_sender(delivery_edge: EdgeServer, queue_pat
     ("settings", "message"),
     [
         ({"queue_path": ":memory:"}, "':memory:'"),
-        ({"durability": "buffered"}, "durability='buffered'"),
         ({"uploader": "processes"}, "uploader must be"),
         ({"uploader": 1}, "uploader must be"),
     ],
@@ -312,3 +319,79 @@ def test_a_flush_right_after_the_start_is_answered(
         assert client.flush(timeout=10.0)
         assert time.monotonic() - started < 5.0
     assert {p.doc_id for p in delivery_edge.accepted()} == set(ids)
+
+
+def test_the_senders_outbox_ends_when_stopped_during_a_batch(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A stop that comes while the outbox gathers a batch must still end it (it was lost, and
+    every close of a busy sender waited a second more and was killed at its deadline)."""
+    from pingsdk._delivery import _sender_process
+
+    outbox = _sender_process._Outbox()
+    monkeypatch.setattr(_sender_process, "_write", lambda data: None)
+    real_sleep = time.sleep
+
+    def sleep(seconds: float) -> None:
+        outbox.stop()  # the sender closes while its outbox waits for a batch
+        real_sleep(seconds)
+
+    monkeypatch.setattr(_sender_process.time, "sleep", sleep)
+    thread = threading.Thread(target=outbox.run)
+    outbox.counters.add("sent")
+    thread.start()
+    thread.join(2.0)
+    assert not thread.is_alive()
+
+
+# -- durability="buffered" with a sender process: the buffer is committed in this process --
+
+
+def test_buffered_pings_are_committed_within_the_delay_and_counted(queue_path: Path) -> None:
+    with pingsdk.PingClient(
+        refused_url(),
+        queue_path=queue_path,
+        uploader="process",
+        durability="buffered",
+        buffer_delay=0.05,
+    ) as client:
+        doc_id = client.submit(SearchCounts(engine="b", count=1))
+        assert stored_within(queue_path, 0.05 + MARGIN) == [doc_id]
+        assert client.stats().pending == 1
+        client.close(timeout=0.2)
+
+
+def test_buffered_pings_go_out_at_flush_and_close_stores_the_rest(
+    delivery_edge: EdgeServer, queue_path: Path, tmp_path: Path
+) -> None:
+    with pingsdk.PingClient(
+        delivery_edge.url,
+        queue_path=queue_path,
+        uploader="process",
+        durability="buffered",
+        buffer_delay=LONG,
+    ) as client:
+        ids = [client.submit(SearchCounts(engine="b", count=i)) for i in range(20)]
+        assert client.stats().pending == 20
+        assert client.flush(timeout=10.0)
+        assert (client.stats().sent, client.stats().pending) == (20, 0)
+    assert {p.doc_id for p in delivery_edge.accepted()} == set(ids)
+    other = tmp_path / "other.db"
+    client = pingsdk.PingClient(
+        refused_url(),
+        queue_path=other,
+        uploader="process",
+        durability="buffered",
+        buffer_delay=LONG,
+    )
+    kept = [client.submit(SearchCounts(engine="k", count=i)) for i in range(5)]
+    assert client.close(timeout=0.5) is False  # the edge refuses: stored, not sent
+    assert sorted(stored_ids(other)) == sorted(kept)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_buffered_sigkill_loses_at_most_the_window(
+    delivery_edge: EdgeServer, tmp_path: Path
+) -> None:
+    sigkill_rounds(delivery_edge, tmp_path, 0.05, "process")
