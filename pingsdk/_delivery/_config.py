@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import sys
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypedDict
@@ -296,6 +297,17 @@ def _check_uploader(s: ClientSettings) -> None:
         )
     if uploader != "process":
         return
+    if sys.platform == "win32":
+        raise ConfigurationError("uploader='process' needs a POSIX system; use uploader='thread'")
+    interpreter = os.path.basename(sys.executable or "").lower()
+    if not interpreter.startswith(("python", "pypy")):
+        # An embedding server (uWSGI, mod_wsgi) or a frozen application: sys.executable is
+        # not an interpreter, and running it would start something else entirely.
+        raise ConfigurationError(
+            f"uploader='process' starts a sender with sys.executable, which is not a Python "
+            f"interpreter here ({sys.executable!r}); use uploader='thread', or uploader=False "
+            "with `pingsdk relay`"
+        )
     if s["queue_path"] is not None and os.fspath(s["queue_path"]) == ":memory:":
         raise ConfigurationError(
             "uploader='process' sends from another process, which cannot see a ':memory:' "

@@ -24,6 +24,7 @@ import contextlib
 import json
 import os
 import select
+import socket
 import subprocess
 import sys
 import threading
@@ -65,33 +66,54 @@ class _Answer:
         self.value: Any = None
 
 
+_NO_SIGPIPE = getattr(socket, "MSG_NOSIGNAL", 0)
+
+
 class _Sender:
-    """One running sender process, its pipes and its reader thread."""
+    """One running sender process, its command socket, its output pipe and its reader thread.
+
+    Commands go through a socket, not a pipe: a send to a sender that just died fails with
+    EPIPE (``MSG_NOSIGNAL``, or ``SO_NOSIGPIPE`` on macOS) instead of raising SIGPIPE, which
+    would kill an application that restored SIGPIPE's default action (as CLI tools do).
+    """
 
     def __init__(self, runner: ProcessRunner, config: ClientConfig) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-c", BOOT, str(Path(pingsdk.__file__).resolve().parent.parent)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            # Not in the application's process group: a Ctrl-C in a terminal must not kill
-            # the sender before the application's exit hook has flushed through it.
-            start_new_session=True,
-        )
-        assert self.proc.stdin is not None and self.proc.stdout is not None
+        commands, theirs = socket.socketpair()
+        if hasattr(socket, "SO_NOSIGPIPE"):  # pragma: no cover - macOS
+            commands.setsockopt(socket.SOL_SOCKET, socket.SO_NOSIGPIPE, 1)
+        try:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-c", BOOT, str(Path(pingsdk.__file__).resolve().parent.parent)],
+                stdin=theirs.fileno(),
+                stdout=subprocess.PIPE,
+                # Not in the application's process group: a Ctrl-C in a terminal must not kill
+                # the sender before the application's exit hook has flushed through it.
+                start_new_session=True,
+            )
+        except BaseException:
+            commands.close()
+            raise
+        finally:
+            theirs.close()
+        assert self.proc.stdout is not None
         self.started = time.monotonic()
-        self.stdin_fd = self.proc.stdin.fileno()
+        self.commands = commands
         self.stdout: IO[bytes] = self.proc.stdout
         self.alive = True
         self.closing = False
+        # One writer at a time (a send may be partial); submit()'s wake-up never waits for it.
+        self.writing = threading.Lock()
         setup = dump_config(
             config,
             log_level=logger.getEffectiveLevel(),
             reports=config.on_sent is not None or config.on_dropped is not None,
             parent=os.getpid(),
         )
-        self.proc.stdin.write(setup)
-        self.proc.stdin.flush()
-        os.set_blocking(self.stdin_fd, False)
+        try:
+            commands.sendall(setup, _NO_SIGPIPE)
+        except OSError:
+            self.alive = False  # died at once: the reader reports it
+        commands.setblocking(False)
         self.reader = threading.Thread(
             target=runner._read, args=(self,), name="pingsdk-sender-reader", daemon=True
         )
@@ -99,28 +121,46 @@ class _Sender:
 
     def say(self, line: str, deadline: float) -> bool:
         """Write one command line by ``deadline``; ``False`` if the sender is gone or stuck."""
-        data = line.encode("ascii") + b"\n"
-        while self.alive:
-            try:
-                os.write(self.stdin_fd, data)
-                return True
-            except BlockingIOError:
-                left = deadline - time.monotonic()
-                if left <= 0:
+        data = memoryview(line.encode("ascii") + b"\n")
+        with self.writing:
+            while self.alive and data:
+                try:
+                    data = data[self.commands.send(data, _NO_SIGPIPE) :]
+                except BlockingIOError:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        return False
+                    select.select([], [self.commands], [], min(left, 0.05))
+                except OSError:
                     return False
-                select.select([], [self.stdin_fd], [], min(left, 0.05))
-            except OSError:
-                return False
-        return False
+            return not data
+
+    def wake(self) -> None:
+        """One wake-up byte, if nobody is writing and there is room; never waits."""
+        if not self.writing.acquire(blocking=False):
+            return  # a command is on its way: the sender looks at the queue anyway
+        try:
+            self.commands.send(b"w\n", _NO_SIGPIPE)
+        except OSError:
+            pass  # full (it is busy: it will look) or gone (the reader reports it)
+        finally:
+            self.writing.release()
 
     def drop_in_fork_child(self) -> None:
-        """Close this process's copies of the pipes (a fork child's), telling the sender
-        nothing: it belongs to the parent."""
+        """Close this process's copies of the socket and pipe (a fork child's), telling the
+        sender nothing: it belongs to the parent."""
         self.alive = False
-        for stream in (self.proc.stdin, self.proc.stdout):
-            with contextlib.suppress(OSError):
-                if stream is not None:
-                    os.close(stream.fileno())
+        with contextlib.suppress(OSError):
+            self.commands.close()
+        with contextlib.suppress(OSError):
+            os.close(self.stdout.fileno())
+
+    def close(self) -> None:
+        """Close the command socket and the output pipe."""
+        with contextlib.suppress(OSError):
+            self.commands.close()
+        with contextlib.suppress(OSError):
+            self.stdout.close()
 
 
 class ProcessRunner(Closable):
@@ -249,7 +289,7 @@ class ProcessRunner(Closable):
             )
             return False
         finally:
-            self._close_pipes(sender)
+            sender.close()
         return ok
 
     def forked(self) -> bool:
@@ -339,8 +379,7 @@ class ProcessRunner(Closable):
             if sender is not None and not self._closed and os.getpid() == self._pid:
                 self.start()  # died since: start another (after its back-off)
             return
-        with contextlib.suppress(OSError):  # full (it is busy: it will look) or gone
-            os.write(sender.stdin_fd, b"w\n")
+        sender.wake()
 
     def _ask(self, command: str, deadline: float) -> Any:
         """Send ``command`` (``{id}`` filled in) and wait for its answer until ``deadline`` (a
@@ -417,10 +456,3 @@ class ProcessRunner(Closable):
         elif kind == "x":
             self._closed_answer.value = message["ok"]
             self._closed_answer.event.set()
-
-    @staticmethod
-    def _close_pipes(sender: _Sender) -> None:
-        for stream in (sender.proc.stdin, sender.proc.stdout):
-            with contextlib.suppress(OSError):
-                if stream is not None:
-                    stream.close()

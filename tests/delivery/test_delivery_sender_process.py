@@ -395,3 +395,53 @@ def test_buffered_sigkill_loses_at_most_the_window(
     delivery_edge: EdgeServer, tmp_path: Path
 ) -> None:
     sigkill_rounds(delivery_edge, tmp_path, 0.05, "process")
+
+
+@pytest.mark.parametrize("executable", ["/usr/local/bin/uwsgi", "/opt/app/MyApp", ""])
+def test_a_sender_needs_a_python_interpreter(
+    executable: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Embedded in uWSGI or frozen, ``sys.executable`` would start the server or the
+    application again, not a sender."""
+    monkeypatch.setattr(sys, "executable", executable)
+    with pytest.raises(pingsdk.ConfigurationError, match="not a Python interpreter"):
+        pingsdk.PingClient("http://127.0.0.1:1", queue_path=tmp_path / "q.db", uploader="process")
+
+
+SIGPIPE_CLIENT = """
+import os, signal, time
+signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # as CLI tools do, for `... | head`
+import pingsdk
+from pingsdk._delivery import _process_runner
+from tests.delivery.pings import SearchCounts
+# The reader would notice the sender's end at once; here the client must write to it first.
+_process_runner.ProcessRunner._read = lambda self, sender: None
+client = pingsdk.PingClient({endpoint!r}, queue_path={queue!r}, uploader="process")
+client.submit(SearchCounts(engine="pipe", count=0))
+sender = client._runner._sender
+sender.proc.kill()
+sender.proc.wait()
+time.sleep(0.1)
+client._runner._wake(force=True)
+sender.say("f 1 0 1", time.monotonic() + 1.0)
+print("alive", flush=True)
+os._exit(0)
+"""
+
+
+@pytest.mark.timeout(60)
+def test_writing_to_a_dead_sender_never_raises_sigpipe(
+    delivery_edge: EdgeServer, queue_path: Path
+) -> None:
+    script = textwrap.dedent(SIGPIPE_CLIENT).format(
+        endpoint=delivery_edge.url, queue=str(queue_path)
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env=child_env(),
+        timeout=30,
+        check=False,
+    )
+    assert (done.returncode, done.stdout) == (0, "alive\n"), done.stderr[-2000:]
