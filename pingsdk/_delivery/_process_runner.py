@@ -163,6 +163,20 @@ class _Sender:
             self.stdout.close()
 
 
+class _SenderSide(Engine):
+    """The engine object of a client whose engine runs in its sender process: never run here,
+    and its wake-up (which ``pingsdk.glean`` calls after storing its pings) wakes the sender."""
+
+    def __init__(self, config: ClientConfig, submitter: Submitter, runner: ProcessRunner) -> None:
+        super().__init__(config, submitter)
+        self._runner = runner
+        submitter.bind(runner._wake)
+
+    def wake(self) -> None:
+        """Tell the sender that pings were stored."""
+        self._runner._wake()
+
+
 class ProcessRunner(Closable):
     """Hosts the engine in a sender process (see the module's docstring); any thread.
 
@@ -186,8 +200,7 @@ class ProcessRunner(Closable):
         self._buffered = config.durability == "buffered"
         self._commit_due = threading.Event()
         self._committer: threading.Thread | None = None
-        self.engine = Engine(config, submitter)
-        submitter.bind(self._wake)
+        self.engine: Engine = _SenderSide(config, submitter, self)
 
     # -- the runner's interface (as ThreadRunner) ----------------------------------------
 
@@ -302,8 +315,7 @@ class ProcessRunner(Closable):
             if self._pid == os.getpid():
                 return
             self.after_fork_in_child()
-            self.engine = Engine(self._config, self.engine.submitter.forget_buffer())
-            self.engine.submitter.bind(self._wake)
+            self.engine = _SenderSide(self._config, self.engine.submitter.forget_buffer(), self)
             self._in_flight = 0
             self._committer = None  # the parent's thread; this process starts its own
             self._commit_due = threading.Event()

@@ -445,3 +445,28 @@ def test_writing_to_a_dead_sender_never_raises_sigpipe(
         check=False,
     )
     assert (done.returncode, done.stdout) == (0, "alive\n"), done.stderr[-2000:]
+
+
+@pytest.mark.timeout(30)
+def test_glean_pings_wake_the_sender(queue_path: Path) -> None:
+    """pingsdk.glean stores its pings itself and then wakes the client's engine: with a sender
+    process that wake-up must reach the sender (it looked again only at its idle poll)."""
+    from pingsdk.glean import GleanApp
+    from tests.glean.support import METRICS_YAML, PINGS_YAML
+
+    with EdgeServer() as edge:
+        client = pingsdk.PingClient(edge.url, queue_path=queue_path, uploader="process")
+        try:
+            app = GleanApp("org.example.sender", client=client)
+            metrics = app.load_metrics(METRICS_YAML)
+            pings = app.load_pings(PINGS_YAML)
+            client.submit(SearchCounts(engine="start", count=0))  # the sender runs and idles
+            assert client.flush(timeout=10.0)
+            time.sleep(0.5)
+            metrics.service_core.requests.add(2)
+            assert pings.service.submit("periodic") is not None
+            # Delivered well before the sender's 2-second idle poll, without a flush.
+            assert edge.wait_for(2, timeout=1.0), [p.doctype for p in edge.received()]
+        finally:
+            client.close()
+        assert sorted(p.doctype for p in edge.received()) == ["search-counts", "service"]
