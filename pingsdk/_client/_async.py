@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import time
+import typing
 from typing import TYPE_CHECKING
 
 from typing_extensions import Unpack
 
 from pingsdk._client._base import DEFAULT_SEND_NOW_TIMEOUT, BaseClient
 from pingsdk._delivery._config import ClientSettings  # get_type_hints() resolves __init__
-from pingsdk._exceptions import ConfigurationError, EdgeUnavailableError, QueueBusyError, QueueError
+from pingsdk._exceptions import EdgeUnavailableError, QueueBusyError, QueueError
 from pingsdk._log import logger
 
 if TYPE_CHECKING:
@@ -23,21 +24,37 @@ if TYPE_CHECKING:
     # the methods below import from modules it has loaded (a sys.modules lookup).
     from types import TracebackType
 
+    from pingsdk._delivery._config import ClientConfig
     from pingsdk._delivery._engine import Engine
-    from pingsdk._delivery._runner import TaskRunner  # noqa: F401 -- the base's type argument
+    from pingsdk._delivery._process_runner import ProcessRunner
+    from pingsdk._delivery._runner import TaskRunner
     from pingsdk._delivery._stats import DeliveryReport
+    from pingsdk._delivery._submit import Submitter
     from pingsdk._model._ping import Ping
     from pingsdk._queue import QueuedPing
 
 __all__ = ["AsyncPingClient"]
 
 
-class AsyncPingClient(BaseClient["TaskRunner"]):
+def _make_runner(config: ClientConfig, submitter: Submitter) -> TaskRunner | ProcessRunner:
+    """A task on the running loop, or with ``uploader="process"`` the sender process."""
+    if config.sender_process:
+        from pingsdk._delivery._process_runner import ProcessRunner
+
+        return ProcessRunner(config, submitter)
+    from pingsdk._delivery._runner import TaskRunner
+
+    return TaskRunner(config, submitter)
+
+
+class AsyncPingClient(BaseClient["TaskRunner | ProcessRunner"]):
     """Send pings from asyncio code; same keywords and guarantees as :class:`PingClient`.
 
     The uploader is a task on the running loop, started by the first ``submit()`` or
-    ``flush()``. ``submit()`` stores the ping with one local SQLite write (tens of microseconds;
-    about a millisecond with ``durability="power"``) and never waits for the network.
+    ``flush()`` (with ``uploader="process"``: a sender process, and the waits of ``flush()``,
+    ``close()`` and ``set_upload_enabled()`` run in a worker thread). ``submit()`` stores the
+    ping with one local SQLite write (tens of microseconds; about a millisecond with
+    ``durability="power"``) and never waits for the network.
 
     There is no exit hook for an event loop: close the client (``async with`` does) to flush;
     whatever is not sent stays on disk and goes out on the next start.
@@ -52,14 +69,9 @@ class AsyncPingClient(BaseClient["TaskRunner"]):
     """
 
     def __init__(self, endpoint: str, **settings: Unpack[ClientSettings]) -> None:
-        from pingsdk._delivery._runner import LOOP_LOCK_WAIT, TaskRunner
+        from pingsdk._delivery._runner import LOOP_LOCK_WAIT
 
-        if settings.get("uploader") == "process":
-            raise ConfigurationError(
-                "uploader='process' is a PingClient setting: AsyncPingClient sends from a task "
-                "on your event loop (use PingClient(..., uploader='process') from threads)"
-            )
-        super().__init__(endpoint, TaskRunner, settings)
+        super().__init__(endpoint, _make_runner, settings)
         # How long submit() and close() wait for the queue file's lock on the loop's thread.
         self._lock_wait = LOOP_LOCK_WAIT
 
@@ -75,7 +87,7 @@ class AsyncPingClient(BaseClient["TaskRunner"]):
         """
         self._check_open()
         if self._config.uploader:
-            self._runner.start()
+            await self._start()
         submitter = self._submitter
         row = submitter.take(ping, upload_enabled=self._upload_enabled)
         if isinstance(row, str):
@@ -160,7 +172,14 @@ class AsyncPingClient(BaseClient["TaskRunner"]):
                 await asyncio.sleep(step)
                 step = self._engine.other_sender_step(deadline)
             return step
-        return await self._runner.start().flush(timeout, now=now)
+        process = self._process()
+        if process is not None:
+            import asyncio
+
+            await self._start()
+            return await asyncio.to_thread(process.flush, timeout, now=now)
+        engine = await self._start()
+        return await engine.flush(timeout, now=now)
 
     async def close(self, timeout: float = 2.0) -> bool:
         """Flush (overriding the backoff) for most of ``timeout`` seconds, then stop the
@@ -183,14 +202,22 @@ class AsyncPingClient(BaseClient["TaskRunner"]):
 
         if self._closed:
             return False
+        process = self._process()
         timeout, deadline = self._close_deadline(timeout)
-        if not self._runner.running and self._config.uploader and timeout > 0:
+        running = self._runner.running
+        if not running and self._config.uploader and timeout > 0:
             # Pings left by an earlier run (a deletion request, say) go out on close even if
             # this client never submitted or flushed.
             with contextlib.suppress(QueueError):
                 if self._engine.pending(timeout=self._lock_wait):
-                    self._runner.start()
-        await self._runner.stop(timeout, deadline)
+                    await self._start()
+        if process is not None:
+            import asyncio
+
+            process.close()
+            await asyncio.to_thread(process.stop, timeout, deadline)
+        else:
+            await typing.cast("TaskRunner", self._runner).stop(timeout, deadline)
         return settle_at_close(self._engine, min(deadline, time.monotonic() + self._lock_wait))
 
     async def set_upload_enabled(
@@ -202,12 +229,17 @@ class AsyncPingClient(BaseClient["TaskRunner"]):
             self._upload_enabled = True
             return
         keep = self._switch_off(deletion_request)
-        if self._runner.running:
+        process = self._process()
+        if process is not None:
+            import asyncio
+
+            await asyncio.to_thread(process.purge, keep)
+        elif self._runner.running:
             await self._engine.purge(keep)
         else:
             self._submitter.purge(keep)
         if keep is not None and self._config.uploader:
-            self._runner.start()
+            await self._start()
 
     async def __aenter__(self) -> AsyncPingClient:
         return self
@@ -223,3 +255,24 @@ class AsyncPingClient(BaseClient["TaskRunner"]):
     def _running_engine(self) -> Engine:
         """The engine, started on the running loop (pingsdk.glean wakes it after its pings)."""
         return self._runner.start()
+
+    def _process(self) -> ProcessRunner | None:
+        """The sender process's runner (``uploader="process"``), caught up after a fork."""
+        from pingsdk._delivery._process_runner import ProcessRunner
+
+        runner = self._runner
+        if not isinstance(runner, ProcessRunner):
+            return None
+        if runner.forked():
+            runner.after_fork()
+        return runner
+
+    async def _start(self) -> Engine:
+        """The engine started: a task on this loop, or the sender process (started from a
+        worker thread: starting a process must not stall the loop)."""
+        process = self._process()
+        if process is None or process.running:
+            return self._runner.start()
+        import asyncio
+
+        return await asyncio.to_thread(process.start)

@@ -34,6 +34,9 @@ class Runner(Protocol):
 
     engine: Engine
 
+    def stats(self) -> ClientStats:
+        """The counters, the pending count and the requests in flight."""
+
 
 RunnerT = TypeVar("RunnerT", bound=Runner)
 
@@ -125,7 +128,7 @@ class BaseClient(Generic[RunnerT]):
     def stats(self) -> ClientStats:
         """Delivery counters since this client was created, and the pending count (stored
         pings, and buffered ones with ``durability="buffered"``)."""
-        return self._engine.stats()
+        return self._runner.stats()
 
     def _switch_off(self, deletion_request: Ping | None) -> QueuedPing | None:
         """Refuse pings from now on; the prepared deletion request to keep through the purge."""

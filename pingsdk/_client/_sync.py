@@ -275,7 +275,7 @@ class PingClient(BaseClient["ThreadRunner | ProcessRunner"]):
         """Delivery counters since this client was created, and the pending count (stored
         pings, and buffered ones with ``durability="buffered"``)."""
         self._here()  # the parent's buffer is not this process's to count
-        return self._runner.stats()
+        return super().stats()
 
     def flush(self, timeout: float = 5.0, *, now: bool = True) -> bool:
         """Send every queued ping of this endpoint, waiting at most ``timeout`` seconds.

@@ -209,6 +209,12 @@ class ProcessRunner(Closable):
         """Whether a sender process was started (and not abandoned by a fork)."""
         return self._sender is not None
 
+    @property
+    def running(self) -> bool:
+        """Whether a sender process runs now (started, and not known to have ended)."""
+        sender = self._sender
+        return sender is not None and sender.alive
+
     def start(self) -> Engine:
         """The engine; its sender process started (or restarted) unless the runner is closed."""
         sender = self._sender

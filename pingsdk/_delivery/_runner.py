@@ -214,6 +214,10 @@ class TaskRunner:
         # Queue calls on the caller's loop never wait long for the file's lock.
         return Engine(self._config, submitter, lock_wait=LOOP_LOCK_WAIT)
 
+    def stats(self) -> ClientStats:
+        """The engine's counters, pending count and requests in flight."""
+        return self.engine.stats()
+
     @property
     def running(self) -> bool:
         """Whether the engine's task runs (on some loop)."""

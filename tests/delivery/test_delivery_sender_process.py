@@ -272,11 +272,28 @@ def test_a_transport_cannot_go_to_a_sender_process(tmp_path: Path) -> None:
 
 
 @pytest.mark.anyio
-async def test_the_async_client_refuses_a_sender_process(tmp_path: Path) -> None:
-    with pytest.raises(pingsdk.ConfigurationError, match="PingClient setting"):
-        pingsdk.AsyncPingClient(
-            "http://127.0.0.1:1", queue_path=tmp_path / "q.db", uploader="process"
-        )
+async def test_the_async_client_sends_through_a_sender_process(
+    delivery_edge: EdgeServer, queue_path: Path
+) -> None:
+    sent: list[pingsdk.DeliveryReport] = []
+    async with pingsdk.AsyncPingClient(
+        delivery_edge.url, queue_path=queue_path, uploader="process", on_sent=sent.append
+    ) as client:
+        ids = [await client.submit(SearchCounts(engine="async", count=i)) for i in range(30)]
+        assert await client.flush(timeout=20.0)
+        stats = client.stats()
+        pid = _sender_pid(client)  # type: ignore[arg-type]
+        # Nothing of the engine runs on this loop.
+        import asyncio
+
+        names = {task.get_name() for task in asyncio.all_tasks()}
+        assert "pingsdk-uploader" not in names
+        await client.set_upload_enabled(False)  # purges through the sender
+        assert client.stats().pending == 0
+    assert (stats.submitted, stats.sent, stats.pending) == (30, 30, 0)
+    assert sorted(r.doc_id for r in sent) == sorted(ids)
+    assert {p.doc_id for p in delivery_edge.accepted()} == set(ids)
+    assert _gone(pid, within=5.0)
 
 
 def _wakeups(pid: int) -> int:
