@@ -101,6 +101,10 @@ class _Sender:
         self.stdout: IO[bytes] = self.proc.stdout
         self.alive = True
         self.closing = False
+        # Answers belong to the sender that gives them: one that died must not answer for
+        # (or wake the waiters of) its successor.
+        self.answers: dict[int, _Answer] = {}
+        self.closed = _Answer()
         # One writer at a time (a send may be partial); submit()'s wake-up never waits for it.
         self.writing = threading.Lock()
         setup = dump_config(
@@ -180,8 +184,8 @@ class _SenderSide(Engine):
 class ProcessRunner(Closable):
     """Hosts the engine in a sender process (see the module's docstring); any thread.
 
-    ``engine`` is never run here: it gives the submit path's queue, the pending count and the
-    flush of a sender that cannot start.
+    ``engine`` is never run here: it gives the submit path's queue, the counters and the
+    pending count.
     """
 
     def __init__(self, config: ClientConfig, submitter: Submitter) -> None:
@@ -192,9 +196,7 @@ class ProcessRunner(Closable):
         self._closed = False
         self._last_wake = 0.0
         self._in_flight = 0
-        self._answers: dict[int, _Answer] = {}
         self._next_id = 0
-        self._closed_answer = _Answer()
         self._restart_at = 0.0
         self._restart_delay = _FIRST_RESTART_DELAY
         self._buffered = config.durability == "buffered"
@@ -254,9 +256,20 @@ class ProcessRunner(Closable):
         deadline = time.monotonic() + max(0.0, timeout)
         if not self._commit(deadline):
             return False
-        self.start()
+        self._start_by(deadline)
         answer = self._ask(f"f {{id}} {deadline!r} {int(now)}", deadline)
         return answer is True
+
+    def _start_by(self, deadline: float) -> None:
+        """Start the sender, waiting out its restart back-off if that ends before
+        ``deadline`` (a flush right after a sender died still gets one)."""
+        self.start()
+        while not self.running and not self._closed:
+            wait = self._restart_at - time.monotonic()
+            if wait <= 0 or time.monotonic() + wait >= deadline:
+                return  # it could not start (logged), or not in time
+            time.sleep(wait)
+            self.start()
 
     def purge(self, keep: QueuedPing | None) -> int:
         """Cancel the sender's requests and delete every queued ping (but deletion requests),
@@ -292,9 +305,9 @@ class ProcessRunner(Closable):
         if (
             sender.alive
             and sender.say(f"c {deadline!r}", deadline)
-            and self._closed_answer.event.wait(max(0.0, deadline - time.monotonic()))
+            and sender.closed.event.wait(max(0.0, deadline - time.monotonic()))
         ):
-            ok = self._closed_answer.value is True
+            ok = sender.closed.value is True
         try:
             sender.proc.wait(max(0.0, deadline - time.monotonic()) + 0.05)
         except subprocess.TimeoutExpired:
@@ -337,8 +350,6 @@ class ProcessRunner(Closable):
         if sender is not None:
             _abandoned.append(sender)
             sender.drop_in_fork_child()
-        self._answers = {}
-        self._closed_answer = _Answer()
 
     # -- the conversation -------------------------------------------------------------------
 
@@ -409,7 +420,7 @@ class ProcessRunner(Closable):
         with self._lock:
             self._next_id += 1
             key = self._next_id
-            self._answers[key] = answer
+            sender.answers[key] = answer
         try:
             if not sender.say(command.format(id=key), deadline):
                 return None
@@ -417,23 +428,23 @@ class ProcessRunner(Closable):
             return answer.value
         finally:
             with self._lock:
-                self._answers.pop(key, None)
+                sender.answers.pop(key, None)
 
     def _read(self, sender: _Sender) -> None:
         """The reader thread: apply what the sender says until its stdout ends."""
         try:
             for line in sender.stdout:
                 try:
-                    self._apply(json.loads(line))
+                    self._apply(json.loads(line), sender)
                 except Exception:
                     logger.exception("pingsdk: could not read a line of the sender process")
         except (OSError, ValueError):
             pass  # closed under us (fork child, close)
         finally:
             sender.alive = False
-            for answer in list(self._answers.values()):
+            for answer in list(sender.answers.values()):
                 answer.event.set()
-            self._closed_answer.event.set()
+            sender.closed.event.set()
             code = sender.proc.poll()
             if code is None:
                 with contextlib.suppress(subprocess.TimeoutExpired):
@@ -447,7 +458,7 @@ class ProcessRunner(Closable):
                     code,
                 )
 
-    def _apply(self, message: dict[str, Any]) -> None:
+    def _apply(self, message: dict[str, Any], sender: _Sender) -> None:
         kind = message["k"]
         reporter = self.engine.submitter.reporter
         if kind == "c":
@@ -467,10 +478,10 @@ class ProcessRunner(Closable):
             extra = {key: message[key] for key in ("event", "doc_id") if message.get(key)}
             logger.log(message["level"], "%s", message["msg"], extra=extra)
         elif kind in ("f", "p"):
-            answer = self._answers.get(message["id"])
+            answer = sender.answers.get(message["id"])
             if answer is not None:
                 answer.value = message["ok"] if kind == "f" else message["n"]
                 answer.event.set()
         elif kind == "x":
-            self._closed_answer.value = message["ok"]
-            self._closed_answer.event.set()
+            sender.closed.value = message["ok"]
+            sender.closed.event.set()

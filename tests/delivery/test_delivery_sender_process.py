@@ -487,3 +487,22 @@ def test_glean_pings_wake_the_sender(queue_path: Path) -> None:
         finally:
             client.close()
         assert sorted(p.doctype for p in edge.received()) == ["search-counts", "service"]
+
+
+@pytest.mark.timeout(60)
+def test_close_after_a_sender_was_replaced_tells_the_truth(
+    delivery_edge: EdgeServer, queue_path: Path
+) -> None:
+    """The replaced sender's end must not answer for its successor: close() said False (the
+    old sender's end counted as "no confirmation") although everything was sent."""
+    client = pingsdk.PingClient(delivery_edge.url, queue_path=queue_path, uploader="process")
+    client.submit(SearchCounts(engine="first", count=0))
+    assert client.flush(timeout=10.0)
+    old = _sender_pid(client)
+    os.kill(old, signal.SIGKILL)
+    assert _gone(old, within=5.0)
+    time.sleep(0.2)  # the client notices; the next submit starts a new sender
+    client.submit(SearchCounts(engine="second", count=1))
+    assert client.flush(timeout=10.0)
+    assert _sender_pid(client) != old
+    assert client.close(timeout=5.0) is True
