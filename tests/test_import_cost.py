@@ -238,3 +238,32 @@ def test_sending_over_http_loads_no_httpx_transport_and_no_ca_bundle() -> None:
     )
     assert "pingsdk._delivery._h11_transport" in modules  # the probe really sent
     assert not {"httpcore", "anyio", "certifi"} & modules
+
+
+def test_clients_without_a_sender_process_never_load_its_modules() -> None:
+    """uploader="process" is opt-in: the default clients' submits, flushes and closes do not
+    import the sender's modules (the async client's submit imported them on every call)."""
+    modules = loaded_after(
+        """
+        import asyncio, tempfile
+        from pathlib import Path
+        import pingsdk
+        from tests.delivery.pings import SearchCounts
+
+        folder = Path(tempfile.mkdtemp())
+        with pingsdk.PingClient("http://127.0.0.1:9", queue_path=folder / "a.db") as client:
+            client.submit(SearchCounts(engine="sync", count=1))
+
+        async def main() -> None:
+            async with pingsdk.AsyncPingClient(
+                "http://127.0.0.1:9", queue_path=folder / "b.db"
+            ) as client:
+                await client.submit(SearchCounts(engine="async", count=1))
+                await client.flush(timeout=0.1)
+
+        asyncio.run(main())
+        """
+    )
+    assert "pingsdk._client._async" in modules  # the probe ran the async client
+    assert {m for m in modules if m.startswith("pingsdk._delivery._sender")} == set()
+    assert "pingsdk._delivery._process_runner" not in modules

@@ -24,30 +24,17 @@ if TYPE_CHECKING:
     # the methods below import from modules it has loaded (a sys.modules lookup).
     from types import TracebackType
 
-    from pingsdk._delivery._config import ClientConfig
     from pingsdk._delivery._engine import Engine
     from pingsdk._delivery._process_runner import ProcessRunner
     from pingsdk._delivery._runner import TaskRunner
     from pingsdk._delivery._stats import DeliveryReport
-    from pingsdk._delivery._submit import Submitter
     from pingsdk._model._ping import Ping
     from pingsdk._queue import QueuedPing
 
 __all__ = ["AsyncPingClient"]
 
 
-def _make_runner(config: ClientConfig, submitter: Submitter) -> TaskRunner | ProcessRunner:
-    """A task on the running loop, or with ``uploader="process"`` the sender process."""
-    if config.sender_process:
-        from pingsdk._delivery._process_runner import ProcessRunner
-
-        return ProcessRunner(config, submitter)
-    from pingsdk._delivery._runner import TaskRunner
-
-    return TaskRunner(config, submitter)
-
-
-class AsyncPingClient(BaseClient["TaskRunner | ProcessRunner"]):
+class AsyncPingClient(BaseClient["TaskRunner"]):
     """Send pings from asyncio code; same keywords and guarantees as :class:`PingClient`.
 
     The uploader is a task on the running loop, started by the first ``submit()`` or
@@ -69,9 +56,13 @@ class AsyncPingClient(BaseClient["TaskRunner | ProcessRunner"]):
     """
 
     def __init__(self, endpoint: str, **settings: Unpack[ClientSettings]) -> None:
-        from pingsdk._delivery._runner import LOOP_LOCK_WAIT
+        from pingsdk._delivery._runner import LOOP_LOCK_WAIT, TaskRunner
 
-        super().__init__(endpoint, _make_runner, settings)
+        super().__init__(endpoint, TaskRunner, settings)
+        # Decided once: the default client's calls never look for a sender process.
+        self._sender: ProcessRunner | None = (
+            self._runner if not isinstance(self._runner, TaskRunner) else None
+        )
         # How long submit() and close() wait for the queue file's lock on the loop's thread.
         self._lock_wait = LOOP_LOCK_WAIT
 
@@ -87,7 +78,10 @@ class AsyncPingClient(BaseClient["TaskRunner | ProcessRunner"]):
         """
         self._check_open()
         if self._config.uploader:
-            await self._start()
+            if self._sender is None:
+                self._runner.start()
+            else:
+                await self._start()
         submitter = self._submitter
         row = submitter.take(ping, upload_enabled=self._upload_enabled)
         if isinstance(row, str):
@@ -258,12 +252,8 @@ class AsyncPingClient(BaseClient["TaskRunner | ProcessRunner"]):
 
     def _process(self) -> ProcessRunner | None:
         """The sender process's runner (``uploader="process"``), caught up after a fork."""
-        from pingsdk._delivery._process_runner import ProcessRunner
-
-        runner = self._runner
-        if not isinstance(runner, ProcessRunner):
-            return None
-        if runner.forked():
+        runner = self._sender
+        if runner is not None and runner.forked():
             runner.after_fork()
         return runner
 

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     # constructor (import_sending_stack), not by `import pingsdk`.
     from pingsdk._delivery._config import ClientConfig, ClientSettings
     from pingsdk._delivery._engine import Engine
+    from pingsdk._delivery._process_runner import ProcessRunner
     from pingsdk._delivery._stats import ClientStats
     from pingsdk._delivery._submit import Submitter
     from pingsdk._model._ping import Ping
@@ -29,8 +30,8 @@ __all__ = ["DEFAULT_SEND_NOW_TIMEOUT", "BaseClient", "Runner", "import_sending_s
 
 
 class Runner(Protocol):
-    """What hosts a client's engine: a thread, a task or a sender process
-    (:mod:`pingsdk._delivery._runner`, :mod:`pingsdk._delivery._process_runner`)."""
+    """What hosts a client's engine in its process: a thread or a task
+    (:mod:`pingsdk._delivery._runner`)."""
 
     engine: Engine
 
@@ -84,6 +85,8 @@ class BaseClient(Generic[RunnerT]):
         runner: Callable[[ClientConfig, Submitter], RunnerT],
         settings: ClientSettings,
     ) -> None:
+        """``runner`` hosts the engine in this process; with ``uploader="process"`` a
+        :class:`~pingsdk._delivery._process_runner.ProcessRunner` does instead."""
         from pingsdk._delivery._config import build_config
 
         self._config = build_config(endpoint, **settings)
@@ -96,7 +99,14 @@ class BaseClient(Generic[RunnerT]):
         self._closed = False
         reporter = Reporter(self._config, self._counters)
         submitter = Submitter(self._config, open_queue(self._config), reporter)
-        self._runner: RunnerT = runner(self._config, submitter)
+        self._runner: RunnerT | ProcessRunner
+        if self._config.sender_process:
+            # Imported only then: a client without a sender process never loads it.
+            from pingsdk._delivery._process_runner import ProcessRunner
+
+            self._runner = ProcessRunner(self._config, submitter)
+        else:
+            self._runner = runner(self._config, submitter)
         if not self._upload_enabled:
             # Pings stored while uploading was allowed must not leave after the user opted out;
             # a deletion request stored by an earlier run survives the purge and is sent.

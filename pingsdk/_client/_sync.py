@@ -26,11 +26,8 @@ if TYPE_CHECKING:
     # the methods below import from modules it has loaded (a sys.modules lookup).
     from types import TracebackType
 
-    from pingsdk._delivery._config import ClientConfig
-    from pingsdk._delivery._process_runner import ProcessRunner
-    from pingsdk._delivery._runner import ThreadRunner
+    from pingsdk._delivery._runner import ThreadRunner  # noqa: F401 -- the base's type argument
     from pingsdk._delivery._stats import ClientStats, DeliveryReport
-    from pingsdk._delivery._submit import Submitter
     from pingsdk._model._ping import Ping
     from pingsdk._queue import QueuedPing
 
@@ -57,18 +54,7 @@ lifecycle.on_fork(after_in_child=_after_fork_in_child)
 lifecycle.on_exit(_close_all_at_exit)
 
 
-def _make_runner(config: ClientConfig, submitter: Submitter) -> ThreadRunner | ProcessRunner:
-    """The uploader thread, or with ``uploader="process"`` the sender process."""
-    if config.sender_process:
-        from pingsdk._delivery._process_runner import ProcessRunner
-
-        return ProcessRunner(config, submitter)
-    from pingsdk._delivery._runner import ThreadRunner
-
-    return ThreadRunner(config, submitter)
-
-
-class PingClient(BaseClient["ThreadRunner | ProcessRunner"]):
+class PingClient(BaseClient["ThreadRunner"]):
     """Send pings to an edge server, reliably, from any thread.
 
     ``submit()`` stores the ping in a durable on-disk queue and returns its document id; a
@@ -148,7 +134,9 @@ class PingClient(BaseClient["ThreadRunner | ProcessRunner"]):
     """
 
     def __init__(self, endpoint: str, **settings: Unpack[ClientSettings]) -> None:
-        super().__init__(endpoint, _make_runner, settings)
+        from pingsdk._delivery._runner import ThreadRunner
+
+        super().__init__(endpoint, ThreadRunner, settings)
         _live.add(self)
         if self._config.uploader and self._engine.pending():
             # Pings left by an earlier run go out without waiting for a submit (with upload
