@@ -293,7 +293,8 @@ class ProcessRunner(Closable):
     def stop(self, timeout: float, deadline: float) -> bool:
         """Have the sender flush, stop and exit by ``deadline``; kill it if it is still there.
 
-        Returns ``False`` when it did not confirm that it stopped in time.
+        Returns ``False`` when it did not confirm that it stopped in time (what is left in
+        the queue is for the client's ``settle_at_close`` to count, as for the thread).
         """
         self._commit(deadline)  # the sender's final flush sends what was buffered
         self._commit_due.set()  # the committer sees the runner closed and ends

@@ -17,7 +17,8 @@ Sender to client (one JSON object per line, ``k`` says which)::
     {"k": "c", "sent": 3, "retried": 0, "dropped": {"http_400": 1}, "in_flight": 2}   deltas
     {"k": "r", "on": "sent" | "dropped", "report": [...DeliveryReport fields]}
     {"k": "l", "level": 30, "msg": "...", "event": "...", "doc_id": "..."}           a log record
-    {"k": "f", "id": 1, "ok": true}      {"k": "p", "id": 2, "n": 10}      {"k": "x", "ok": true}
+    {"k": "f", "id": 1, "ok": true}      {"k": "p", "id": 2, "n": 10}
+    {"k": "x", "ok": true}               closed: whether its engine stopped by the deadline
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ send are released (or their leases expire), never lost.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import math
@@ -25,7 +26,7 @@ from typing import Any
 
 from pingsdk._delivery._config import ClientConfig
 from pingsdk._delivery._report import Reporter
-from pingsdk._delivery._runner import ThreadRunner, settle_at_close
+from pingsdk._delivery._runner import ThreadRunner
 from pingsdk._delivery._sender_messages import encode, encode_report, load_config
 from pingsdk._delivery._stats import Counters, DeliveryReport
 from pingsdk._delivery._submit import Submitter, open_queue
@@ -203,7 +204,7 @@ def _serve(
     runner: ThreadRunner, outbox: _Outbox, parent: int, exit_timeout: float, pending: bytes
 ) -> bool:
     """Answer commands (``pending``: those read with the settings) until told to close or
-    orphaned; returns whether nothing is left."""
+    orphaned; returns whether the engine stopped in time."""
     rewake_at = math.inf
     next_check = time.monotonic() + _PARENT_CHECK
     while True:
@@ -255,15 +256,19 @@ def _answer(runner: ThreadRunner, outbox: _Outbox, words: list[str]) -> bool:
 
 def _close(runner: ThreadRunner, deadline: float) -> bool:
     """Flush, stop the engine and close the queue by ``deadline`` (a little is kept for the
-    answer and the exit)."""
+    answer and the exit); returns whether the engine stopped in time.
+
+    What is left in the queue is the client's to count and report (``settle_at_close`` there),
+    once, after this process has stopped.
+    """
     # Kept for what follows the engine's stop (the answer, the exit), and for the engine's
     # own overrun (a flush call may end a quarter second after its timeout).
     deadline -= min(_EXIT_RESERVE, max(0.0, deadline - time.monotonic()) / 3)
     runner.close()
-    timeout = max(0.0, deadline - time.monotonic())
-    if not runner.stop(timeout, deadline):
-        return False
-    return settle_at_close(runner.engine, deadline)
+    stopped = runner.stop(max(0.0, deadline - time.monotonic()), deadline)
+    with contextlib.suppress(Exception):
+        runner.engine.queue.close()
+    return stopped
 
 
 if __name__ == "__main__":  # pragma: no cover - started through BOOT

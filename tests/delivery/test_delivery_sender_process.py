@@ -506,3 +506,20 @@ def test_close_after_a_sender_was_replaced_tells_the_truth(
     assert client.flush(timeout=10.0)
     assert _sender_pid(client) != old
     assert client.close(timeout=5.0) is True
+
+
+@pytest.mark.timeout(30)
+def test_close_with_pings_left_says_so_once_and_closes_the_queue(
+    queue_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The sender answered "nothing left?" where the client asked "stopped?": with pings left
+    the client took it for a failed stop and never closed its own queue connection."""
+    caplog.set_level(logging.INFO, logger="pingsdk")
+    client = pingsdk.PingClient(refused_url(), queue_path=queue_path, uploader="process")
+    for i in range(3):
+        client.submit(SearchCounts(engine="left", count=i))
+    assert client.flush(timeout=0.3) is False  # the sender runs; the edge refuses
+    assert client.close(timeout=2.0) is False  # three left: not everything was sent
+    assert client._engine.queue._closed, "close() left the client's queue connection open"
+    left = [r.getMessage() for r in caplog.records if "stay queued" in r.getMessage()]
+    assert left == ["3 ping(s) stay queued for the next start"], left
