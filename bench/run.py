@@ -561,40 +561,27 @@ def verdict(ok: bool | None) -> str:
 Row = tuple[str, str, str, str, str, str]
 
 
-def submit_rows(label: str, figures: dict[str, float], floor: dict[str, float]) -> list[Row]:
-    """The p50 and p99 rows of a durable submit() against the floor and the targets."""
+def latency_rows(
+    label: str, figures: dict[str, float], floor: dict[str, float], *, buffered: bool = False
+) -> list[Row]:
+    """The p50 and p99 rows of one way of submitting, against the floor and its targets."""
+    if buffered:
+        targets = (("<= 12 µs", figures["p50"] <= 12e-6), ("<= 100 µs", figures["p99"] <= 100e-6))
+    else:
+        targets = (
+            ("<= 2x floor", figures["p50"] <= 2 * floor["p50"]),
+            ("<= 500 µs", figures["p99"] <= 500e-6),
+        )
     return [
         (
-            f"submit() p50 {label}",
-            us(figures["p50"]),
-            us(floor["p50"]) + " floor",
-            f"{figures['p50'] / floor['p50']:.2f}x",
-            "<= 2x floor",
-            verdict(figures["p50"] <= 2 * floor["p50"]),
-        ),
-        (
-            f"submit() p99 {label}",
-            us(figures["p99"]),
-            us(floor["p99"]) + " floor",
-            f"{figures['p99'] / floor['p99']:.2f}x",
-            "<= 500 µs",
-            verdict(figures["p99"] <= 500e-6),
-        ),
-    ]
-
-
-def buffered_rows(label: str, figures: dict[str, float], floor: dict[str, float]) -> list[Row]:
-    """The p50 and p99 rows of a buffered submit() against its targets."""
-    return [
-        (
-            f"buffered submit() {p}, {label}",
+            f"{label.format(p=p)}",
             us(figures[p]),
             us(floor[p]) + " floor",
             f"{figures[p] / floor[p]:.2f}x",
             target,
-            verdict(figures[p] <= bound),
+            verdict(ok),
         )
-        for p, target, bound in (("p50", "<= 12 µs", 12e-6), ("p99", "<= 100 µs", 100e-6))
+        for p, (target, ok) in zip(("p50", "p99"), targets, strict=True)
     ]
 
 
@@ -611,8 +598,8 @@ def report(
     n = f"{sizes.delivery_n:,}"
     rows: list[Row] = [
         ("measure", "pingsdk", "baseline", "ratio", "target", "verdict"),
-        *submit_rows("while delivering", sub, floor),
-        *submit_rows('uploader="process"', lat["process"], floor),
+        *latency_rows("submit() {p} while delivering", sub, floor),
+        *latency_rows('submit() {p} uploader="process"', lat["process"], floor),
     ]
     buffered = lat.get("buffered")
     if buffered is None:
@@ -622,8 +609,13 @@ def report(
             ("buffered submit() p99, delivering", "not available", "-", "-", "<= 100 µs", "-"),
         ]
     else:
-        rows += buffered_rows("delivering", buffered, floor)
-        rows += buffered_rows('uploader="process"', lat["buffered_process"], floor)
+        rows += latency_rows("buffered submit() {p}, delivering", buffered, floor, buffered=True)
+        rows += latency_rows(
+            'buffered submit() {p}, uploader="process"',
+            lat["buffered_process"],
+            floor,
+            buffered=True,
+        )
     rows += [
         (
             "submit() p50, uploader=False + relay",

@@ -12,10 +12,11 @@ What the thread uploader guarantees holds here too:
   crashed) is restarted on the next ``submit()``/``flush()`` (with a back-off when it keeps
   dying), and what it held is released when its leases expire;
 - ``close()`` is bounded: the sender gets the deadline, and is killed if it is still there at it;
-- no orphan: the sender exits when its stdin ends, which happens however the client's process
-  ends, and checks its parent every second (a fork child may still hold the pipe);
-- fork: a fork child drops its copy of the pipes at once and starts its own sender when it first
-  needs one; the parent's sender is never told anything by the child.
+- no orphan: the sender exits when its command socket (its stdin) ends, which happens however
+  the client's process ends, and checks its parent every second (a fork child may still hold
+  the socket);
+- fork: a fork child drops its copies of the socket and pipe at once and starts its own sender
+  when it first needs one; the parent's sender is never told anything by the child.
 """
 
 from __future__ import annotations
